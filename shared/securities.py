@@ -18,6 +18,7 @@ from pathlib import Path
 
 __all__ = [
     "ASSET_CLASSES",
+    "DEFAULT_BY_CLASS",
     "DEFAULT_SECURITIES_FILE",
     "Security",
     "SecurityMaster",
@@ -27,6 +28,8 @@ __all__ = [
 
 DEFAULT_SECURITIES_FILE = Path(__file__).parent / "data" / "securities.csv"
 ASSET_CLASSES = ("equity", "bond", "reit", "commodity", "cash")
+# The security bought for an asset class the account does not hold yet.
+DEFAULT_BY_CLASS: Mapping[str, str] = {"equity": "VTI", "bond": "BND", "reit": "VNQ", "commodity": "GLD"}
 _COLUMNS = ("symbol", "name", "asset_class", "category", "identical_group")
 
 

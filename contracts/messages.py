@@ -1,0 +1,270 @@
+"""Commands and events of a run, one struct per message version.
+
+Each struct is tagged with its schema (``"schema": "<name>.v<major>"``); :data:`Message` is the tagged
+union a consumer decodes with :func:`contracts.codec.decode`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+import msgspec
+
+from contracts.envelope import Command, Envelope, Event
+from contracts.report import Report
+from contracts.values import (
+    AccountSnapshot,
+    ExecutionResult,
+    Fill,
+    MarketConditions,
+    PlanOptions,
+    PortfolioRisk,
+    Quote,
+    RebalancePlan,
+    RebalanceRequest,
+    RiskTolerance,
+    TaxContext,
+    TaxReview,
+    Trade,
+    Transaction,
+)
+
+__all__ = [
+    "AnalyzeMarket",
+    "ApplyFills",
+    "BuildTaxContext",
+    "ExecuteTrades",
+    "FetchMarketData",
+    "FillsApplied",
+    "LoadPortfolio",
+    "MarketAnalyzed",
+    "MarketDataFetched",
+    "Message",
+    "Notified",
+    "Notify",
+    "PlanRebalance",
+    "PlanReviewed",
+    "PortfolioLoaded",
+    "RebalancePlanned",
+    "RebalanceRequested",
+    "ReportGenerated",
+    "ReviewPlan",
+    "RunCancelRequested",
+    "RunCompleted",
+    "RunFailed",
+    "StepFailed",
+    "StepTimerFired",
+    "TaxContextBuilt",
+    "TradeExecuted",
+    "TradeRejected",
+    "TradesExecuted",
+]
+
+
+# --- public ----------------------------------------------------------------------------------------
+class RebalanceRequested(Envelope, frozen=True, kw_only=True, tag="rebalance.requested.v1"):
+    """Starts a run (``rebalance.v1.requested``). Anyone may publish it; ``run_id`` names the run."""
+
+    request: RebalanceRequest
+    source: str = "bus"
+
+
+class RunCancelRequested(Envelope, frozen=True, kw_only=True, tag="run.cancel.v1"):
+    reason: str = ""
+
+
+class TradeExecuted(Event, frozen=True, kw_only=True, tag="trade.executed.v1"):
+    account_id: str
+    fill: Fill
+
+
+class TradeRejected(Event, frozen=True, kw_only=True, tag="trade.rejected.v1"):
+    account_id: str
+    trade: Trade
+    reason: str
+
+
+class ReportGenerated(Event, frozen=True, kw_only=True, tag="report.generated.v1"):
+    account_id: str
+    report: Report
+
+
+class RunCompleted(Event, frozen=True, kw_only=True, tag="run.completed.v1"):
+    account_id: str
+    executed: bool
+    trades: int
+
+
+class RunFailed(Event, frozen=True, kw_only=True, tag="run.failed.v1"):
+    account_id: str
+    failed_step: str
+    error: str
+
+
+# --- step failures and timers ----------------------------------------------------------------------
+class StepFailed(Event, frozen=True, kw_only=True, tag="step.failed.v1"):
+    """A service could not do a step. ``retryable`` says whether trying again may succeed."""
+
+    service: str
+    error: str
+    retryable: bool
+    error_type: str = ""
+
+
+class StepTimerFired(Envelope, frozen=True, kw_only=True, tag="run.timer.v1"):
+    """Published by the server's message scheduler when a step's deadline or retry time comes."""
+
+    step: str
+    attempt: int
+    kind: Literal["deadline", "retry"] = "deadline"
+
+
+# --- portfolio -------------------------------------------------------------------------------------
+class LoadPortfolio(Command, frozen=True, kw_only=True, tag="portfolio.load.v1"):
+    account_id: str
+    risk_override: RiskTolerance | None = None
+    as_of: date | None = None
+
+
+class PortfolioLoaded(Event, frozen=True, kw_only=True, tag="portfolio.loaded.v1"):
+    account: AccountSnapshot
+    household_activity: list[Transaction] = msgspec.field(default_factory=list)
+
+
+class ApplyFills(Command, frozen=True, kw_only=True, tag="portfolio.apply-fills.v1"):
+    account_id: str
+    as_of: date
+    trades: list[Trade]
+    fills: list[Fill]
+    review: TaxReview | None = None
+
+
+class FillsApplied(Event, frozen=True, kw_only=True, tag="portfolio.fills-applied.v1"):
+    account_id: str
+    cash_after: Decimal
+    lots_after: int
+    realized_gain: Decimal
+    last_rebalanced: date
+    already_applied: bool = False
+
+
+# --- market data and analysis ----------------------------------------------------------------------
+class FetchMarketData(Command, frozen=True, kw_only=True, tag="market_data.fetch.v1"):
+    symbols: list[str]
+    as_of: date | None = None
+    """The run's date; ``None`` means the deployment's date, else the last date of the data."""
+
+
+class MarketDataFetched(Event, frozen=True, kw_only=True, tag="market_data.fetched.v1"):
+    as_of: date
+    quotes: dict[str, Quote]
+    warnings: list[str] = msgspec.field(default_factory=list)
+
+
+class AnalyzeMarket(Command, frozen=True, kw_only=True, tag="analysis.analyze.v1"):
+    as_of: date
+    weights: dict[str, Decimal]
+    """Current weights by symbol (fractions of the invested value, cash excluded)."""
+
+
+class MarketAnalyzed(Event, frozen=True, kw_only=True, tag="analysis.analyzed.v1"):
+    conditions: MarketConditions
+    risk: PortfolioRisk | None = None
+
+
+# --- tax -------------------------------------------------------------------------------------------
+class BuildTaxContext(Command, frozen=True, kw_only=True, tag="tax.build-context.v1"):
+    account: AccountSnapshot
+    household_activity: list[Transaction]
+    prices: dict[str, Decimal]
+    as_of: date
+
+
+class TaxContextBuilt(Event, frozen=True, kw_only=True, tag="tax.context-built.v1"):
+    context: TaxContext
+
+
+class ReviewPlan(Command, frozen=True, kw_only=True, tag="tax.review-plan.v1"):
+    account: AccountSnapshot
+    household_activity: list[Transaction]
+    context: TaxContext
+    plan: RebalancePlan
+    as_of: date
+
+
+class PlanReviewed(Event, frozen=True, kw_only=True, tag="tax.plan-reviewed.v1"):
+    review: TaxReview
+
+
+# --- rebalancing -----------------------------------------------------------------------------------
+class PlanRebalance(Command, frozen=True, kw_only=True, tag="rebalancing.plan.v1"):
+    account: AccountSnapshot
+    prices: dict[str, Decimal]
+    as_of: date
+    options: PlanOptions
+    tax: TaxContext | None = None
+    risk: PortfolioRisk | None = None
+
+
+class RebalancePlanned(Event, frozen=True, kw_only=True, tag="rebalancing.planned.v1"):
+    plan: RebalancePlan
+
+
+# --- execution -------------------------------------------------------------------------------------
+class ExecuteTrades(Command, frozen=True, kw_only=True, tag="execution.execute.v1"):
+    account_id: str
+    as_of: date
+    trades: list[Trade]
+    prices: dict[str, Decimal]
+    dry_run: bool
+
+
+class TradesExecuted(Event, frozen=True, kw_only=True, tag="execution.executed.v1"):
+    account_id: str
+    result: ExecutionResult
+
+
+# --- notifications ---------------------------------------------------------------------------------
+class Notify(Command, frozen=True, kw_only=True, tag="notifications.notify.v1"):
+    account_id: str
+    status: Literal["completed", "failed"]
+    message: str
+    report: Report | None = None
+
+
+class Notified(Event, frozen=True, kw_only=True, tag="notifications.notified.v1"):
+    channels: list[str]
+    errors: list[str] = msgspec.field(default_factory=list)
+
+
+Message = (
+    RebalanceRequested
+    | RunCancelRequested
+    | TradeExecuted
+    | TradeRejected
+    | ReportGenerated
+    | RunCompleted
+    | RunFailed
+    | StepFailed
+    | StepTimerFired
+    | LoadPortfolio
+    | PortfolioLoaded
+    | ApplyFills
+    | FillsApplied
+    | FetchMarketData
+    | MarketDataFetched
+    | AnalyzeMarket
+    | MarketAnalyzed
+    | BuildTaxContext
+    | TaxContextBuilt
+    | ReviewPlan
+    | PlanReviewed
+    | PlanRebalance
+    | RebalancePlanned
+    | ExecuteTrades
+    | TradesExecuted
+    | Notify
+    | Notified
+)

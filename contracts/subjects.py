@@ -1,0 +1,179 @@
+"""Every NATS subject, stream and bucket name of the system. No other module writes a subject string.
+
+Naming: ``<domain>.v<major>.<kind>.<name>``. Commands are named after the receiving service
+(``portfolio.v1.cmd.load``), events after the emitting one (``portfolio.v1.evt.loaded``). The public
+subjects other systems use are stable API: :data:`REBALANCE_REQUESTED`, :data:`TRADE_EXECUTED`,
+:data:`TRADE_REJECTED`, :data:`REPORT_GENERATED`, :data:`RUN_COMPLETED`, :data:`RUN_FAILED`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "ANALYSIS_ANALYZE",
+    "ANALYSIS_ANALYZED",
+    "ANALYSIS_QUERY_MARKET",
+    "ANALYSIS_QUERY_RISK",
+    "COMMAND_SUBJECTS",
+    "DLQ_PREFIX",
+    "EVENT_SUBJECTS",
+    "EXECUTION_EXECUTE",
+    "EXECUTION_EXECUTED",
+    "KV_EXECUTIONS",
+    "KV_ORDERS",
+    "KV_PORTFOLIOS",
+    "KV_RUNS",
+    "KV_SCHEDULES",
+    "KV_STEP_RESULTS",
+    "MARKET_DATA_FETCH",
+    "MARKET_DATA_FETCHED",
+    "MARKET_DATA_QUERY_HISTORY",
+    "MARKET_DATA_QUERY_QUOTES",
+    "NOTIFICATIONS_NOTIFIED",
+    "NOTIFICATIONS_NOTIFY",
+    "PORTFOLIO_APPLY_FILLS",
+    "PORTFOLIO_FILLS_APPLIED",
+    "PORTFOLIO_LOAD",
+    "PORTFOLIO_LOADED",
+    "PORTFOLIO_QUERY_ACCOUNTS",
+    "PORTFOLIO_QUERY_STATUS",
+    "PUBLIC_SUBJECTS",
+    "REBALANCE_REQUESTED",
+    "REBALANCING_PLAN",
+    "REBALANCING_PLANNED",
+    "REPORT_GENERATED",
+    "RUN_CANCEL_REQUESTED",
+    "RUN_COMPLETED",
+    "RUN_FAILED",
+    "SERVICES",
+    "STREAM_CMD",
+    "STREAM_DLQ",
+    "STREAM_DLQ_ADVISORIES",
+    "STREAM_EVT",
+    "STREAM_TIMERS",
+    "TAX_BUILD_CONTEXT",
+    "TAX_CONTEXT_BUILT",
+    "TAX_PLAN_REVIEWED",
+    "TAX_QUERY_REALIZED",
+    "TAX_REVIEW_PLAN",
+    "TIMER_FIRE_ALL",
+    "TRADE_EXECUTED",
+    "TRADE_REJECTED",
+    "dlq_subject",
+    "step_failed",
+    "timer_fire",
+    "timer_schedule",
+]
+
+# The services that receive commands and emit events (subject prefixes).
+SERVICES: Final = ("portfolio", "market_data", "analysis", "tax", "rebalancing", "execution", "notifications")
+
+# Streams and key-value buckets (DESIGN.md section 4).
+STREAM_CMD: Final = "CMD"
+STREAM_EVT: Final = "EVT"
+STREAM_TIMERS: Final = "TIMERS"
+STREAM_DLQ: Final = "DLQ"
+STREAM_DLQ_ADVISORIES: Final = "DLQ_ADVISORIES"
+KV_RUNS: Final = "runs"
+KV_PORTFOLIOS: Final = "portfolios"
+KV_ORDERS: Final = "orders"
+KV_EXECUTIONS: Final = "executions"
+KV_STEP_RESULTS: Final = "step_results"
+KV_SCHEDULES: Final = "schedules"
+
+# Public, stable API.
+REBALANCE_REQUESTED: Final = "rebalance.v1.requested"
+TRADE_EXECUTED: Final = "trade.v1.executed"
+TRADE_REJECTED: Final = "trade.v1.rejected"
+REPORT_GENERATED: Final = "report.v1.generated"
+RUN_COMPLETED: Final = "run.v1.completed"
+RUN_FAILED: Final = "run.v1.failed"
+RUN_CANCEL_REQUESTED: Final = "run.v1.cancel"
+
+# Commands (stream CMD, work queue): <svc>.v1.cmd.<verb>.
+PORTFOLIO_LOAD: Final = "portfolio.v1.cmd.load"
+PORTFOLIO_APPLY_FILLS: Final = "portfolio.v1.cmd.apply-fills"
+MARKET_DATA_FETCH: Final = "market_data.v1.cmd.fetch"
+ANALYSIS_ANALYZE: Final = "analysis.v1.cmd.analyze"
+TAX_BUILD_CONTEXT: Final = "tax.v1.cmd.build-context"
+TAX_REVIEW_PLAN: Final = "tax.v1.cmd.review-plan"
+REBALANCING_PLAN: Final = "rebalancing.v1.cmd.plan"
+EXECUTION_EXECUTE: Final = "execution.v1.cmd.execute"
+NOTIFICATIONS_NOTIFY: Final = "notifications.v1.cmd.notify"
+
+# Events (stream EVT, fan-out): <svc>.v1.evt.<fact>.
+PORTFOLIO_LOADED: Final = "portfolio.v1.evt.loaded"
+PORTFOLIO_FILLS_APPLIED: Final = "portfolio.v1.evt.fills-applied"
+MARKET_DATA_FETCHED: Final = "market_data.v1.evt.fetched"
+ANALYSIS_ANALYZED: Final = "analysis.v1.evt.analyzed"
+TAX_CONTEXT_BUILT: Final = "tax.v1.evt.context-built"
+TAX_PLAN_REVIEWED: Final = "tax.v1.evt.plan-reviewed"
+REBALANCING_PLANNED: Final = "rebalancing.v1.evt.planned"
+EXECUTION_EXECUTED: Final = "execution.v1.evt.executed"
+NOTIFICATIONS_NOTIFIED: Final = "notifications.v1.evt.notified"
+
+# Queries (core NATS request-reply, not stored): <svc>.v1.query.<name>.
+PORTFOLIO_QUERY_STATUS: Final = "portfolio.v1.query.status"
+PORTFOLIO_QUERY_ACCOUNTS: Final = "portfolio.v1.query.accounts"
+MARKET_DATA_QUERY_QUOTES: Final = "market_data.v1.query.quotes"
+MARKET_DATA_QUERY_HISTORY: Final = "market_data.v1.query.history"
+ANALYSIS_QUERY_MARKET: Final = "analysis.v1.query.market"
+ANALYSIS_QUERY_RISK: Final = "analysis.v1.query.risk"
+TAX_QUERY_REALIZED: Final = "tax.v1.query.realized"
+
+# Timers (stream TIMERS, message schedules on).
+TIMER_FIRE_ALL: Final = "run.v1.timer.fire.>"
+DLQ_PREFIX: Final = "dlq.v1"
+
+COMMAND_SUBJECTS: Final = (
+    PORTFOLIO_LOAD,
+    PORTFOLIO_APPLY_FILLS,
+    MARKET_DATA_FETCH,
+    ANALYSIS_ANALYZE,
+    TAX_BUILD_CONTEXT,
+    TAX_REVIEW_PLAN,
+    REBALANCING_PLAN,
+    EXECUTION_EXECUTE,
+    NOTIFICATIONS_NOTIFY,
+)
+EVENT_SUBJECTS: Final = (
+    PORTFOLIO_LOADED,
+    PORTFOLIO_FILLS_APPLIED,
+    MARKET_DATA_FETCHED,
+    ANALYSIS_ANALYZED,
+    TAX_CONTEXT_BUILT,
+    TAX_PLAN_REVIEWED,
+    REBALANCING_PLANNED,
+    EXECUTION_EXECUTED,
+    NOTIFICATIONS_NOTIFIED,
+)
+PUBLIC_SUBJECTS: Final = (
+    REBALANCE_REQUESTED,
+    TRADE_EXECUTED,
+    TRADE_REJECTED,
+    REPORT_GENERATED,
+    RUN_COMPLETED,
+    RUN_FAILED,
+    RUN_CANCEL_REQUESTED,
+)
+
+
+def step_failed(service: str) -> str:
+    """The event a service emits when it cannot do a step: ``<svc>.v1.evt.step-failed``."""
+    return f"{service}.v1.evt.step-failed"
+
+
+def timer_schedule(run_id: str, step: str) -> str:
+    """The subject holding the one schedule of a run's step (re-publishing replaces it)."""
+    return f"run.v1.timer.schedule.{run_id}.{step}"
+
+
+def timer_fire(run_id: str, step: str) -> str:
+    """The subject the server publishes a step's timer to when it fires."""
+    return f"run.v1.timer.fire.{run_id}.{step}"
+
+
+def dlq_subject(original_subject: str) -> str:
+    """Where a poisoned message of ``original_subject`` is captured, with the reason in a header."""
+    return f"{DLQ_PREFIX}.{original_subject}"

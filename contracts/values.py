@@ -1,0 +1,314 @@
+"""Value objects shared by several messages: accounts and lots, quotes, plans, fills."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+import msgspec
+
+from contracts.envelope import Value
+
+__all__ = [
+    "AccountSnapshot",
+    "AccountType",
+    "Action",
+    "ExecutionResult",
+    "Fill",
+    "HarvestCandidate",
+    "Lot",
+    "LotSale",
+    "LotTax",
+    "MarketConditions",
+    "PlanOptions",
+    "PortfolioRisk",
+    "Quote",
+    "RebalancePlan",
+    "RebalanceRequest",
+    "RiskTolerance",
+    "TaxContext",
+    "TaxImplication",
+    "TaxProfile",
+    "TaxReview",
+    "Trade",
+    "Transaction",
+    "WashSaleAdjustment",
+]
+
+RiskTolerance = Literal["conservative", "moderate", "aggressive"]
+AccountType = Literal["taxable", "traditional_ira", "roth_ira"]
+Action = Literal["buy", "sell"]
+RebalanceMode = Literal["full", "threshold", "buy-only", "sell-only", "harvest", "harvest-reinvest"]
+
+
+class RebalanceRequest(Value, frozen=True, kw_only=True):
+    """The original workflow's request schema (snake_case on the bus, camelCase over HTTP)."""
+
+    account_id: str
+    force_rebalance: bool = False
+    max_trade_amount: Decimal | None = None
+    exclude_symbols: list[str] = msgspec.field(default_factory=list)
+    dry_run: bool = False
+    tax_optimization: bool = True
+    risk_override: RiskTolerance | None = None
+    mode: RebalanceMode = "full"
+    as_of: date | None = None
+    withdraw_amount: Decimal | None = None
+
+
+class Lot(Value, frozen=True, kw_only=True):
+    """A tax lot. ``cost_basis`` is the lot's total basis including wash-sale adjustments."""
+
+    lot_id: str
+    symbol: str
+    shares: Decimal
+    cost_basis: Decimal
+    acquired: date
+    holding_period_start: date | None = None
+    wash_sale_adjustment: Decimal = Decimal(0)
+
+
+class Transaction(Value, frozen=True, kw_only=True):
+    """A buy or sell in the household's history (for the 61-day wash-sale window)."""
+
+    account_id: str
+    account_type: AccountType
+    date: date
+    symbol: str
+    action: Literal["buy", "sell", "reinvest"]
+    shares: Decimal
+    price: Decimal
+    lot_id: str = ""
+    realized_gain: Decimal | None = None
+    run_id: str = ""
+
+
+class TaxProfile(Value, frozen=True, kw_only=True):
+    filing_status: Literal["single", "mfj", "mfs", "hoh"] = "single"
+    taxable_income: Decimal = Decimal(0)
+    magi: Decimal = Decimal(0)
+    state_rate: Decimal = Decimal(0)
+    federal_short_term_rate: Decimal | None = None
+    federal_long_term_rate: Decimal | None = None
+
+
+class AccountSnapshot(Value, frozen=True, kw_only=True):
+    """An account as the portfolio service holds it, with the target resolved for the run."""
+
+    account_id: str
+    household_id: str
+    name: str = ""
+    account_type: AccountType = "taxable"
+    risk_tolerance: RiskTolerance = "moderate"
+    rebalance_threshold: Decimal = Decimal(5)
+    cash: Decimal = Decimal(0)
+    cash_reserve: Decimal = Decimal(0)
+    fractional: bool = False
+    lot_method: str = "fifo"
+    reinvest_dividends: bool = False
+    last_rebalanced: date | None = None
+    lots: list[Lot] = msgspec.field(default_factory=list)
+    target: dict[str, Decimal] = msgspec.field(default_factory=dict)
+    model: str = ""
+    tax_profile: TaxProfile = msgspec.field(default_factory=TaxProfile)
+    do_not_buy: dict[str, date] = msgspec.field(default_factory=dict)
+    revision: int = 0
+
+    @property
+    def taxable(self) -> bool:
+        return self.account_type == "taxable"
+
+    @property
+    def symbols(self) -> list[str]:
+        return sorted({lot.symbol for lot in self.lots})
+
+
+class Quote(Value, frozen=True, kw_only=True):
+    """A symbol's actual close as of a date (``close`` is the traded, split-adjusted price)."""
+
+    symbol: str
+    as_of: date
+    close: Decimal
+    previous_close: Decimal
+    change: Decimal
+    change_percent: Decimal
+    adjusted_close: Decimal | None = None
+    stale: bool = False
+    age_trading_days: int = 0
+
+
+class MarketConditions(Value, frozen=True, kw_only=True, rename="camel"):
+    """The original workflow's market analysis, computed from data."""
+
+    market_sentiment: Literal["bullish", "bearish", "neutral"]
+    volatility_index: float
+    risk_recommendation: str
+    market_timing: Literal["good", "poor", "neutral"]
+    as_of: date | None = None
+    vix_percentile: float | None = None
+    realized_volatility: float | None = None
+    realized_volatility_percentile: float | None = None
+    trend: float | None = None
+
+
+class PortfolioRisk(Value, frozen=True, kw_only=True, rename="camel"):
+    """Risk of the account's current weights over the analysis window (fractions, annualized)."""
+
+    volatility: float
+    max_drawdown: float | None = None
+    var_95: float | None = None
+    cvar_95: float | None = None
+    sharpe: float | None = None
+    beta: float | None = None
+    risk_contribution: dict[str, float] = msgspec.field(default_factory=dict)
+    symbols: list[str] = msgspec.field(default_factory=list)
+    covariance: list[list[float]] = msgspec.field(default_factory=list)
+    start: date | None = None
+    end: date | None = None
+    observations: int = 0
+
+
+class LotTax(Value, frozen=True, kw_only=True):
+    """A lot's unrealized position as of the run's date."""
+
+    lot_id: str
+    symbol: str
+    shares: Decimal
+    cost_basis: Decimal
+    price: Decimal
+    market_value: Decimal
+    unrealized_gain: Decimal
+    term: Literal["short", "long"]
+    days_to_long_term: int = 0
+    loss_sale_would_wash: bool = False
+
+
+class HarvestCandidate(Value, frozen=True, kw_only=True):
+    lot_id: str
+    symbol: str
+    shares: Decimal
+    loss: Decimal
+    term: Literal["short", "long"]
+    replacement: str | None = None
+    estimated_saving: Decimal = Decimal(0)
+    reason: str = ""
+
+
+class TaxContext(Value, frozen=True, kw_only=True):
+    """What the tax service knows of an account before planning."""
+
+    as_of: date
+    taxable: bool
+    short_term_rate: Decimal
+    long_term_rate: Decimal
+    lots: list[LotTax] = msgspec.field(default_factory=list)
+    do_not_buy: dict[str, date] = msgspec.field(default_factory=dict)
+    wash_sale_blocked_symbols: list[str] = msgspec.field(default_factory=list)
+    harvest_candidates: list[HarvestCandidate] = msgspec.field(default_factory=list)
+    unrealized_gains: Decimal = Decimal(0)
+    unrealized_losses: Decimal = Decimal(0)
+    notes: list[str] = msgspec.field(default_factory=list)
+
+
+class TaxImplication(Value, frozen=True, kw_only=True, rename="camel"):
+    """The original workflow's per-trade tax figure, now summed from the lots sold."""
+
+    gain_loss: Decimal
+    tax_liability: Decimal
+    holding_period: Literal["short", "long", "mixed"]
+
+
+class LotSale(Value, frozen=True, kw_only=True):
+    lot_id: str
+    shares: Decimal
+    cost_basis: Decimal = Decimal(0)
+    gain: Decimal = Decimal(0)
+    term: Literal["short", "long"] = "long"
+    acquired: date | None = None
+
+
+class Trade(Value, frozen=True, kw_only=True):
+    trade_id: str
+    symbol: str
+    action: Action
+    shares: Decimal
+    price: Decimal
+    value: Decimal
+    asset_class: str = ""
+    lots: list[LotSale] = msgspec.field(default_factory=list)
+    reason: str = ""
+    tax_implication: TaxImplication | None = None
+
+
+class PlanOptions(Value, frozen=True, kw_only=True):
+    mode: RebalanceMode = "full"
+    max_trade_amount: Decimal | None = None
+    exclude_symbols: list[str] = msgspec.field(default_factory=list)
+    withdraw_amount: Decimal | None = None
+    force: bool = False
+
+
+class RebalancePlan(Value, frozen=True, kw_only=True):
+    needs_rebalancing: bool
+    deviations: dict[str, Decimal]
+    trades: list[Trade]
+    estimated_tax: Decimal = Decimal(0)
+    estimated_costs: Decimal = Decimal(0)
+    before: dict[str, Decimal] = msgspec.field(default_factory=dict)
+    after: dict[str, Decimal] = msgspec.field(default_factory=dict)
+    solver: str = ""
+    warnings: list[str] = msgspec.field(default_factory=list)
+    portfolio_value: Decimal = Decimal(0)
+
+
+class WashSaleAdjustment(Value, frozen=True, kw_only=True):
+    """A disallowed loss of the plan and where it goes (a replacement lot, or lost in an IRA)."""
+
+    sold_lot_id: str
+    symbol: str
+    disallowed: Decimal
+    replacement_account_id: str = ""
+    replacement_lot_id: str = ""
+    permanent: bool = False
+    reason: str = ""
+
+
+class TaxReview(Value, frozen=True, kw_only=True):
+    """The tax-optimization step: the plan's tax impact and the original workflow's summary."""
+
+    harvestable_gains: Decimal
+    harvestable_losses: Decimal
+    tax_savings: Decimal
+    recommendations: list[str]
+    wash_sale_risk: bool
+    estimated_tax: Decimal = Decimal(0)
+    realized_short_term: Decimal = Decimal(0)
+    realized_long_term: Decimal = Decimal(0)
+    lots: list[LotSale] = msgspec.field(default_factory=list)
+    wash_sale_findings: list[str] = msgspec.field(default_factory=list)
+    wash_sale_adjustments: list[WashSaleAdjustment] = msgspec.field(default_factory=list)
+    do_not_buy_after: dict[str, date] = msgspec.field(default_factory=dict)
+
+
+class Fill(Value, frozen=True, kw_only=True):
+    order_id: str
+    trade_id: str
+    symbol: str
+    action: Action
+    shares: Decimal
+    price: Decimal
+    commission: Decimal
+    value: Decimal
+    filled_at: datetime
+    simulated: bool = False
+
+
+class ExecutionResult(Value, frozen=True, kw_only=True):
+    executed: bool
+    dry_run: bool
+    fills: list[Fill] = msgspec.field(default_factory=list)
+    rejected: list[str] = msgspec.field(default_factory=list)
+    total_cost: Decimal = Decimal(0)
+    total_commission: Decimal = Decimal(0)
+    errors: list[str] = msgspec.field(default_factory=list)

@@ -1,0 +1,43 @@
+"""The saga's pure domain: run transitions, decisions, commands, effects and the report."""
+
+from services.coordinator.domain.commands import build_command, market_symbols, prices_of, weights_of
+from services.coordinator.domain.decisions import should_rebalance
+from services.coordinator.domain.effects import Effects, ScheduledTimer, effects, resume_effects
+from services.coordinator.domain.report import build_report
+from services.coordinator.domain.steps import (
+    COORDINATOR_STEPS,
+    PIVOT,
+    SERVICE_STEPS,
+    RetryPolicy,
+    is_after_pivot,
+)
+from services.coordinator.domain.transitions import (
+    apply_cancel,
+    apply_failure,
+    apply_result,
+    apply_timer,
+    start_run,
+)
+
+__all__ = [
+    "COORDINATOR_STEPS",
+    "PIVOT",
+    "SERVICE_STEPS",
+    "Effects",
+    "RetryPolicy",
+    "ScheduledTimer",
+    "apply_cancel",
+    "apply_failure",
+    "apply_result",
+    "apply_timer",
+    "build_command",
+    "build_report",
+    "effects",
+    "is_after_pivot",
+    "market_symbols",
+    "prices_of",
+    "resume_effects",
+    "should_rebalance",
+    "start_run",
+    "weights_of",
+]

@@ -1,0 +1,151 @@
+"""What to publish after a transition, derived from the state before and after it.
+
+Everything here is derived from state, so a restarted coordinator publishes the same messages again
+for unfinished runs (:func:`resume_effects`); their deterministic ``Nats-Msg-Id`` lets JetStream drop
+the copies it already has, and every handler is idempotent on (run_id, step) for the rest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from contracts import (
+    ReportGenerated,
+    RunCompleted,
+    RunFailed,
+    RunRecord,
+    StepRecord,
+    StepTimerFired,
+    subjects,
+)
+from services.coordinator.domain.commands import build_command
+from services.coordinator.domain.steps import SERVICE_STEPS, RetryPolicy
+from shared.bus.outgoing import Outgoing
+
+__all__ = ["Effects", "ScheduledTimer", "effects", "resume_effects"]
+
+
+class ScheduledTimer:
+    """A timer message to schedule at ``at`` (the server publishes it to the fire subject then)."""
+
+    __slots__ = ("at", "message")
+
+    def __init__(self, at: datetime, message: StepTimerFired) -> None:
+        self.at = at
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"ScheduledTimer({self.message.step}#{self.message.attempt} {self.message.kind} at {self.at})"
+
+
+class Effects:
+    __slots__ = ("messages", "timers")
+
+    def __init__(self) -> None:
+        self.messages: list[Outgoing] = []
+        self.timers: list[ScheduledTimer] = []
+
+
+def _step_changed(before: StepRecord | None, after: StepRecord) -> bool:
+    return before is None or before.status != after.status or before.attempts != after.attempts
+
+
+def _timer(
+    record: RunRecord, step: StepRecord, kind: str, attempt: int, at: datetime, now: datetime
+) -> ScheduledTimer:
+    message = StepTimerFired(
+        run_id=record.run_id,
+        message_id=f"{record.run_id}:{step.name}:{attempt}:{kind}",
+        occurred_at=now,
+        step=step.name,
+        attempt=attempt,
+        kind=kind,  # type: ignore[arg-type]
+    )
+    return ScheduledTimer(at, message)
+
+
+def _step_effects(
+    record: RunRecord, step: StepRecord, now: datetime, policy: RetryPolicy, out: Effects
+) -> None:
+    if step.name not in SERVICE_STEPS:
+        return
+    _, subject = SERVICE_STEPS[step.name]
+    if step.status == "running":
+        command = build_command(record, step.name, step.attempts, now)
+        out.messages.append(Outgoing(subject, command, command.message_id))
+        deadline = now + timedelta(seconds=policy.timeout_seconds)
+        out.timers.append(_timer(record, step, "deadline", step.attempts, deadline, now))
+    elif step.status == "retrying":
+        at = now + timedelta(seconds=policy.delay_after(step.attempts))
+        out.timers.append(_timer(record, step, "retry", step.attempts + 1, at, now))
+
+
+def _public_effects(before: RunRecord | None, after: RunRecord, now: datetime, out: Effects) -> None:
+    was = before.status if before else None
+    run_id = after.run_id
+    account_id = after.request.account_id
+    if after.status == "completed" and was != "completed" and after.report is not None:
+        report = after.report
+        out.messages.append(
+            Outgoing(
+                subjects.REPORT_GENERATED,
+                ReportGenerated(
+                    run_id=run_id,
+                    message_id=f"{run_id}:report",
+                    occurred_at=now,
+                    step="generate-report",
+                    account_id=account_id,
+                    report=report,
+                ),
+                f"{run_id}:report",
+            )
+        )
+        out.messages.append(
+            Outgoing(
+                subjects.RUN_COMPLETED,
+                RunCompleted(
+                    run_id=run_id,
+                    message_id=f"{run_id}:completed",
+                    occurred_at=now,
+                    account_id=account_id,
+                    executed=report.execution.executed,
+                    trades=len(report.execution.trades),
+                ),
+                f"{run_id}:completed",
+            )
+        )
+    if after.status == "failed" and was != "failed":
+        out.messages.append(
+            Outgoing(
+                subjects.RUN_FAILED,
+                RunFailed(
+                    run_id=run_id,
+                    message_id=f"{run_id}:failed",
+                    occurred_at=now,
+                    account_id=account_id,
+                    step=after.failed_step or "",
+                    failed_step=after.failed_step or "",
+                    error=after.error or "",
+                ),
+                f"{run_id}:failed",
+            )
+        )
+
+
+def effects(before: RunRecord | None, after: RunRecord, now: datetime, policy: RetryPolicy) -> Effects:
+    """Messages and timers that the transition from ``before`` to ``after`` calls for."""
+    out = Effects()
+    for step in after.steps:
+        previous = before.step(step.name) if before else None
+        if _step_changed(previous, step):
+            _step_effects(after, step, now, policy, out)
+    _public_effects(before, after, now, out)
+    return out
+
+
+def resume_effects(record: RunRecord, now: datetime, policy: RetryPolicy) -> Effects:
+    """Everything an unfinished run may still be waiting for, to publish again after a restart."""
+    out = Effects()
+    for step in record.steps:
+        _step_effects(record, step, now, policy, out)
+    return out

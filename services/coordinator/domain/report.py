@@ -1,0 +1,147 @@
+"""Build the run report: the original workflow's fields, computed from what the steps found."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from contracts import (
+    ExecutedTrade,
+    Fill,
+    MarketConditions,
+    Report,
+    ReportAction,
+    ReportAnalysis,
+    ReportExecution,
+    ReportLot,
+    RunRecord,
+    TaxOptimizationSummary,
+    Trade,
+)
+from shared.money import ZERO, cents
+
+__all__ = ["build_report"]
+
+_UNKNOWN_CONDITIONS = MarketConditions(
+    market_sentiment="neutral",
+    volatility_index=0.0,
+    risk_recommendation="Market conditions were not analyzed.",
+    market_timing="neutral",
+)
+
+
+def _action(trade: Trade, lot_taxes: dict[str, Decimal]) -> ReportAction:
+    return ReportAction(
+        symbol=trade.symbol,
+        action=trade.action,
+        shares=trade.shares,
+        estimated_value=cents(trade.value),
+        reason=trade.reason,
+        price=trade.price,
+        asset_class=trade.asset_class,
+        tax_implication=trade.tax_implication,
+        lots=[
+            ReportLot(
+                lot_id=lot.lot_id,
+                shares=lot.shares,
+                cost_basis=cents(lot.cost_basis),
+                gain_loss=cents(lot.gain),
+                holding_period=lot.term,
+                acquired=lot.acquired,
+                estimated_tax=cents(lot_taxes.get(lot.lot_id, ZERO)),
+            )
+            for lot in trade.lots
+        ],
+    )
+
+
+def _executed(fill: Fill) -> ExecutedTrade:
+    return ExecutedTrade(
+        symbol=fill.symbol,
+        action=fill.action,
+        shares=fill.shares,
+        execution_price=fill.price,
+        timestamp=fill.filled_at,
+        order_id=fill.order_id,
+        commission=fill.commission,
+    )
+
+
+def _execution(record: RunRecord) -> ReportExecution:
+    result = record.execution
+    dry_run = record.request.dry_run
+    if result is None:
+        return ReportExecution(executed=False, dry_run=dry_run, trades=[], total_cost=ZERO, errors=[])
+    real = [f for f in result.fills if not f.simulated]
+    simulated = [f for f in result.fills if f.simulated]
+    return ReportExecution(
+        executed=result.executed and bool(real),
+        dry_run=result.dry_run,
+        trades=[_executed(f) for f in real],
+        total_cost=cents(sum((f.value for f in real), ZERO)),
+        errors=list(result.errors),
+        commissions=cents(sum((f.commission for f in real), ZERO)),
+        simulated_trades=[_executed(f) for f in simulated],
+    )
+
+
+def _allocation_after(record: RunRecord) -> dict[str, Decimal]:
+    """The planned allocation when the trades executed (or were simulated), else the one before."""
+    plan = record.plan
+    if plan is None:
+        return {}
+    traded = record.execution is not None and (record.execution.executed or record.execution.dry_run)
+    return dict(plan.after) if record.should_rebalance and traded else dict(plan.before)
+
+
+def build_report(record: RunRecord, now: datetime) -> Report:
+    plan = record.plan
+    review = record.review
+    conditions = record.conditions or _UNKNOWN_CONDITIONS
+    lot_taxes: dict[str, Decimal] = {}
+    context = record.tax_context
+    if plan is not None and context is not None and context.taxable:
+        rates = {"short": context.short_term_rate, "long": context.long_term_rate}
+        lot_taxes = {lot.lot_id: lot.gain * rates[lot.term] for t in plan.trades for lot in t.lots}
+    tax_summary = None
+    if review is not None:
+        tax_summary = TaxOptimizationSummary(
+            harvestable_gains=cents(review.harvestable_gains),
+            harvestable_losses=cents(review.harvestable_losses),
+            tax_savings=cents(review.tax_savings),
+            recommendations=list(review.recommendations),
+            wash_sale_risk=review.wash_sale_risk,
+            estimated_tax=cents(review.estimated_tax),
+            wash_sale_findings=list(review.wash_sale_findings),
+        )
+    deviations = {k: abs(v) for k, v in (plan.deviations if plan else {}).items()}
+    recommendations = [*(review.recommendations if review else []), conditions.risk_recommendation]
+    if record.decision:
+        recommendations.append(f"Decision: {record.decision}.")
+    warnings = [*record.market_warnings, *(plan.warnings if plan else [])]
+    return Report(
+        account_id=record.request.account_id,
+        portfolio_value=cents(plan.portfolio_value) if plan else ZERO,
+        analysis=ReportAnalysis(
+            needs_rebalancing=plan.needs_rebalancing if plan else False,
+            deviations=deviations,
+            market_conditions=conditions,
+            tax_optimization=tax_summary,
+            should_rebalance=bool(record.should_rebalance),
+            decision=record.decision,
+            risk=record.risk,
+        ),
+        actions=[_action(t, lot_taxes) for t in (plan.trades if plan else [])],
+        execution=_execution(record),
+        recommendations=[r for r in recommendations if r],
+        timestamp=now,
+        run_id=record.run_id,
+        as_of=record.as_of,
+        allocation_before=dict(plan.before) if plan else {},
+        allocation_after=_allocation_after(record),
+        target_allocation=dict(record.account.target) if record.account else {},
+        estimated_tax=cents(plan.estimated_tax) if plan else ZERO,
+        estimated_costs=cents(plan.estimated_costs) if plan else ZERO,
+        solver=plan.solver if plan else "",
+        warnings=warnings,
+    )

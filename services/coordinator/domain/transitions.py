@@ -1,0 +1,267 @@
+"""Run state transitions: each a pure function of (state, event, now).
+
+The coordinator's handler reads the run from KV, applies one of these, and writes the result with
+compare-and-set; a function returns ``None`` when the event changes nothing (a duplicate, a stale
+attempt, a late timer), which is what makes every delivery idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from contracts import (
+    STEP_NAMES,
+    FillsApplied,
+    MarketAnalyzed,
+    MarketDataFetched,
+    Notified,
+    PlanReviewed,
+    PortfolioLoaded,
+    RebalancePlanned,
+    RebalanceRequested,
+    RunRecord,
+    StepFailed,
+    StepRecord,
+    StepTimerFired,
+    TaxContextBuilt,
+    TradesExecuted,
+)
+from services.coordinator.domain.decisions import should_rebalance
+from services.coordinator.domain.report import build_report
+from services.coordinator.domain.steps import COORDINATOR_STEPS, PIVOT, RetryPolicy, index_of
+
+__all__ = ["apply_cancel", "apply_failure", "apply_result", "apply_timer", "start_run"]
+
+StepResult = (
+    PortfolioLoaded
+    | MarketDataFetched
+    | MarketAnalyzed
+    | TaxContextBuilt
+    | RebalancePlanned
+    | PlanReviewed
+    | TradesExecuted
+    | FillsApplied
+    | Notified
+)
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+def start_run(event: RebalanceRequested, now: datetime) -> RunRecord:
+    """A new run from its request, with its first step under way."""
+    record = RunRecord(
+        run_id=event.run_id,
+        status="running",
+        request=event.request,
+        created_at=now,
+        updated_at=now,
+        steps=[StepRecord(name=name) for name in STEP_NAMES],
+        source=event.source,
+        as_of=event.request.as_of,
+    )
+    return _begin(record, "load-portfolio", now)
+
+
+# ---- helpers ---------------------------------------------------------------------------------------
+def _set_step(record: RunRecord, name: str, **changes: Any) -> RunRecord:
+    steps = [msgspec.structs.replace(s, **changes) if s.name == name else s for s in record.steps]
+    return msgspec.structs.replace(record, steps=steps)
+
+
+def _duration_ms(step: StepRecord, now: datetime) -> float | None:
+    return round((now - step.started_at).total_seconds() * 1000, 3) if step.started_at else None
+
+
+def _begin(record: RunRecord, name: str, now: datetime, attempt: int = 1) -> RunRecord:
+    """Start step ``name``; coordinator steps are done at once, and the run moves on."""
+    step = record.step(name)
+    record = _set_step(
+        record,
+        name,
+        status="running",
+        attempts=attempt,
+        started_at=step.started_at if attempt > 1 and step.started_at else now,
+        finished_at=None,
+        error=None if attempt == 1 else step.error,
+    )
+    record = msgspec.structs.replace(record, current_step=name, updated_at=now)
+    if name in COORDINATOR_STEPS:
+        return _run_inline(record, name, now)
+    return record
+
+
+def _complete(record: RunRecord, name: str, now: datetime, detail: str = "") -> RunRecord:
+    step = record.step(name)
+    return _set_step(
+        record, name, status="completed", finished_at=now, duration_ms=_duration_ms(step, now), detail=detail
+    )
+
+
+def _skip(record: RunRecord, name: str, now: datetime, why: str) -> RunRecord:
+    return _set_step(record, name, status="skipped", finished_at=now, detail=why)
+
+
+def _next_step(record: RunRecord, done: str, now: datetime) -> RunRecord:
+    """Advance past ``done``: skip what the rules say to skip, begin the next step."""
+    request = record.request
+    account = record.account
+    taxable = account is not None and account.taxable
+    for name in STEP_NAMES[index_of(done) + 1 :]:
+        if name == "tax-optimization" and not (taxable and request.tax_optimization):
+            why = "account is not taxable" if not taxable else "taxOptimization is off"
+            record = _skip(record, name, now, why)
+            continue
+        if name in ("approval", "execute-trades", "update-portfolio") and not record.should_rebalance:
+            record = _skip(record, name, now, record.decision or "not rebalancing")
+            continue
+        if name == "approval":
+            record = _skip(record, name, now, "no approval required for this run")
+            continue
+        if name == "update-portfolio" and not (record.execution and record.execution.executed):
+            why = "dry run: nothing to apply" if request.dry_run else "no trade was executed"
+            record = _skip(record, name, now, why)
+            continue
+        return _begin(record, name, now)
+    return msgspec.structs.replace(record, current_step=None, updated_at=now)
+
+
+def _run_inline(record: RunRecord, name: str, now: datetime) -> RunRecord:
+    if name == "should-rebalance":
+        decision, reason = should_rebalance(record)
+        record = msgspec.structs.replace(record, should_rebalance=decision, decision=reason)
+        record = _complete(record, name, now, detail=reason)
+        return _next_step(record, name, now)
+    if name == "generate-report":
+        report = build_report(record, now)
+        record = msgspec.structs.replace(record, report=report, status="completed")
+        record = _complete(record, name, now)
+        return _next_step(record, name, now)
+    record = _complete(record, name, now)
+    return _next_step(record, name, now)
+
+
+def _accepts(record: RunRecord, step: str, attempt: int) -> bool:
+    """Whether a result or failure for (step, attempt) is the one the run is waiting for."""
+    if step not in STEP_NAMES:
+        return False
+    current = record.step(step)
+    if current.status not in ("running", "retrying"):
+        return False
+    if step == "send-notifications":
+        return True
+    return record.status == "running" and current.attempts == attempt
+
+
+def _absorb(record: RunRecord, event: StepResult) -> RunRecord:
+    """Keep what a step found, for the later steps and the report."""
+    replace = msgspec.structs.replace
+    if isinstance(event, PortfolioLoaded):
+        return replace(record, account=event.account, household_activity=event.household_activity)
+    if isinstance(event, MarketDataFetched):
+        return replace(record, quotes=event.quotes, market_warnings=event.warnings, as_of=event.as_of)
+    if isinstance(event, MarketAnalyzed):
+        return replace(record, conditions=event.conditions, risk=event.risk)
+    if isinstance(event, TaxContextBuilt):
+        return replace(record, tax_context=event.context)
+    if isinstance(event, RebalancePlanned):
+        return replace(record, plan=event.plan)
+    if isinstance(event, PlanReviewed):
+        return replace(record, review=event.review)
+    if isinstance(event, TradesExecuted):
+        return replace(record, execution=event.result)
+    if isinstance(event, Notified):
+        return replace(record, notifications=[*event.channels, *(f"error: {e}" for e in event.errors)])
+    return record
+
+
+# ---- transitions -----------------------------------------------------------------------------------
+def apply_result(record: RunRecord, event: StepResult, now: datetime) -> RunRecord | None:
+    """A service finished a step."""
+    if not _accepts(record, event.step, event.attempt):
+        return None
+    record = _absorb(record, event)
+    if event.step == "send-notifications":
+        record = _complete(record, event.step, now, detail=", ".join(record.notifications))
+        return msgspec.structs.replace(record, updated_at=now)
+    record = _complete(record, event.step, now)
+    return _next_step(record, event.step, now)
+
+
+def apply_failure(
+    record: RunRecord, failed: StepFailed, now: datetime, policy: RetryPolicy
+) -> RunRecord | None:
+    """A service could not do a step: retry it later, or fail the run (before the pivot)."""
+    if not _accepts(record, failed.step, failed.attempt):
+        return None
+    return _fail_attempt(record, failed.step, failed.attempt, failed.error, failed.retryable, now, policy)
+
+
+def apply_timer(
+    record: RunRecord, timer: StepTimerFired, now: datetime, policy: RetryPolicy
+) -> RunRecord | None:
+    """A step's deadline passed (a timeout), or its retry time came."""
+    if timer.step not in STEP_NAMES or record.status not in ("running", "completed"):
+        return None
+    step = record.step(timer.step)
+    if timer.kind == "retry":
+        if step.status != "retrying" or step.attempts != timer.attempt - 1:
+            return None
+        return _begin(record, timer.step, now, attempt=timer.attempt)
+    if step.status != "running" or step.attempts != timer.attempt:
+        return None
+    error = f"timed out after {policy.timeout_seconds:g}s (attempt {timer.attempt})"
+    return _fail_attempt(record, timer.step, timer.attempt, error, True, now, policy)
+
+
+def _fail_attempt(
+    record: RunRecord,
+    name: str,
+    attempt: int,
+    error: str,
+    retryable: bool,
+    now: datetime,
+    policy: RetryPolicy,
+) -> RunRecord:
+    if name == "send-notifications":  # in the background: its failure never fails the run
+        record = _set_step(record, name, status="failed", finished_at=now, error=error)
+        return msgspec.structs.replace(record, updated_at=now)
+    if (retryable and policy.may_retry(name, attempt)) or index_of(name) >= index_of(PIVOT):
+        record = _set_step(record, name, status="retrying", error=error)
+        return msgspec.structs.replace(record, updated_at=now)
+    step = record.step(name)
+    record = _set_step(
+        record, name, status="failed", finished_at=now, duration_ms=_duration_ms(step, now), error=error
+    )
+    record = msgspec.structs.replace(
+        record, status="failed", failed_step=name, error=f"{name}: {error}", updated_at=now
+    )
+    return _begin_failure_notification(record, now)
+
+
+def _begin_failure_notification(record: RunRecord, now: datetime) -> RunRecord:
+    for name in STEP_NAMES:
+        if record.step(name).status == "pending" and name != "send-notifications":
+            record = _skip(record, name, now, "run failed")
+    return _set_step(record, "send-notifications", status="running", attempts=1, started_at=now)
+
+
+def apply_cancel(record: RunRecord, now: datetime, reason: str) -> RunRecord | None:
+    """Cancel a run that has not reached the pivot; a run past it cannot be cancelled."""
+    if record.status in TERMINAL:
+        return None
+    if record.step(PIVOT).status not in ("pending",) or (
+        record.current_step and index_of(record.current_step) >= index_of(PIVOT)
+    ):
+        return None
+    for step in record.steps:
+        if step.status in ("pending", "running", "retrying"):
+            record = _skip(record, step.name, now, f"cancelled: {reason}" if reason else "cancelled")
+    return msgspec.structs.replace(
+        record,
+        status="cancelled",
+        current_step=None,
+        error=f"cancelled: {reason}" if reason else "cancelled",
+        updated_at=now,
+    )

@@ -1,0 +1,69 @@
+"""Compare-and-set helpers over JetStream KV, with msgspec values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+from contracts import decode_as, encode
+from shared.errors import ConflictError
+
+__all__ = ["create", "read", "update", "update_with_retry"]
+
+T = TypeVar("T")
+
+
+async def read(kv: KeyValue, key: str, type_: type[T]) -> tuple[T | None, int]:
+    """The value at ``key`` and its revision; ``(None, 0)`` when absent or deleted."""
+    try:
+        entry = await kv.get(key)
+    except KeyNotFoundError:
+        return None, 0
+    if entry.value is None or entry.operation in ("DEL", "PURGE"):
+        return None, 0
+    return decode_as(entry.value, type_), int(entry.revision or 0)
+
+
+async def create(kv: KeyValue, key: str, value: object) -> int | None:
+    """Create ``key``; ``None`` when it already exists (the caller lost a race or saw a duplicate)."""
+    try:
+        return int(await kv.create(key, encode(value)))
+    except KeyWrongLastSequenceError:
+        return None
+    except Exception as exc:  # nats-py reports an existing key on create as a generic API error
+        if "wrong last sequence" in str(exc).lower() or "key exists" in str(exc).lower():
+            return None
+        raise
+
+
+async def update(kv: KeyValue, key: str, value: object, revision: int) -> int:
+    """Write ``value`` only if ``key`` is still at ``revision``; :class:`ConflictError` otherwise."""
+    try:
+        return int(await kv.update(key, encode(value), last=revision))
+    except KeyWrongLastSequenceError as exc:
+        raise ConflictError(f"{key} changed since revision {revision}") from exc
+
+
+async def update_with_retry(
+    kv: KeyValue, key: str, type_: type[T], change: Callable[[T], T | None], *, attempts: int = 20
+) -> tuple[T, T | None]:
+    """Read, apply ``change`` (pure), write with compare-and-set; re-read and re-apply on conflict.
+
+    Returns ``(before, after)``; ``after`` is ``None`` when ``change`` decided nothing changes.
+    """
+    for _ in range(attempts):
+        current, revision = await read(kv, key, type_)
+        if current is None:
+            raise KeyError(key)
+        new = change(current)
+        if new is None:
+            return current, None
+        try:
+            await update(kv, key, new, revision)
+        except ConflictError:
+            continue
+        return current, new
+    raise ConflictError(f"{key}: gave up after {attempts} conflicting writes")

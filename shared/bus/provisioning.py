@@ -1,0 +1,103 @@
+"""Declare every stream, consumer and bucket (idempotent: creates what is missing, updates the rest)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BadRequestError, NotFoundError
+
+from shared.bus.topology import BucketSpec, ConsumerSpec, StreamSpec, buckets, consumers, streams
+from shared.settings import Settings
+
+__all__ = ["provision"]
+
+
+def _stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:
+    return StreamConfig(
+        name=spec.name,
+        description=spec.description,
+        subjects=list(spec.subjects),
+        retention=RetentionPolicy.WORK_QUEUE if spec.retention == "workqueue" else RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        num_replicas=settings.stream_replicas,
+        max_age=spec.max_age_seconds or None,
+        duplicate_window=settings.duplicate_window_seconds,
+        allow_msg_schedules=spec.allow_msg_schedules or None,
+        allow_rollup_hdrs=spec.allow_msg_schedules,
+        no_ack=spec.no_ack,
+    )
+
+
+def _consumer_config(spec: ConsumerSpec, settings: Settings) -> ConsumerConfig:
+    single = len(spec.filter_subjects) == 1
+    return ConsumerConfig(
+        durable_name=spec.durable,
+        name=spec.durable,
+        description=spec.description,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=settings.ack_wait_seconds,
+        max_deliver=settings.max_deliver,
+        max_ack_pending=1000,
+        filter_subject=spec.filter_subjects[0] if single else None,
+        filter_subjects=None if single else list(spec.filter_subjects),
+        num_replicas=settings.stream_replicas,
+    )
+
+
+async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, settings: Settings) -> None:
+    config = _stream_config(spec, settings)
+    try:
+        await js.stream_info(spec.name)
+    except NotFoundError:
+        await js.add_stream(config)
+        return
+    await js.update_stream(config)
+
+
+async def _ensure_consumer(js: JetStreamContext, spec: ConsumerSpec, settings: Settings) -> None:
+    config = _consumer_config(spec, settings)
+    try:
+        await js.consumer_info(spec.stream, spec.durable)
+    except NotFoundError:
+        await js.add_consumer(spec.stream, config)
+        return
+    # create-or-update with the same name; a field that cannot change in place keeps the consumer as is
+    with contextlib.suppress(BadRequestError):
+        await js.add_consumer(spec.stream, config)
+
+
+async def _ensure_bucket(js: JetStreamContext, spec: BucketSpec, settings: Settings) -> None:
+    try:
+        await js.key_value(spec.name)
+    except (NotFoundError, BadRequestError, Exception):  # nats-py raises BucketNotFoundError
+        await js.create_key_value(
+            KeyValueConfig(
+                bucket=spec.name,
+                description=spec.description,
+                history=spec.history,
+                storage=StorageType.FILE,
+                replicas=settings.stream_replicas,
+                ttl=spec.ttl_seconds or None,
+            )
+        )
+
+
+async def provision(js: JetStreamContext, settings: Settings) -> None:
+    """Create or update the system's streams, consumers and buckets."""
+    for stream in streams(evt_max_age_days=settings.evt_max_age_days):
+        await _ensure_stream(js, stream, settings)
+    for consumer in consumers():
+        await _ensure_consumer(js, consumer, settings)
+    for bucket in buckets():
+        await _ensure_bucket(js, bucket, settings)

@@ -1,0 +1,250 @@
+"""The runtime every service is built on: a FastStream NATS broker with the system's reliability rules.
+
+* Commands are consumed from the ``CMD`` work queue by durable pull consumers (``max_workers=1``; scale
+  with replicas), with ``AckPolicy.NACK_ON_ERROR`` and a bounded ``max_deliver``.
+* A handler's results are published (awaiting JetStream's ack, with a deterministic ``Nats-Msg-Id``)
+  *before* the command is acknowledged: ack after the effect is durable.
+* A message that does not decode goes to the DLQ with the decode error. A failure that may pass is
+  redelivered with a delay; one that exhausts ``max_deliver`` goes to the DLQ with the reason and the
+  coordinator is told (``<svc>.v1.evt.step-failed``). A failure that will not pass (bad input, a
+  rule) is answered at once with ``step-failed``, never swallowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import msgspec
+from faststream import AckPolicy, FastStream
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
+
+from contracts import Command, ContractError, StepFailed, decode, encode, subjects
+from shared.bus.dlq import dead_letter
+from shared.bus.outgoing import Outgoing
+from shared.bus.provisioning import provision
+from shared.bus.topology import durable_name
+from shared.clock import Clock, SystemClock
+from shared.errors import InvalidInputError, NotFoundError, is_retryable
+from shared.log import bind_step, configure_logging, get_logger
+from shared.settings import Settings
+
+__all__ = ["CommandHandler", "QueryHandler", "ServiceRuntime"]
+
+C = TypeVar("C", bound=Command)
+CommandHandler = Callable[[Any], Awaitable[Sequence[Outgoing]]]
+QueryHandler = Callable[[bytes], Awaitable[object]]
+
+log = get_logger("shared.bus")
+
+
+async def _passthrough(message: NatsMessage, original: Any = None) -> NatsMessage:
+    """Give handlers the message itself: they decode with msgspec and read delivery metadata."""
+    return message
+
+
+class ServiceRuntime:
+    """Broker, app and helpers of one service process."""
+
+    def __init__(self, service: str, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.service = service
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        servers = [url.strip() for url in settings.nats_url.split(",") if url.strip()]
+        auth: dict[str, Any] = {}
+        if settings.nats_user:
+            from faststream.security import SASLPlaintext
+
+            auth["security"] = SASLPlaintext(
+                username=settings.nats_user, password=settings.nats_password or ""
+            )
+        self.broker = NatsBroker(
+            servers,
+            apply_types=False,
+            logger=None,
+            name=f"rebalancer-{service}",
+            graceful_timeout=10.0,
+            max_reconnect_attempts=-1,
+            **auth,
+        )
+        self.app = FastStream(self.broker)
+        self._kv: dict[str, KeyValue] = {}
+        self._startup: list[Callable[[], Awaitable[None]]] = []
+        self._shutdown: list[Callable[[], Awaitable[None]]] = []
+        self.app.after_startup(self._after_startup)
+        self.app.on_shutdown(self._on_shutdown)
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+    def on_startup(self, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run ``fn`` once connected and provisioned (before consuming starts is not guaranteed)."""
+        self._startup.append(fn)
+
+    def on_shutdown(self, fn: Callable[[], Awaitable[None]]) -> None:
+        self._shutdown.append(fn)
+
+    async def _after_startup(self) -> None:
+        for fn in self._startup:
+            await fn()
+
+    async def _on_shutdown(self) -> None:
+        for fn in self._shutdown:
+            await fn()
+
+    @property
+    def js(self) -> JetStreamContext:
+        return self.broker.connection.jetstream()
+
+    async def connect_and_provision(self) -> None:
+        await self.broker.connect()
+        await provision(self.js, self.settings)
+
+    async def start(self) -> None:
+        """Connect, provision and start consuming (used by tests and the supervisor)."""
+        await self.connect_and_provision()
+        await self.broker.start()
+        await self._after_startup()
+
+    async def stop(self) -> None:
+        await self._on_shutdown()
+        await self.broker.stop()
+
+    async def run(self) -> None:
+        """Run until SIGINT/SIGTERM (``python -m services.<name>``)."""
+        configure_logging(self.service, level=self.settings.log_level, json=self.settings.log_json)
+        await self.connect_and_provision()
+        log.info("service starting", nats=self.settings.nats_url)
+        await self.app.run()
+
+    # ---- key-value ---------------------------------------------------------------------------------
+    async def kv(self, bucket: str) -> KeyValue:
+        if bucket not in self._kv:
+            self._kv[bucket] = await self.js.key_value(bucket)
+        return self._kv[bucket]
+
+    # ---- publishing --------------------------------------------------------------------------------
+    async def publish(self, subject: str, message: object, *, msg_id: str, stream: str | None = None) -> None:
+        """Publish to JetStream and wait for the stream's ack; ``msg_id`` de-duplicates re-sends."""
+        await self.broker.publish(encode(message), subject, headers={"Nats-Msg-Id": msg_id}, stream=stream)
+
+    async def publish_all(self, outgoing: Sequence[Outgoing]) -> None:
+        if outgoing:
+            await asyncio.gather(
+                *(self.publish(o.subject, o.message, msg_id=o.msg_id, stream=o.stream) for o in outgoing)
+            )
+
+    # ---- commands ----------------------------------------------------------------------------------
+    def command(
+        self, subject: str, message_type: type[C], handler: Callable[[C], Awaitable[Sequence[Outgoing]]]
+    ) -> None:
+        """Consume ``subject`` from the CMD work queue and run ``handler`` on each decoded command."""
+
+        async def consume(message: NatsMessage) -> None:
+            await self._handle_command(subject, message_type, handler, message)
+
+        self.broker.subscriber(
+            subject,
+            stream=JStream(subjects.STREAM_CMD, declare=False),
+            durable=durable_name(subject),
+            pull_sub=PullSub(batch_size=1, timeout=1.0),
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            max_workers=1,
+            decoder=_passthrough,
+            title=f"{self.service}:{subject}",
+        )(consume)
+
+    async def _handle_command(
+        self,
+        subject: str,
+        message_type: type[C],
+        handler: Callable[[C], Awaitable[Sequence[Outgoing]]],
+        message: NatsMessage,
+    ) -> None:
+        body: bytes = message.body
+        deliveries = message.raw_message.metadata.num_delivered
+        try:
+            command = decode(body)
+            if not isinstance(command, message_type):
+                raise ContractError(f"expected {message_type.__name__}, got {type(command).__name__}")
+        except ContractError as exc:
+            reason = f"undecodable {subject} message: {exc}"
+            log.error("message to DLQ", subject=subject, reason=reason)
+            await dead_letter(
+                self.broker,
+                subject=subject,
+                body=body,
+                reason=reason,
+                deliveries=deliveries,
+                service=self.service,
+            )
+            await message.reject()
+            return
+        with bind_step(command.run_id, command.step, attempt=command.attempt, delivery=deliveries):
+            try:
+                outgoing = await handler(command)
+                await self.publish_all(outgoing)
+            except Exception as exc:  # every failure is answered: retried, reported, or dead-lettered
+                await self._on_command_error(subject, command, message, body, deliveries, exc)
+                return
+            log.info("step handled", subject=subject, published=len(outgoing))
+
+    async def _on_command_error(
+        self,
+        subject: str,
+        command: Command,
+        message: NatsMessage,
+        body: bytes,
+        deliveries: int,
+        exc: Exception,
+    ) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        retryable = is_retryable(exc)
+        if retryable and deliveries < self.settings.max_deliver:
+            log.warning("step failed, will be redelivered", error=reason)
+            await message.nack(delay=self.settings.nak_delay_seconds * deliveries)
+            return
+        if retryable:  # exhausted its deliveries: capture it with the reason
+            log.error("message to DLQ after max deliveries", error=reason)
+            await dead_letter(
+                self.broker,
+                subject=subject,
+                body=body,
+                reason=reason,
+                deliveries=deliveries,
+                service=self.service,
+            )
+        else:
+            log.warning("step refused", error=reason)
+        failed = StepFailed(
+            run_id=command.run_id,
+            message_id=f"{command.run_id}:{command.step}:{command.attempt}:failed",
+            occurred_at=self.clock.now(),
+            step=command.step,
+            attempt=command.attempt,
+            service=self.service,
+            error=str(exc) or type(exc).__name__,
+            retryable=retryable,
+            error_type=type(exc).__name__,
+        )
+        await self.publish(subjects.step_failed(self.service), failed, msg_id=failed.message_id)
+        await message.ack()
+
+    # ---- queries (core NATS request-reply) ---------------------------------------------------------
+    def query(self, subject: str, handler: QueryHandler) -> None:
+        """Answer requests on ``subject``; replicas share the load through a queue group."""
+
+        async def answer(message: NatsMessage) -> bytes:
+            try:
+                result = await handler(message.body)
+                return encode({"ok": True, "result": result})
+            except NotFoundError as exc:
+                return encode({"ok": False, "status": 404, "error": exc.message})
+            except (InvalidInputError, ContractError, msgspec.ValidationError) as exc:
+                return encode({"ok": False, "status": 400, "error": str(exc)})
+            except Exception as exc:
+                log.exception("query failed", subject=subject)
+                return encode({"ok": False, "status": 500, "error": f"{type(exc).__name__}: {exc}"})
+
+        self.broker.subscriber(subject, queue=f"{self.service}-queries", decoder=_passthrough)(answer)

@@ -1,0 +1,145 @@
+"""Streams, consumers and buckets of the system, as data (DESIGN.md section 4).
+
+One provisioning step (:mod:`shared.bus.provisioning`) declares all of them at start-up, so services
+can run as least-privilege NATS users that only bind to what exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from contracts import subjects as s
+
+__all__ = [
+    "BucketSpec",
+    "ConsumerSpec",
+    "StreamSpec",
+    "buckets",
+    "command_consumer",
+    "consumers",
+    "durable_name",
+    "streams",
+]
+
+DAY = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    name: str
+    subjects: tuple[str, ...]
+    retention: str  # "workqueue" or "limits"
+    max_age_seconds: float = 0.0
+    allow_msg_schedules: bool = False
+    no_ack: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSpec:
+    stream: str
+    durable: str
+    filter_subjects: tuple[str, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BucketSpec:
+    name: str
+    history: int = 5
+    description: str = ""
+    ttl_seconds: float = 0.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def durable_name(subject: str) -> str:
+    """A consumer name for a subject (names may not hold dots, wildcards or spaces)."""
+    return (
+        subject.replace(".>", "").replace(".*", "").replace(".", "_").replace(">", "all").replace("*", "any")
+    )
+
+
+def streams(*, evt_max_age_days: float = 7.0) -> tuple[StreamSpec, ...]:
+    return (
+        StreamSpec(
+            s.STREAM_CMD,
+            tuple(f"{svc}.v1.cmd.>" for svc in s.SERVICES),
+            "workqueue",
+            description="commands to services; one durable pull consumer per command subject",
+        ),
+        StreamSpec(
+            s.STREAM_EVT,
+            (*(f"{svc}.v1.evt.>" for svc in s.SERVICES), *s.PUBLIC_SUBJECTS),
+            "limits",
+            max_age_seconds=evt_max_age_days * DAY,
+            description="events and the public subjects; fan-out",
+        ),
+        StreamSpec(
+            s.STREAM_TIMERS,
+            ("run.v1.timer.>",),
+            "limits",
+            max_age_seconds=DAY,
+            allow_msg_schedules=True,
+            description="step timeouts and cron triggers (message schedules)",
+        ),
+        StreamSpec(
+            s.STREAM_DLQ,
+            (f"{s.DLQ_PREFIX}.>",),
+            "limits",
+            max_age_seconds=30 * DAY,
+            description="poisoned messages, each with the reason in its headers",
+        ),
+        StreamSpec(
+            s.STREAM_DLQ_ADVISORIES,
+            (
+                "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>",
+                "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>",
+            ),
+            "limits",
+            max_age_seconds=30 * DAY,
+            no_ack=True,  # subjects under $JS.> must not be acknowledged
+            description="JetStream's max-deliveries and terminated advisories",
+        ),
+    )
+
+
+def command_consumer(subject: str) -> ConsumerSpec:
+    return ConsumerSpec(
+        s.STREAM_CMD, durable_name(subject), (subject,), description=f"work queue of {subject}"
+    )
+
+
+COORDINATOR_EVENTS = ConsumerSpec(
+    s.STREAM_EVT, "coordinator_events", tuple(f"{svc}.v1.evt.>" for svc in s.SERVICES), "step results"
+)
+COORDINATOR_REQUESTS = ConsumerSpec(
+    s.STREAM_EVT,
+    "coordinator_requests",
+    (s.REBALANCE_REQUESTED, s.RUN_CANCEL_REQUESTED),
+    "run starts and cancels",
+)
+COORDINATOR_TIMERS = ConsumerSpec(
+    s.STREAM_TIMERS, "coordinator_timers", (s.TIMER_FIRE_ALL,), "step deadlines"
+)
+
+
+def consumers() -> tuple[ConsumerSpec, ...]:
+    return (
+        *(command_consumer(subject) for subject in s.COMMAND_SUBJECTS),
+        COORDINATOR_EVENTS,
+        COORDINATOR_REQUESTS,
+        COORDINATOR_TIMERS,
+    )
+
+
+def buckets() -> tuple[BucketSpec, ...]:
+    return (
+        BucketSpec(s.KV_RUNS, history=10, description="saga state per run (coordinator)"),
+        BucketSpec(s.KV_PORTFOLIOS, history=10, description="accounts, lots, cash (portfolio)"),
+        BucketSpec(s.KV_ORDERS, history=2, description="paper broker orders by client order id (execution)"),
+        BucketSpec(s.KV_EXECUTIONS, history=2, description="execution results by run (execution)"),
+        BucketSpec(s.KV_STEP_RESULTS, history=1, description="idempotent step results by run and step"),
+        BucketSpec(
+            s.KV_SCHEDULES, history=5, description="cron schedules and their last firing (coordinator)"
+        ),
+    )

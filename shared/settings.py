@@ -1,0 +1,67 @@
+"""Settings of every process, from the environment (and an optional ``.env`` file).
+
+Each variable is documented in the README's configuration table. Services read only what they need;
+all share one model so a deployment has one place to look.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server URL(s), comma separated")
+    nats_user: str | None = None
+    nats_password: str | None = None
+    service_name: str = "service"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Reliability
+    max_deliver: int = Field(5, ge=1, description="deliveries of a message before it goes to the DLQ")
+    ack_wait_seconds: float = Field(30.0, gt=0)
+    nak_delay_seconds: float = Field(0.5, ge=0, description="redelivery delay after a failed handling")
+    stream_replicas: int = Field(1, ge=1, le=5)
+    duplicate_window_seconds: float = Field(120.0, gt=0)
+    evt_max_age_days: float = Field(7.0, gt=0)
+
+    # Coordinator
+    step_timeout_seconds: float = Field(30.0, gt=0)
+    step_max_attempts: int = Field(3, ge=1)
+    retry_backoff_seconds: float = Field(0.5, ge=0)
+
+    # Market data
+    market_data_dir: Path | None = None
+    as_of_date: date | None = Field(None, description="the run's date; default: last date of the data")
+    stale_after_trading_days: int = Field(3, ge=0)
+
+    # Execution (paper broker cost model)
+    commission_per_trade: Decimal = Decimal("0")
+    commission_bps: Decimal = Decimal("1")
+    spread_bps: Decimal = Decimal("2")
+
+    # Notifications
+    webhook_url: str | None = None
+    webhook_timeout_seconds: float = 5.0
+
+    # Gateway
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+
+    # Portfolio
+    seed_demo: bool = Field(True, description="load the demo household into an empty store at start")
+    household_file: Path | None = None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (used by tests)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
