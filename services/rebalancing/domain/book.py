@@ -1,0 +1,182 @@
+"""The valued account: holdings, lots, classes and per-lot tax facts, validated and sorted.
+
+Everything downstream reads a :class:`Book`, never the raw snapshot. Lots and symbols are sorted
+(symbol, acquisition date, lot id) so results do not depend on the order of the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from shared.holding_period import Term, term_of
+from shared.money import ZERO
+from shared.securities import ASSET_CLASSES, SecurityMaster, UnknownSecurityError
+
+from .errors import InvalidAccountError, MissingPriceError
+from .model import AccountSnapshot, TaxInputs, TaxLot
+
+__all__ = ["CASH", "Book", "LotFacts", "build_book", "lot_tax_order"]
+
+CASH = "cash"
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotFacts:
+    """A lot with its price, term, unrealized gain per share (dollars) and marginal tax rate."""
+
+    lot: TaxLot
+    price: Decimal
+    term: Term
+    gain_per_share: Decimal
+    rate: Decimal
+
+    @property
+    def lot_id(self) -> str:
+        return self.lot.lot_id
+
+    @property
+    def symbol(self) -> str:
+        return self.lot.symbol
+
+    @property
+    def value(self) -> Decimal:
+        return self.lot.shares * self.price
+
+    @property
+    def gain_fraction(self) -> Decimal:
+        """Unrealized gain per dollar of sale proceeds."""
+        return self.gain_per_share / self.price if self.price else ZERO
+
+
+def lot_tax_order(facts: LotFacts) -> tuple[int, Decimal, str]:
+    """Relief order within a security: losses (largest per dollar first), then long-term lots with the
+    smallest gain per dollar, then short-term lots with the smallest gain per dollar."""
+    if facts.gain_per_share <= 0:
+        group = 0
+    elif facts.term is Term.LONG:
+        group = 1
+    else:
+        group = 2
+    return (group, facts.gain_fraction, facts.lot_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Book:
+    account: AccountSnapshot
+    as_of: date
+    securities: SecurityMaster
+    prices: Mapping[str, Decimal]
+    lots: tuple[LotFacts, ...]  # sorted by symbol, then tax order
+    holdings: Mapping[str, Decimal]  # symbol -> market value (dollars), sorted by symbol
+    shares: Mapping[str, Decimal]
+    cash: Decimal
+    total: Decimal
+    target: Mapping[str, Decimal]  # every class of ASSET_CLASSES, percent
+
+    def class_of(self, symbol: str) -> str:
+        return self.securities.asset_class(symbol)
+
+    def lots_of(self, symbol: str) -> list[LotFacts]:
+        return [f for f in self.lots if f.symbol == symbol]
+
+    def class_values(self) -> dict[str, Decimal]:
+        values = {c: ZERO for c in ASSET_CLASSES}
+        for symbol, value in self.holdings.items():
+            values[self.class_of(symbol)] += value
+        values[CASH] += self.cash
+        return values
+
+    def price(self, symbol: str) -> Decimal:
+        try:
+            return self.prices[symbol]
+        except KeyError:
+            raise MissingPriceError(symbol) from None
+
+
+def _validate_target(target: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    for cls, pct in target.items():
+        if cls not in ASSET_CLASSES:
+            raise InvalidAccountError(
+                f"target: unknown asset class {cls!r} (one of {', '.join(ASSET_CLASSES)})"
+            )
+        if pct < 0:
+            raise InvalidAccountError(f"target: {cls} is negative ({pct})")
+    total = sum(target.values(), ZERO)
+    if abs(total - _HUNDRED) > Decimal("0.01"):
+        raise InvalidAccountError(f"target: percentages sum to {total}, not 100")
+    return {c: target.get(c, ZERO) for c in ASSET_CLASSES}
+
+
+def build_book(
+    account: AccountSnapshot,
+    prices: Mapping[str, Decimal],
+    *,
+    as_of: date,
+    securities: SecurityMaster,
+    tax: TaxInputs | None,
+) -> Book:
+    """Validate and value ``account`` at ``prices`` on ``as_of``."""
+    if account.cash < 0:
+        raise InvalidAccountError(f"cash is negative ({account.cash})")
+    if account.cash_reserve < 0:
+        raise InvalidAccountError(f"cash_reserve is negative ({account.cash_reserve})")
+    target = _validate_target(account.target)
+    seen: set[str] = set()
+    facts: list[LotFacts] = []
+    for lot in account.lots:
+        if lot.lot_id in seen:
+            raise InvalidAccountError(f"lot {lot.lot_id!r} appears twice")
+        seen.add(lot.lot_id)
+        if lot.shares <= 0:
+            raise InvalidAccountError(f"lot {lot.lot_id!r}: shares must be positive ({lot.shares})")
+        if lot.cost_basis < 0:
+            raise InvalidAccountError(f"lot {lot.lot_id!r}: cost_basis is negative ({lot.cost_basis})")
+        if lot.acquired > as_of:
+            raise InvalidAccountError(f"lot {lot.lot_id!r}: acquired {lot.acquired} is after {as_of}")
+        try:
+            securities[lot.symbol]
+        except UnknownSecurityError as exc:
+            raise InvalidAccountError(f"lot {lot.lot_id!r}: {exc}") from None
+        price = prices.get(lot.symbol)
+        if price is None:
+            raise MissingPriceError(lot.symbol)
+        if price <= 0:
+            raise InvalidAccountError(f"{lot.symbol}: price must be positive ({price})")
+        term = (tax.lot_terms.get(lot.lot_id) if tax else None) or term_of(lot.acquired, as_of)
+        rate = ZERO
+        if account.taxable and tax is not None:
+            rate = tax.long_term_rate if term is Term.LONG else tax.short_term_rate
+        facts.append(
+            LotFacts(
+                lot=lot,
+                price=price,
+                term=term,
+                gain_per_share=price - lot.cost_basis / lot.shares,
+                rate=rate,
+            )
+        )
+    facts.sort(key=lambda f: (f.symbol, *lot_tax_order(f)))
+    holdings: dict[str, Decimal] = {}
+    shares: dict[str, Decimal] = {}
+    for f in facts:
+        holdings[f.symbol] = holdings.get(f.symbol, ZERO) + f.value
+        shares[f.symbol] = shares.get(f.symbol, ZERO) + f.lot.shares
+    total = account.cash + sum(holdings.values(), ZERO)
+    if total <= 0:
+        raise InvalidAccountError("the account has no value")
+    return Book(
+        account=account,
+        as_of=as_of,
+        securities=securities,
+        prices=prices,
+        lots=tuple(facts),
+        holdings=dict(sorted(holdings.items())),
+        shares=dict(sorted(shares.items())),
+        cash=account.cash,
+        total=total,
+        target=target,
+    )

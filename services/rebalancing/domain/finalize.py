@@ -1,0 +1,342 @@
+"""Rounding and repair: from an :class:`~.intent.Intent` to a :class:`~.plan.RebalancePlan` that keeps
+every constraint.
+
+In order: sells are clamped to what each lot holds (no oversell) and to whole shares; excluded
+symbols are dropped; each symbol's sell is capped at ``max_trade_amount`` and the tax budget by
+trimming the *tail* of its lot order (so the relief order survives); buys become whole (or
+fractional) shares, never of a blocked symbol, a symbol the plan sells or one substantially identical
+to it; small trades (``min_trade``, ``improvement_threshold``) are dropped; the turnover cap scales
+everything down; buys are trimmed until cash after costs and any withdrawal is at least the reserve;
+finally, where the method allows it, spare cash buys whole shares that reduce drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_CEILING, Decimal
+
+from shared.money import ZERO, floor_shares
+
+from .book import CASH, Book, LotFacts
+from .drift import allocation, deviations, needs_rebalancing
+from .intent import Intent
+from .lots import shares_for_dollars
+from .model import PlanOptions, TaxInputs
+from .plan import LotSale, RebalancePlan, Trade, TradeAction
+from .reasons import drift_phrase, lots_phrase, tax_phrase
+
+__all__ = ["finalize"]
+
+_HUNDRED = Decimal(100)
+_TOPUP_STEPS = 400
+
+
+def _ceil(value: Decimal, fractional: bool) -> Decimal:
+    quantum = Decimal("0.000001") if fractional else Decimal(1)
+    return value.quantize(quantum, rounding=ROUND_CEILING)
+
+
+class _Repair:
+    def __init__(self, book: Book, options: PlanOptions, tax: TaxInputs | None, intent: Intent) -> None:
+        self.book = book
+        self.options = options
+        self.intent = intent
+        self.frac = book.account.fractional
+        self.rate = options.costs.rate
+        self.commission = options.costs.commission_per_trade
+        self.warnings: list[str] = list(intent.warnings)
+        self.facts: dict[str, LotFacts] = {f.lot_id: f for f in book.lots}
+        self.do_not_buy = tax.do_not_buy if tax else frozenset()
+        self.blocked = options.exclude_symbols | options.restricted_symbols | self.do_not_buy
+        # symbol -> ordered [(facts, shares)]
+        self.sells: dict[str, list[tuple[LotFacts, Decimal]]] = {}
+        self.buys: dict[str, Decimal] = {}  # symbol -> shares
+
+    # -- helpers --------------------------------------------------------------------------------
+    def sell_value(self, symbol: str) -> Decimal:
+        return sum((f.price * s for f, s in self.sells[symbol]), ZERO)
+
+    def buy_value(self, symbol: str) -> Decimal:
+        return self.book.price(symbol) * self.buys[symbol]
+
+    def traded(self) -> Decimal:
+        return sum((self.sell_value(s) for s in self.sells), ZERO) + sum(
+            (self.buy_value(s) for s in self.buys), ZERO
+        )
+
+    def costs(self) -> Decimal:
+        n = len(self.sells) + len(self.buys)
+        return self.traded() * self.rate + self.commission * n
+
+    def cash_after(self) -> Decimal:
+        return (
+            self.book.cash
+            + sum((self.sell_value(s) for s in self.sells), ZERO)
+            - sum((self.buy_value(s) for s in self.buys), ZERO)
+            - self.costs()
+            - self.options.withdraw_amount
+        )
+
+    def trim_sell_tail(self, symbol: str, shares: Decimal) -> None:
+        """Remove ``shares`` from the end of ``symbol``'s lot order."""
+        rows = self.sells[symbol]
+        while shares > 0 and rows:
+            facts, have = rows[-1]
+            take = min(have, shares)
+            shares -= take
+            if have - take > 0:
+                rows[-1] = (facts, have - take)
+            else:
+                rows.pop()
+        if not rows:
+            del self.sells[symbol]
+
+    def gain(self) -> Decimal:
+        return sum((f.gain_per_share * s for rows in self.sells.values() for f, s in rows), ZERO)
+
+    def tax(self) -> Decimal:
+        return sum((f.gain_per_share * s * f.rate for rows in self.sells.values() for f, s in rows), ZERO)
+
+    def small(self, value: Decimal) -> bool:
+        if value < self.options.min_trade:
+            return True
+        return (
+            self.intent.drift_driven
+            and value * _HUNDRED / self.book.total < self.options.improvement_threshold
+        )
+
+    # -- steps ----------------------------------------------------------------------------------
+    def take_sells(self) -> None:
+        for lot_id, wanted in self.intent.sell_lots.items():
+            facts = self.facts.get(lot_id)
+            if facts is None:
+                self.warnings.append(f"unknown lot {lot_id!r} not sold")
+                continue
+            if facts.symbol in self.options.exclude_symbols:
+                self.warnings.append(f"{facts.symbol} is excluded: not sold")
+                continue
+            shares = min(wanted, facts.lot.shares)
+            if shares != facts.lot.shares:
+                shares = floor_shares(shares, fractional=self.frac)
+            if shares > 0:
+                self.sells.setdefault(facts.symbol, []).append((facts, shares))
+        cap = self.options.max_trade_amount
+        for symbol in sorted(self.sells):
+            price = self.book.price(symbol)
+            value = self.sell_value(symbol)
+            if cap is not None and value > cap:
+                self.trim_sell_tail(symbol, _ceil((value - cap) / price, self.frac))
+            if symbol in self.sells and self.small(self.sell_value(symbol)):
+                del self.sells[symbol]
+
+    def enforce_tax_budget(self) -> None:
+        budget = self.options.tax_budget
+        for limit, measure in ((budget.max_net_gain, "gain"), (budget.max_tax, "tax")):
+            if limit is None:
+                continue
+            for _ in range(10_000):
+                excess = (self.gain() if measure == "gain" else self.tax()) - limit
+                if excess <= 0:
+                    break
+                # the symbol whose last lot costs the most per share
+                best: tuple[Decimal, str] | None = None
+                for symbol, rows in self.sells.items():
+                    facts = rows[-1][0]
+                    per_share = facts.gain_per_share * (facts.rate if measure == "tax" else 1)
+                    if per_share > 0 and (best is None or per_share > best[0]):
+                        best = (per_share, symbol)
+                if best is None:
+                    self.warnings.append(f"tax budget: cannot bring the {measure} under {limit}")
+                    break
+                self.trim_sell_tail(best[1], _ceil(excess / best[0], self.frac))
+
+    def take_buys(self) -> None:
+        sold_groups = {
+            self.book.securities.identical_group(f.symbol) for rows in self.sells.values() for f, _ in rows
+        }
+        cap = self.options.max_trade_amount
+        for symbol in sorted(self.intent.buys):
+            dollars = self.intent.buys[symbol]
+            if symbol in self.blocked:
+                self.warnings.append(
+                    f"{symbol} is excluded, restricted or on the do-not-buy list: not bought"
+                )
+                continue
+            if symbol in self.sells or self.book.securities.identical_group(symbol) in sold_groups:
+                self.warnings.append(f"{symbol} is sold (or identical to a sale) in this plan: not bought")
+                continue
+            price = self.book.price(symbol)
+            if cap is not None:
+                dollars = min(dollars, cap)
+            shares = shares_for_dollars(dollars, price, fractional=self.frac)
+            if shares > 0 and not self.small(shares * price):
+                self.buys[symbol] = shares
+
+    def enforce_turnover(self) -> None:
+        cap_pct = self.options.turnover_cap
+        if cap_pct is None:
+            return
+        cap = cap_pct * self.book.total / _HUNDRED
+        traded = self.traded()
+        if traded <= cap:
+            return
+        factor = cap / traded
+        for symbol in list(self.sells):
+            total = sum((s for _, s in self.sells[symbol]), ZERO)
+            keep = floor_shares(total * factor, fractional=self.frac)
+            self.trim_sell_tail(symbol, total - keep)
+        for symbol in list(self.buys):
+            self.buys[symbol] = floor_shares(self.buys[symbol] * factor, fractional=self.frac)
+            if self.buys[symbol] <= 0:
+                del self.buys[symbol]
+        self.warnings.append(f"turnover capped at {cap_pct}% of the account")
+
+    def enforce_cash(self) -> None:
+        reserve = self.book.account.cash_reserve
+        for _ in range(10_000):
+            deficit = reserve - self.cash_after()
+            if deficit <= 0 or not self.buys:
+                break
+            symbol = max(self.buys, key=lambda s: (self.buy_value(s), s))
+            price = self.book.price(symbol)
+            cut = _ceil(deficit / (price * (1 + self.rate)), self.frac)
+            self.buys[symbol] -= min(cut, self.buys[symbol])
+            if self.buys[symbol] <= 0 or self.small(self.buy_value(symbol)):
+                del self.buys[symbol]
+        if self.cash_after() < reserve:
+            self.warnings.append(
+                f"cash after trading ({self.cash_after():.2f}) is below the reserve ({reserve}): "
+                "not enough to sell"
+            )
+
+    def class_values_after(self) -> dict[str, Decimal]:
+        values = {c: ZERO for c in self.book.target}
+        for symbol, value in self.book.holdings.items():
+            values[self.book.class_of(symbol)] += value
+        for symbol in self.sells:
+            values[self.book.class_of(symbol)] -= self.sell_value(symbol)
+        for symbol in self.buys:
+            values[self.book.class_of(symbol)] += self.buy_value(symbol)
+        values[CASH] += self.cash_after()
+        return values
+
+    def top_up(self) -> None:
+        """Spend spare cash one whole share at a time where it reduces the squared class drift."""
+        if not self.intent.drift_driven or not self.intent.buys:
+            return
+        reserve = self.book.account.cash_reserve
+        cap = self.options.max_trade_amount
+        turnover = (
+            self.options.turnover_cap * self.book.total / _HUNDRED
+            if self.options.turnover_cap is not None
+            else None
+        )
+        candidates = [s for s in sorted(self.intent.buys) if s in self.buys]
+        step = Decimal(1)
+        for _ in range(_TOPUP_STEPS):
+            values = self.class_values_after()
+            total = sum(values.values(), ZERO)
+            goal = {c: self.book.target[c] * total / _HUNDRED for c in values}
+            spare = self.cash_after() - reserve
+            best: tuple[Decimal, str] | None = None
+            for symbol in candidates:
+                price = self.book.price(symbol)
+                cost = price * step * (1 + self.rate)
+                if cost > spare or (cap is not None and self.buy_value(symbol) + price * step > cap):
+                    continue
+                if turnover is not None and self.traded() + price * step > turnover:
+                    continue
+                cls = self.book.class_of(symbol)
+                before = (values[cls] - goal[cls]) ** 2 + (values[CASH] - goal[CASH]) ** 2
+                after = (values[cls] + price * step - goal[cls]) ** 2 + (
+                    values[CASH] - cost - goal[CASH]
+                ) ** 2
+                gain = before - after
+                if gain > 0 and (best is None or gain > best[0]):
+                    best = (gain, symbol)
+            if best is None:
+                break
+            self.buys[best[1]] += step
+
+    def run(self) -> None:
+        self.take_sells()
+        self.enforce_tax_budget()
+        self.take_buys()
+        self.enforce_turnover()
+        self.enforce_cash()
+        self.top_up()
+
+
+def finalize(
+    book: Book,
+    options: PlanOptions,
+    tax: TaxInputs | None,
+    intent: Intent,
+    *,
+    solver: str,
+) -> RebalancePlan:
+    """Round ``intent`` to shares, repair it to keep every constraint, and explain each trade."""
+    rep = _Repair(book, options, tax, intent)
+    rep.run()
+    before_values = book.class_values()
+    before = allocation(before_values)
+    after_values = rep.class_values_after()
+    after = allocation(after_values)
+    target: Mapping[str, Decimal] = book.target
+    taxable = book.account.taxable
+    trades: list[Trade] = []
+    for symbol in sorted(rep.sells):
+        price = book.price(symbol)
+        sales = tuple(
+            LotSale(lot_id=f.lot_id, shares=s, gain=f.gain_per_share * s, term=f.term)
+            for f, s in rep.sells[symbol]
+        )
+        shares = sum((s for _, s in rep.sells[symbol]), ZERO)
+        gain = sum((lot.gain for lot in sales), ZERO)
+        est = sum((f.gain_per_share * s * f.rate for f, s in rep.sells[symbol]), ZERO)
+        cls = book.class_of(symbol)
+        parts = [p for p in (intent.purpose.get(symbol), drift_phrase(cls, before, after, target)) if p]
+        parts += [lots_phrase(sales), tax_phrase(gain, est, taxable)]
+        trades.append(
+            Trade(
+                symbol=symbol,
+                action=TradeAction.SELL,
+                shares=shares,
+                price=price,
+                value=shares * price,
+                lots=sales,
+                reason="; ".join(parts),
+            )
+        )
+    for symbol in sorted(rep.buys):
+        price = book.price(symbol)
+        shares = rep.buys[symbol]
+        cls = book.class_of(symbol)
+        parts = [p for p in (intent.purpose.get(symbol), drift_phrase(cls, before, after, target)) if p]
+        parts.append(f"buys {shares} sh at ${price}")
+        trades.append(
+            Trade(
+                symbol=symbol,
+                action=TradeAction.BUY,
+                shares=shares,
+                price=price,
+                value=shares * price,
+                lots=(),
+                reason="; ".join(parts),
+            )
+        )
+    return RebalancePlan(
+        account_id=book.account.account_id,
+        mode=options.mode.value,
+        needs_rebalancing=needs_rebalancing(before, target, options.band),
+        deviations=deviations(before, target),
+        trades=tuple(trades),
+        estimated_tax=rep.tax() if taxable else ZERO,
+        realized_gain=rep.gain(),
+        estimated_costs=rep.costs(),
+        before=before,
+        after=after,
+        cash_after=rep.cash_after(),
+        solver=solver,
+        warnings=tuple(dict.fromkeys(rep.warnings)),
+    )

@@ -1,0 +1,45 @@
+"""Reasons a person can read: the drift a trade fixes, the lots it sells, the tax it realizes or saves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from shared.money import cents
+
+from .plan import LotSale
+
+__all__ = ["drift_phrase", "lots_phrase", "tax_phrase"]
+
+
+def _pts(value: Decimal) -> str:
+    return f"{value:.1f}"
+
+
+def drift_phrase(
+    cls: str, before: Mapping[str, Decimal], after: Mapping[str, Decimal], target: Mapping[str, Decimal]
+) -> str:
+    """E.g. ``equity 68.3% -> 60.1% (target 60.0%)``."""
+    b = before.get(cls, Decimal(0))
+    a = after.get(cls, Decimal(0))
+    t = target.get(cls, Decimal(0))
+    side = "over" if b > t else "under"
+    return f"{cls} {_pts(abs(b - t))} pts {side} target ({_pts(b)}% -> {_pts(a)}%, target {_pts(t)}%)"
+
+
+def lots_phrase(lots: Sequence[LotSale]) -> str:
+    parts = []
+    for lot in lots:
+        kind = "loss" if lot.gain < 0 else "gain"
+        parts.append(f"{lot.lot_id} {lot.shares} sh ({lot.term.value}-term {kind} ${cents(abs(lot.gain))})")
+    return "sells lots " + ", ".join(parts)
+
+
+def tax_phrase(gain: Decimal, tax: Decimal, taxable: bool) -> str:
+    if not taxable:
+        return "no tax (tax-advantaged account)"
+    if tax < 0:
+        return f"realizes a net loss of ${cents(-gain)}, saving est. ${cents(-tax)} tax"
+    if gain < 0:
+        return f"realizes a net loss of ${cents(-gain)}"
+    return f"realizes a net gain of ${cents(gain)}, est. tax ${cents(tax)}"
