@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import overload
 
 import pandas as pd
 
@@ -25,6 +26,10 @@ TRADING_DAYS_PER_YEAR = 252
 WEIGHT_TOLERANCE = 1e-6
 
 
+@overload
+def daily_returns(prices: pd.DataFrame) -> pd.DataFrame: ...
+@overload
+def daily_returns(prices: pd.Series) -> pd.Series: ...
 def daily_returns(prices: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
     """``r_t = close_t / close_{t-1} - 1`` of adjusted closes; the first row (no return) is dropped.
 
