@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import math
 import statistics
 from pathlib import Path
@@ -32,7 +33,7 @@ def portfolio_returns(
     closes = {s: price_closes(s) for s in weights}
     days = sorted(d for d in set.intersection(*(set(c) for c in closes.values())) if start <= d <= end)
     dates, rets = [], []
-    for prev, day in zip(days, days[1:], strict=False):
+    for prev, day in itertools.pairwise(days):
         r = 0.0
         for s, w in weights.items():
             r += w * (closes[s][day] / closes[s][prev] - 1.0)

@@ -115,7 +115,7 @@ def test_shrunk_portfolio_risk_reports_shrinkage() -> None:
 def test_portfolio_risk_rejects_unknown_symbols_and_bad_sums() -> None:
     with pytest.raises(WeightsError, match="XLK"):
         portfolio_risk(PANEL, {"VTI": 0.5, "XLK": 0.5})
-    with pytest.raises(WeightsError, match="sum to 1.1"):
+    with pytest.raises(WeightsError, match=r"sum to 1\.1"):
         portfolio_risk(PANEL, {"VTI": 0.6, "BND": 0.4}, {"VTI": 0.6, "BND": 0.5})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import statistics
 
@@ -68,7 +69,7 @@ def test_numbers_match_a_plain_recomputation() -> None:
     assert r.vix_percentile == pytest.approx(100 * sum(_VIX[d] <= level for d in vix_days) / 1260)
     px_days = [d for d in sorted(_VTI) if d <= day]
     px = [_VTI[d] for d in px_days]
-    rets = [b / a - 1 for a, b in zip(px, px[1:], strict=False)]
+    rets = [b / a - 1 for a, b in itertools.pairwise(px)]
     vols = [
         statistics.stdev(rets[i - 21 : i]) * math.sqrt(252) for i in range(len(rets) - 1259, len(rets) + 1)
     ]
