@@ -1,0 +1,27 @@
+"""Errors of the tax domain.
+
+TaxDomainError            base of every error raised here (a ValueError)
+  TransactionError        a transaction that cannot be applied; names its source line when known
+  UnknownTaxYearError     no tax table for the requested year
+"""
+
+from __future__ import annotations
+
+__all__ = ["TaxDomainError", "TransactionError", "UnknownTaxYearError"]
+
+
+class TaxDomainError(ValueError):
+    """Base of the tax domain's errors."""
+
+
+class TransactionError(TaxDomainError):
+    """A transaction row is invalid or cannot be applied to the ledger (e.g. selling more than held)."""
+
+    def __init__(self, problem: str, *, line: int | None = None) -> None:
+        self.problem = problem
+        self.line = line
+        super().__init__(f"line {line}: {problem}" if line is not None else problem)
+
+
+class UnknownTaxYearError(TaxDomainError):
+    """The tax tables have no entry for the requested year."""

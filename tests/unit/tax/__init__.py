@@ -1,0 +1,1 @@
+"""Unit tests of services.tax.domain and the ``rebalance tax`` command."""
