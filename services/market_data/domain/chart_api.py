@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from ._exceptions import ProviderError
@@ -47,7 +48,8 @@ class ChartBar:
 
 
 def chart_path(symbol: str) -> str:
-    return f"/v8/finance/chart/{symbol}"
+    """``/v8/finance/chart/<symbol>``, percent-encoded (``^VIX`` -> ``%5EVIX``)."""
+    return f"/v8/finance/chart/{quote(symbol, safe='')}"
 
 
 def _unix(day: dt.date) -> int:
