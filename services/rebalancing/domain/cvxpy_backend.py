@@ -1,5 +1,6 @@
 """The reference formulation in cvxpy: a DPP problem compiled once per padded shape, re-solved with
-new parameter values for every account (OSQP or Clarabel underneath)."""
+new parameter values for every account (OSQP or Clarabel underneath). The aversions are
+constants of the compiled problem (part of the cache key): a parameter times a quadratic is not DPP."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 class _Problem:
-    def __init__(self, N: int, L: int) -> None:
+    def __init__(self, N: int, L: int, alpha: float, beta: float) -> None:
         K = len(CLASSES)
         cash = CLASSES.index("cash")
         self.b = cp.Variable(N, name="buys")
@@ -39,8 +40,6 @@ class _Problem:
             "gain_hi": cp.Parameter(name="gain_hi"),
             "tax_hi": cp.Parameter(name="tax_hi"),
             "rate": cp.Parameter(nonneg=True, name="rate"),
-            "alpha": cp.Parameter(nonneg=True, name="alpha"),
-            "beta": cp.Parameter(nonneg=True, name="beta"),
         }
         self.p = p
         b, s, d = self.b, self.s, self.d
@@ -49,8 +48,8 @@ class _Problem:
         flow = cp.sum(s) - cp.sum(b) - p["rate"] * (cp.sum(s) + cp.sum(b))
         e = p["C"] @ d + unit * flow
         objective = (
-            p["alpha"] * cp.sum_squares(e + p["c_offset"])
-            + p["beta"] * cp.sum_squares(p["F"] @ d + p["f_offset"])
+            alpha * cp.sum_squares(e + p["c_offset"])
+            + beta * cp.sum_squares(p["F"] @ d + p["f_offset"])
             + p["tax"] @ s
             + p["rate"] * (cp.sum(b) + cp.sum(s))
             + 5e-7 * (cp.sum_squares(b) + cp.sum_squares(s))
@@ -69,7 +68,8 @@ class _Problem:
             p["tax"] @ s <= p["tax_hi"],
         ]
         self.problem = cp.Problem(cp.Minimize(objective), constraints)
-        assert self.problem.is_dpp()
+        if not self.problem.is_dpp():  # pragma: no cover - a formulation error
+            raise RuntimeError("the rebalance problem is not DPP")
 
     def solve(self, qp: QPData, solver: str) -> tuple[FloatArray, FloatArray, float]:
         big = 1e6
@@ -89,8 +89,6 @@ class _Problem:
             "gain_hi": min(qp.gain_hi, big),
             "tax_hi": min(qp.tax_hi, big),
             "rate": qp.cost_rate,
-            "alpha": qp.alpha,
-            "beta": qp.beta,
         }
         for name, value in values.items():
             self.p[name].value = value
@@ -104,13 +102,13 @@ class _Problem:
         return np.asarray(self.b.value), np.asarray(self.s.value), float(self.problem.value)
 
 
-_CACHE: dict[tuple[int, int], _Problem] = {}
+_CACHE: dict[tuple[int, int, float, float], _Problem] = {}
 
 
 def solve_cvxpy(qp: QPData, *, solver: str = "CLARABEL") -> tuple[FloatArray, FloatArray, float]:
     """Buys per security slot, sells per lot slot (fractions of the account) and the objective."""
-    key = (qp.n_sec, qp.n_lots)
+    key = (qp.n_sec, qp.n_lots, qp.alpha, qp.beta)
     problem = _CACHE.get(key)
     if problem is None:
-        problem = _CACHE[key] = _Problem(qp.n_sec, qp.n_lots)
+        problem = _CACHE[key] = _Problem(qp.n_sec, qp.n_lots, qp.alpha, qp.beta)
     return problem.solve(qp, solver)
