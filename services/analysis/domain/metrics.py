@@ -7,6 +7,7 @@ Annualization multiplies by ``sqrt(252)``. Losses (drawdown, VaR, CVaR) are posi
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 ANNUALIZATION = math.sqrt(TRADING_DAYS_PER_YEAR)
-_Returns = pd.Series | np.ndarray
+_Returns = pd.Series | np.ndarray | Sequence[float]
 
 
 def _values(returns: _Returns, minimum: int = 2) -> np.ndarray:

@@ -7,6 +7,7 @@ a date outside it raises :class:`CalendarError`.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from functools import cache
 
 import exchange_calendars as xcals
@@ -27,7 +28,10 @@ class TradingCalendar:
         self.code = code
         self.start = start
         self.end = end
-        cal = xcals.get_calendar(code, start=start.isoformat(), end=end.isoformat())
+        with warnings.catch_warnings():
+            # exchange_calendars 4.13 trips a pandas 3 deprecation (Series.values on tz-aware data)
+            warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+            cal = xcals.get_calendar(code, start=start.isoformat(), end=end.isoformat())
         self._sessions: pd.DatetimeIndex = pd.DatetimeIndex(cal.sessions).tz_localize(None).normalize()
 
     def _check(self, day: dt.date) -> pd.Timestamp:

@@ -9,7 +9,7 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,7 +40,9 @@ def _ts(day: dt.date) -> int:
     return int(dt.datetime(day.year, day.month, day.day, 9, 30, tzinfo=NY).timestamp())
 
 
-def chart(symbol: str, bars: list[tuple[dt.date, float, float | None]], adj: bool = True) -> dict[str, Any]:
+def chart(
+    symbol: str, bars: Sequence[tuple[dt.date, float, float | None]], adj: bool = True
+) -> dict[str, Any]:
     indicators: dict[str, Any] = {"quote": [{"close": [b[1] for b in bars]}]}
     if adj:
         indicators["adjclose"] = [{"adjclose": [b[2] for b in bars]}]
