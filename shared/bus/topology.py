@@ -109,14 +109,12 @@ def command_consumer(subject: str) -> ConsumerSpec:
     )
 
 
-COORDINATOR_EVENTS = ConsumerSpec(
-    s.STREAM_EVT, "coordinator_events", tuple(f"{svc}.v1.evt.>" for svc in s.SERVICES), "step results"
-)
+COORDINATOR_EVENTS = ConsumerSpec(s.STREAM_EVT, "coordinator_events", ("*.v1.evt.>",), "step results")
 COORDINATOR_REQUESTS = ConsumerSpec(
-    s.STREAM_EVT,
-    "coordinator_requests",
-    (s.REBALANCE_REQUESTED, s.RUN_CANCEL_REQUESTED),
-    "run starts and cancels",
+    s.STREAM_EVT, "coordinator_requests", (s.REBALANCE_REQUESTED,), "run starts"
+)
+COORDINATOR_CANCELS = ConsumerSpec(
+    s.STREAM_EVT, "coordinator_cancels", (s.RUN_CANCEL_REQUESTED,), "run cancels"
 )
 COORDINATOR_TIMERS = ConsumerSpec(
     s.STREAM_TIMERS, "coordinator_timers", (s.TIMER_FIRE_ALL,), "step deadlines"
@@ -128,6 +126,7 @@ def consumers() -> tuple[ConsumerSpec, ...]:
         *(command_consumer(subject) for subject in s.COMMAND_SUBJECTS),
         COORDINATOR_EVENTS,
         COORDINATOR_REQUESTS,
+        COORDINATOR_CANCELS,
         COORDINATOR_TIMERS,
     )
 

@@ -1,0 +1,105 @@
+"""Request-reply queries (core NATS, not stored). A reply is ``{"ok": true, "result": ...}`` or
+``{"ok": false, "status": <HTTP-like code>, "error": "<what is wrong>"}``."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from contracts.values import MarketConditions, Quote, Value
+
+__all__ = [
+    "AccountStatus",
+    "AccountStatusQuery",
+    "HistoryQuery",
+    "HistoryReply",
+    "MarketAnalysisQuery",
+    "MarketAnalysisReply",
+    "QueryReply",
+    "QuotesQuery",
+    "QuotesReply",
+    "RealizedQuery",
+    "RiskQuery",
+]
+
+
+class QueryReply(msgspec.Struct, kw_only=True):
+    ok: bool
+    result: Any = None
+    status: int = 200
+    error: str = ""
+
+
+class QuotesQuery(Value, frozen=True, kw_only=True):
+    symbols: list[str]
+    as_of: date | None = None
+
+
+class QuotesReply(Value, frozen=True, kw_only=True):
+    as_of: date
+    quotes: dict[str, Quote]
+    warnings: list[str] = msgspec.field(default_factory=list)
+
+
+class HistoryQuery(Value, frozen=True, kw_only=True):
+    """Adjusted closes (total return) of ``symbols`` and the named indices (VIX, IRX, TNX)."""
+
+    symbols: list[str]
+    start: date | None = None
+    end: date | None = None
+    indices: list[str] = msgspec.field(default_factory=list)
+    lookback_days: int | None = None
+
+
+class HistoryReply(Value, frozen=True, kw_only=True):
+    dates: list[date]
+    closes: dict[str, list[float | None]]
+    indices: dict[str, list[float | None]] = msgspec.field(default_factory=dict)
+
+
+class AccountStatusQuery(Value, frozen=True, kw_only=True):
+    account_id: str
+    as_of: date | None = None
+
+
+class AccountStatus(Value, frozen=True, kw_only=True, rename="camel"):
+    """The original workflow's portfolio status."""
+
+    id: str
+    account_id: str
+    total_value: Decimal
+    current_allocation: dict[str, Decimal]
+    target_allocation: dict[str, Decimal]
+    last_rebalanced: date | None
+    risk_tolerance: str
+    holdings_count: int
+    cash: Decimal
+    as_of: date
+    account_type: str = "taxable"
+    holdings: dict[str, Decimal] = msgspec.field(default_factory=dict)
+
+
+class MarketAnalysisQuery(Value, frozen=True, kw_only=True):
+    as_of: date | None = None
+
+
+class MarketAnalysisReply(Value, frozen=True, kw_only=True):
+    conditions: MarketConditions
+
+
+class RiskQuery(Value, frozen=True, kw_only=True):
+    weights: dict[str, Decimal]
+    as_of: date | None = None
+    after_weights: dict[str, Decimal] | None = None
+    lookback_days: int = 756
+
+
+class RealizedQuery(Value, frozen=True, kw_only=True):
+    """Transactions as the CLI's CSV rows (strings), for ``POST /api/tax/realized``."""
+
+    transactions: list[dict[str, str]]
+    method: str = "fifo"
+    filing_status: str = "single"

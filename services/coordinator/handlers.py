@@ -1,0 +1,240 @@
+"""The coordinator's handlers: decode, apply a pure transition with compare-and-set, publish effects."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsMessage, PullSub
+
+from contracts import (
+    ContractError,
+    Event,
+    RebalanceRequested,
+    RunCancelRequested,
+    RunRecord,
+    StepFailed,
+    StepTimerFired,
+    decode,
+    encode,
+    subjects,
+)
+from services.coordinator.domain import (
+    Effects,
+    RetryPolicy,
+    apply_cancel,
+    apply_failure,
+    apply_result,
+    apply_timer,
+    effects,
+    resume_effects,
+    start_run,
+)
+from services.coordinator.domain.transitions import StepResult
+from services.coordinator.store import RunStore
+from shared.bus.dlq import dead_letter
+from shared.bus.runtime import ServiceRuntime
+from shared.bus.topology import (
+    COORDINATOR_CANCELS,
+    COORDINATOR_EVENTS,
+    COORDINATOR_REQUESTS,
+    COORDINATOR_TIMERS,
+)
+from shared.log import bind_step, get_logger
+
+__all__ = ["Coordinator", "Hook"]
+
+log = get_logger("coordinator")
+Hook = Callable[[RunRecord], Awaitable[None]]
+
+
+def _schedule_time(at: datetime) -> str:
+    """Message schedules take whole seconds: round up, so a deadline never fires early."""
+    whole = datetime.fromtimestamp(math.ceil(at.timestamp()), tz=at.tzinfo)
+    return whole.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Coordinator:
+    """Drives runs. Several replicas may run at once: KV compare-and-set keeps each run consistent."""
+
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        policy: RetryPolicy,
+        *,
+        on_success: list[Hook] | None = None,
+        on_failure: list[Hook] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.policy = policy
+        self.on_success = on_success or []
+        self.on_failure = on_failure or []
+        self._store: RunStore | None = None
+
+    async def store(self) -> RunStore:
+        if self._store is None:
+            self._store = RunStore(await self.runtime.kv(subjects.KV_RUNS))
+        return self._store
+
+    def register(self) -> None:
+        broker = self.runtime.broker
+        for spec, handler in (
+            (COORDINATOR_REQUESTS, self._on_request_message),
+            (COORDINATOR_CANCELS, self._on_request_message),
+            (COORDINATOR_EVENTS, self._on_event_message),
+            (COORDINATOR_TIMERS, self._on_timer_message),
+        ):
+            broker.subscriber(
+                spec.filter_subjects[0],
+                stream=JStream(spec.stream, declare=False),
+                durable=spec.durable,
+                pull_sub=PullSub(batch_size=10, timeout=1.0),
+                ack_policy=AckPolicy.NACK_ON_ERROR,
+                max_workers=1,
+                decoder=_passthrough,
+                title=f"coordinator:{spec.durable}",
+            )(handler)
+        self.runtime.on_startup(self.resume)
+
+    # ---- message entry points ----------------------------------------------------------------------
+    async def _decoded(self, message: NatsMessage) -> object | None:
+        try:
+            return decode(message.body)
+        except ContractError as exc:
+            subject = message.raw_message.subject
+            await dead_letter(
+                self.runtime.broker,
+                subject=subject,
+                body=message.body,
+                reason=f"undecodable {subject}: {exc}",
+                deliveries=message.raw_message.metadata.num_delivered,
+                service="coordinator",
+            )
+            await message.reject()
+            return None
+
+    async def _on_request_message(self, message: NatsMessage) -> None:
+        decoded = await self._decoded(message)
+        if isinstance(decoded, RebalanceRequested):
+            await self.start(decoded)
+        elif isinstance(decoded, RunCancelRequested):
+            await self.cancel(decoded.run_id, decoded.reason)
+
+    async def _on_event_message(self, message: NatsMessage) -> None:
+        decoded = await self._decoded(message)
+        if isinstance(decoded, Event):
+            redelivered = message.raw_message.metadata.num_delivered > 1
+            await self.handle_event(decoded, redelivered=redelivered)
+
+    async def _on_timer_message(self, message: NatsMessage) -> None:
+        decoded = await self._decoded(message)
+        if isinstance(decoded, StepTimerFired):
+            await self.handle_timer(decoded)
+
+    # ---- the saga ----------------------------------------------------------------------------------
+    async def start(self, request: RebalanceRequested) -> None:
+        now = self.runtime.clock.now()
+        record = start_run(request, now)
+        store = await self.store()
+        with bind_step(record.run_id, "start"):
+            if not await store.create(record):
+                log.info("duplicate request ignored: run exists")
+                existing = await store.get(record.run_id)
+                if existing is not None and existing.status == "running":
+                    await self._publish(resume_effects(existing, now, self.policy))
+                return
+            log.info("run started", account_id=request.request.account_id, source=request.source)
+            await self._publish(effects(None, record, now, self.policy))
+
+    async def handle_event(self, event: Event, *, redelivered: bool = False) -> None:
+        now = self.runtime.clock.now()
+        store = await self.store()
+        with bind_step(event.run_id, event.step, attempt=event.attempt):
+            if isinstance(event, StepFailed):
+                failed = event
+                before, after = await store.transition(
+                    event.run_id, lambda r: apply_failure(r, failed, now, self.policy)
+                )
+            elif isinstance(event, StepResult):
+                result = event
+                before, after = await store.transition(event.run_id, lambda r: apply_result(r, result, now))
+            else:
+                return
+            await self._after(before, after, now, redelivered)
+
+    async def handle_timer(self, timer: StepTimerFired) -> None:
+        now = self.runtime.clock.now()
+        store = await self.store()
+        with bind_step(timer.run_id, timer.step, attempt=timer.attempt, timer=timer.kind):
+            before, after = await store.transition(
+                timer.run_id, lambda r: apply_timer(r, timer, now, self.policy)
+            )
+            if after is not None and timer.kind == "deadline":
+                log.warning("step timed out", step=timer.step)
+            await self._after(before, after, now, redelivered=False)
+
+    async def cancel(self, run_id: str, reason: str) -> None:
+        now = self.runtime.clock.now()
+        store = await self.store()
+        with bind_step(run_id, "cancel"):
+            before, after = await store.transition(run_id, lambda r: apply_cancel(r, now, reason))
+            if after is not None:
+                log.info("run cancelled", reason=reason)
+            await self._after(before, after, now, redelivered=False)
+
+    async def _after(
+        self, before: RunRecord | None, after: RunRecord | None, now: datetime, redelivered: bool
+    ) -> None:
+        if before is None:
+            return
+        if after is None:  # nothing changed; a redelivery may mean our last effects were not published
+            if redelivered and before.status == "running":
+                await self._publish(resume_effects(before, now, self.policy))
+            return
+        await self._publish(effects(before, after, now, self.policy))
+        if after.status != before.status:
+            log.info("run status", status=after.status, error=after.error)
+            hooks = self.on_success if after.status == "completed" else self.on_failure
+            if after.status in ("completed", "failed"):
+                for hook in hooks:
+                    try:
+                        await hook(after)
+                    except Exception:
+                        log.exception("run hook failed")
+
+    async def resume(self) -> None:
+        """Publish again what every unfinished run waits for (after a restart)."""
+        store = await self.store()
+        now = self.runtime.clock.now()
+        resumed = 0
+        for run_id in await store.run_ids():
+            record = await store.get(run_id)
+            if record is None:
+                continue
+            waiting = any(s.status in ("running", "retrying") for s in record.steps)
+            if record.status == "running" or waiting:
+                with bind_step(run_id, record.current_step or "resume"):
+                    await self._publish(resume_effects(record, now, self.policy))
+                resumed += 1
+        log.info("resumed unfinished runs", count=resumed)
+
+    async def _publish(self, out: Effects) -> None:
+        await self.runtime.publish_all(out.messages)
+        for timer in out.timers:
+            message = timer.message
+            await self.runtime.broker.publish(
+                encode(message),
+                subjects.timer_schedule(message.run_id, message.step),
+                headers={
+                    "Nats-Schedule": f"@at {_schedule_time(timer.at)}",
+                    "Nats-Schedule-Target": subjects.timer_fire(message.run_id, message.step),
+                    "Nats-Msg-Id": message.message_id,
+                },
+                stream=subjects.STREAM_TIMERS,
+            )
+
+
+async def _passthrough(message: NatsMessage, original: object = None) -> NatsMessage:
+    return message

@@ -1,0 +1,1 @@
+"""Execution service: orders to a broker (paper broker built in), fills, idempotency."""

@@ -1,0 +1,1 @@
+"""Notifications service: run reports out to people (log line, webhook)."""

@@ -1,0 +1,64 @@
+"""Send a run's notification: always a log line; an HTTP webhook when one is configured.
+
+A failed webhook is reported in the ``notified`` event; it never fails the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import httpx
+
+from contracts import Notified, Notify, subjects
+from services.notifications.domain import webhook_payload
+from shared.bus.outgoing import Outgoing
+from shared.bus.runtime import ServiceRuntime
+from shared.log import get_logger
+
+__all__ = ["NotificationService"]
+
+log = get_logger("notifications")
+
+
+class NotificationService:
+    def __init__(self, runtime: ServiceRuntime, *, client: httpx.AsyncClient | None = None) -> None:
+        self.runtime = runtime
+        self.client = client
+
+    def register(self) -> None:
+        self.runtime.command(subjects.NOTIFICATIONS_NOTIFY, Notify, self.notify)
+
+    async def notify(self, command: Notify) -> Sequence[Outgoing]:
+        channels = ["log"]
+        errors: list[str] = []
+        log.info(
+            "notification", message=command.message, status=command.status, account_id=command.account_id
+        )
+        url = self.runtime.settings.webhook_url
+        if url:
+            try:
+                client = self.client or httpx.AsyncClient(
+                    timeout=self.runtime.settings.webhook_timeout_seconds
+                )
+                try:
+                    response = await client.post(
+                        url, json=webhook_payload(command), headers={"Idempotency-Key": command.message_id}
+                    )
+                finally:
+                    if self.client is None:
+                        await client.aclose()
+                response.raise_for_status()
+                channels.append("webhook")
+            except httpx.HTTPError as exc:
+                errors.append(f"webhook {url}: {type(exc).__name__}: {exc}")
+                log.warning("webhook failed", error=errors[-1])
+        event = Notified(
+            run_id=command.run_id,
+            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
+            occurred_at=self.runtime.clock.now(),
+            step=command.step,
+            attempt=command.attempt,
+            channels=channels,
+            errors=errors,
+        )
+        return [Outgoing(subjects.NOTIFICATIONS_NOTIFIED, event, event.message_id)]

@@ -1,0 +1,1 @@
+"""Portfolio service: accounts, tax lots, cash and targets; applies fills to the ledger."""

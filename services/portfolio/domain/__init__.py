@@ -1,0 +1,28 @@
+"""Pure domain of the portfolio service."""
+
+from services.portfolio.domain.activity import LOOKBACK_DAYS, household_activity
+from services.portfolio.domain.household import DEFAULT_HOUSEHOLD_FILE, load_household, parse_household
+from services.portfolio.domain.ledger import LedgerUpdate, apply_fills, apply_wash_adjustment
+from services.portfolio.domain.models import MODELS, target_for
+from services.portfolio.domain.state import AccountState, HouseholdState, account_key, household_key
+from services.portfolio.domain.valuation import allocation, holdings_value, total_value
+
+__all__ = [
+    "DEFAULT_HOUSEHOLD_FILE",
+    "LOOKBACK_DAYS",
+    "MODELS",
+    "AccountState",
+    "HouseholdState",
+    "LedgerUpdate",
+    "account_key",
+    "allocation",
+    "apply_fills",
+    "apply_wash_adjustment",
+    "holdings_value",
+    "household_activity",
+    "household_key",
+    "load_household",
+    "parse_household",
+    "target_for",
+    "total_value",
+]

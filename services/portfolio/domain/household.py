@@ -1,0 +1,171 @@
+"""Read a household file (JSON): accounts with lots and cash, and the tax profile.
+
+Every problem is reported with the path of the field, e.g. ``accounts[0].lots[2].shares: ...``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from contracts import AccountSnapshot, Lot, TaxProfile
+from services.portfolio.domain.models import MODELS, target_for
+from services.portfolio.domain.state import AccountState, HouseholdState
+from shared.errors import InvalidInputError
+from shared.money import MoneyError, parse_decimal
+from shared.paths import DEMO_HOUSEHOLD_FILE
+
+__all__ = ["DEFAULT_HOUSEHOLD_FILE", "load_household", "parse_household"]
+
+DEFAULT_HOUSEHOLD_FILE = DEMO_HOUSEHOLD_FILE
+ACCOUNT_TYPES = ("taxable", "traditional_ira", "roth_ira")
+LOT_METHODS = ("fifo", "lifo", "hifo", "min_tax", "specific")
+
+
+def _dec(raw: Any, where: str, *, positive: bool = False, non_negative: bool = False) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise InvalidInputError(f"{where}: expected a decimal number, got {raw!r}")
+    try:
+        value = parse_decimal(str(raw), field=where)
+    except MoneyError as exc:
+        raise InvalidInputError(str(exc)) from None
+    if positive and value <= 0:
+        raise InvalidInputError(f"{where}: must be positive, got {value}")
+    if non_negative and value < 0:
+        raise InvalidInputError(f"{where}: must not be negative, got {value}")
+    return value
+
+
+def _date(raw: Any, where: str) -> date:
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise InvalidInputError(f"{where}: {raw!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def _require(obj: dict[str, Any], key: str, where: str) -> Any:
+    if key not in obj:
+        raise InvalidInputError(f"{where}.{key}: missing")
+    return obj[key]
+
+
+def _lot(raw: Any, where: str) -> Lot:
+    if not isinstance(raw, dict):
+        raise InvalidInputError(f"{where}: expected an object")
+    symbol = str(_require(raw, "symbol", where)).strip().upper()
+    if not symbol:
+        raise InvalidInputError(f"{where}.symbol: empty")
+    acquired = _date(_require(raw, "acquired", where), f"{where}.acquired")
+    return Lot(
+        lot_id=str(_require(raw, "lot_id", where)),
+        symbol=symbol,
+        shares=_dec(_require(raw, "shares", where), f"{where}.shares", positive=True),
+        cost_basis=_dec(_require(raw, "cost_basis", where), f"{where}.cost_basis", non_negative=True),
+        acquired=acquired,
+        holding_period_start=_date(raw["holding_period_start"], f"{where}.holding_period_start")
+        if raw.get("holding_period_start")
+        else None,
+    )
+
+
+def _account(raw: Any, where: str, household_id: str, profile: TaxProfile) -> AccountState:
+    if not isinstance(raw, dict):
+        raise InvalidInputError(f"{where}: expected an object")
+    account_type = str(raw.get("account_type", "taxable"))
+    if account_type not in ACCOUNT_TYPES:
+        raise InvalidInputError(
+            f"{where}.account_type: {account_type!r} is not one of {', '.join(ACCOUNT_TYPES)}"
+        )
+    risk = str(raw.get("risk_tolerance", "moderate"))
+    if risk not in MODELS:
+        raise InvalidInputError(f"{where}.risk_tolerance: {risk!r} is not one of {', '.join(MODELS)}")
+    method = str(raw.get("lot_method", "fifo"))
+    if method not in LOT_METHODS:
+        raise InvalidInputError(f"{where}.lot_method: {method!r} is not one of {', '.join(LOT_METHODS)}")
+    lots_raw = raw.get("lots", [])
+    if not isinstance(lots_raw, list):
+        raise InvalidInputError(f"{where}.lots: expected a list")
+    lots = [_lot(item, f"{where}.lots[{i}]") for i, item in enumerate(lots_raw)]
+    ids = [lot.lot_id for lot in lots]
+    if len(set(ids)) != len(ids):
+        raise InvalidInputError(f"{where}.lots: duplicate lot_id")
+    custom = raw.get("target")
+    target = target_for(risk)
+    if custom is not None:
+        if not isinstance(custom, dict) or not custom:
+            raise InvalidInputError(f"{where}.target: expected an object of asset class to percent")
+        target = {str(k): _dec(v, f"{where}.target.{k}", non_negative=True) for k, v in custom.items()}
+        if sum(target.values(), Decimal(0)) != 100:
+            raise InvalidInputError(f"{where}.target: percentages add up to {sum(target.values())}, not 100")
+    last = raw.get("last_rebalanced")
+    snapshot = AccountSnapshot(
+        account_id=str(_require(raw, "account_id", where)),
+        household_id=household_id,
+        name=str(raw.get("name", "")),
+        account_type=account_type,  # type: ignore[arg-type]
+        risk_tolerance=risk,  # type: ignore[arg-type]
+        rebalance_threshold=_dec(
+            raw.get("rebalance_threshold", "5"), f"{where}.rebalance_threshold", positive=True
+        ),
+        cash=_dec(raw.get("cash", "0"), f"{where}.cash", non_negative=True),
+        cash_reserve=_dec(raw.get("cash_reserve", "0"), f"{where}.cash_reserve", non_negative=True),
+        fractional=bool(raw.get("fractional", False)),
+        lot_method=method,
+        reinvest_dividends=bool(raw.get("reinvest_dividends", False)),
+        last_rebalanced=_date(last, f"{where}.last_rebalanced") if last else None,
+        lots=sorted(lots, key=lambda lot: (lot.symbol, lot.acquired, lot.lot_id)),
+        target=target,
+        model=risk if custom is None else "custom",
+        tax_profile=profile,
+    )
+    custom_target = {k: str(v) for k, v in target.items()} if custom is not None else None
+    return AccountState(account=snapshot, custom_target=custom_target)
+
+
+def _profile(raw: Any) -> TaxProfile:
+    if raw is None:
+        return TaxProfile()
+    if not isinstance(raw, dict):
+        raise InvalidInputError("tax_profile: expected an object")
+    status = str(raw.get("filing_status", "single"))
+    if status not in ("single", "mfj", "mfs", "hoh"):
+        raise InvalidInputError(f"tax_profile.filing_status: {status!r} is not one of single, mfj, mfs, hoh")
+
+    def optional_rate(key: str) -> Decimal | None:
+        return _dec(raw[key], f"tax_profile.{key}", non_negative=True) if raw.get(key) is not None else None
+
+    return TaxProfile(
+        filing_status=status,  # type: ignore[arg-type]
+        taxable_income=_dec(raw.get("taxable_income", "0"), "tax_profile.taxable_income", non_negative=True),
+        magi=_dec(raw.get("magi", raw.get("taxable_income", "0")), "tax_profile.magi", non_negative=True),
+        state_rate=_dec(raw.get("state_rate", "0"), "tax_profile.state_rate", non_negative=True),
+        federal_short_term_rate=optional_rate("federal_short_term_rate"),
+        federal_long_term_rate=optional_rate("federal_long_term_rate"),
+    )
+
+
+def parse_household(data: Any) -> tuple[HouseholdState, list[AccountState]]:
+    if not isinstance(data, dict):
+        raise InvalidInputError("household: expected a JSON object")
+    household_id = str(_require(data, "household_id", "household"))
+    profile = _profile(data.get("tax_profile"))
+    accounts_raw = _require(data, "accounts", "household")
+    if not isinstance(accounts_raw, list) or not accounts_raw:
+        raise InvalidInputError("household.accounts: expected a non-empty list")
+    accounts = [_account(a, f"accounts[{i}]", household_id, profile) for i, a in enumerate(accounts_raw)]
+    ids = [a.account.account_id for a in accounts]
+    if len(set(ids)) != len(ids):
+        raise InvalidInputError("household.accounts: duplicate account_id")
+    return HouseholdState(household_id=household_id, tax_profile=profile, account_ids=ids), accounts
+
+
+def load_household(path: Path | str = DEFAULT_HOUSEHOLD_FILE) -> tuple[HouseholdState, list[AccountState]]:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{path}: not valid JSON ({exc})") from None
+    return parse_household(data)

@@ -1,0 +1,185 @@
+"""Portfolio handlers: load an account for a run, apply a run's fills, answer status queries."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from decimal import Decimal
+
+import msgspec
+
+from contracts import (
+    AccountSnapshot,
+    ApplyFills,
+    FillsApplied,
+    LoadPortfolio,
+    PortfolioLoaded,
+    decode_as,
+    subjects,
+)
+from contracts.queries import AccountStatus, AccountStatusQuery, QuotesQuery, QuotesReply
+from services.portfolio.domain import (
+    AccountState,
+    LedgerUpdate,
+    allocation,
+    apply_fills,
+    apply_wash_adjustment,
+    holdings_value,
+    household_activity,
+    load_household,
+    target_for,
+    total_value,
+)
+from services.portfolio.store import PortfolioStore
+from shared.bus.outgoing import Outgoing
+from shared.bus.request import request
+from shared.bus.runtime import ServiceRuntime
+from shared.errors import DomainError
+from shared.log import get_logger
+
+__all__ = ["PortfolioService"]
+
+log = get_logger("portfolio")
+
+
+class PortfolioService:
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
+        self._store: PortfolioStore | None = None
+
+    async def store(self) -> PortfolioStore:
+        if self._store is None:
+            self._store = PortfolioStore(await self.runtime.kv(subjects.KV_PORTFOLIOS))
+        return self._store
+
+    def register(self) -> None:
+        self.runtime.command(subjects.PORTFOLIO_LOAD, LoadPortfolio, self.load)
+        self.runtime.command(subjects.PORTFOLIO_APPLY_FILLS, ApplyFills, self.apply)
+        self.runtime.query(subjects.PORTFOLIO_QUERY_STATUS, self.status)
+        self.runtime.query(subjects.PORTFOLIO_QUERY_ACCOUNTS, self.accounts)
+        if self.runtime.settings.seed_demo or self.runtime.settings.household_file:
+            self.runtime.on_startup(self.seed)
+
+    async def seed(self) -> None:
+        path = self.runtime.settings.household_file
+        household, accounts = load_household(path) if path else load_household()
+        created = await (await self.store()).seed(household, accounts)
+        log.info(
+            "household loaded" if created else "household already present",
+            household=household.household_id,
+            accounts=len(accounts),
+        )
+
+    # ---- commands ----------------------------------------------------------------------------------
+    async def load(self, command: LoadPortfolio) -> Sequence[Outgoing]:
+        store = await self.store()
+        state = await store.account(command.account_id)
+        account = state.account
+        if command.risk_override:
+            account = msgspec.structs.replace(
+                account,
+                risk_tolerance=command.risk_override,
+                target=target_for(command.risk_override),
+                model=command.risk_override,
+            )
+        household = await store.household_accounts(account.household_id)
+        today = command.as_of or self.runtime.clock.now().date()
+        activity = household_activity(household, today=today)
+        event = PortfolioLoaded(
+            run_id=command.run_id,
+            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
+            occurred_at=self.runtime.clock.now(),
+            step=command.step,
+            attempt=command.attempt,
+            account=account,
+            household_activity=activity,
+        )
+        return [Outgoing(subjects.PORTFOLIO_LOADED, event, event.message_id)]
+
+    async def apply(self, command: ApplyFills) -> Sequence[Outgoing]:
+        store = await self.store()
+        outcome: list[LedgerUpdate] = []
+
+        def change(state: AccountState) -> AccountState | None:
+            update = apply_fills(
+                state,
+                run_id=command.run_id,
+                as_of=command.as_of,
+                trades=command.trades,
+                fills=command.fills,
+                review=command.review,
+            )
+            outcome[:] = [update]
+            return None if update.already_applied else update.state
+
+        _, after = await store.change_account(command.account_id, change)
+        update = outcome[0]
+        state = update.state if after is None else after
+        if command.review is not None:
+            await self._apply_wash_adjustments(store, command)
+        event = FillsApplied(
+            run_id=command.run_id,
+            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
+            occurred_at=self.runtime.clock.now(),
+            step=command.step,
+            attempt=command.attempt,
+            account_id=command.account_id,
+            cash_after=state.account.cash,
+            lots_after=len(state.account.lots),
+            realized_gain=update.realized_gain,
+            last_rebalanced=command.as_of,
+            already_applied=update.already_applied,
+        )
+        log.info("fills applied", fills=len(command.fills), already_applied=update.already_applied)
+        return [Outgoing(subjects.PORTFOLIO_FILLS_APPLIED, event, event.message_id)]
+
+    async def _apply_wash_adjustments(self, store: PortfolioStore, command: ApplyFills) -> None:
+        assert command.review is not None
+        for index, adjustment in enumerate(command.review.wash_sale_adjustments):
+            if adjustment.permanent or not adjustment.replacement_lot_id:
+                continue
+            marker = f"wash:{command.run_id}:{index}"
+            lot_id, disallowed = adjustment.replacement_lot_id, adjustment.disallowed
+
+            change = functools.partial(
+                apply_wash_adjustment, marker=marker, lot_id=lot_id, disallowed=disallowed
+            )
+
+            try:
+                await store.change_account(adjustment.replacement_account_id, change)
+            except DomainError as exc:
+                log.warning("wash-sale adjustment not applied", error=str(exc))
+
+    # ---- queries -----------------------------------------------------------------------------------
+    async def status(self, body: bytes) -> AccountStatus:
+        query = decode_as(body, AccountStatusQuery)
+        state = await (await self.store()).account(query.account_id)
+        account: AccountSnapshot = state.account
+        quotes = await request(
+            self.runtime.broker,
+            subjects.MARKET_DATA_QUERY_QUOTES,
+            QuotesQuery(symbols=account.symbols, as_of=query.as_of),
+            QuotesReply,
+        )
+        prices = {symbol: quote.close for symbol, quote in quotes.quotes.items()}
+        return AccountStatus(
+            id=f"portfolio_{account.account_id}",
+            account_id=account.account_id,
+            total_value=total_value(account, prices).quantize(_CENT),
+            current_allocation=allocation(account, prices),
+            target_allocation=account.target,
+            last_rebalanced=account.last_rebalanced,
+            risk_tolerance=account.risk_tolerance,
+            holdings_count=len(account.symbols),
+            cash=account.cash,
+            as_of=quotes.as_of,
+            account_type=account.account_type,
+            holdings={s: v.quantize(_CENT) for s, v in holdings_value(account, prices).items()},
+        )
+
+    async def accounts(self, body: bytes) -> AccountSnapshot:
+        query = decode_as(body, AccountStatusQuery)
+        return (await (await self.store()).account(query.account_id)).account
+
+
+_CENT = Decimal("0.01")
