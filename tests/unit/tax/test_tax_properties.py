@@ -36,7 +36,7 @@ SYMBOLS = ["SPY", "IVV", "VTI", "XYZ"]  # SPY and IVV are substantially identica
 START = date(2024, 11, 1)
 
 _row = st.tuples(
-    st.integers(0, 120),
+    st.integers(0, 45),
     st.sampled_from(sorted(ACCOUNTS)),
     st.sampled_from(SYMBOLS),
     st.sampled_from(["buy", "buy", "sell", "reinvest"]),
