@@ -93,7 +93,7 @@ class _Problem:
         for name, value in values.items():
             self.p[name].value = value
         kwargs: dict[str, Any] = (
-            {"eps_abs": 1e-8, "eps_rel": 1e-8, "max_iter": 50000} if solver == "OSQP" else {}
+            {"eps_abs": 1e-5, "eps_rel": 1e-5, "max_iter": 20000} if solver == "OSQP" else {}
         )
         self.problem.solve(solver=solver, **kwargs)
         if self.problem.status not in (cp.OPTIMAL,):

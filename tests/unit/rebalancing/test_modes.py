@@ -111,7 +111,10 @@ def test_harvest_reinvest_uses_given_replacement_unless_do_not_buy() -> None:
 def test_naive_method_sells_first_holding_fifo() -> None:
     p = plan(equity_heavy(), method="naive")
     sells = [t for t in p.trades if t.action is TradeAction.SELL]
-    assert [t.symbol for t in sells] == ["VEA"]
+    assert [t.symbol for t in sells] == ["VEA", "VTI"]  # VEA (first) runs out, then VTI
+    vea = sells[0]
+    assert vea.shares == 200  # the whole first holding
+    assert sells[1].lots[0].lot_id == "vti-old"  # FIFO: the oldest lot first
 
 
 def test_tax_free_account_estimates_no_tax() -> None:
