@@ -167,6 +167,8 @@ class AnalyzeMarket(Command, frozen=True, kw_only=True, tag="analysis.analyze.v1
     as_of: date
     weights: dict[str, Decimal]
     """Current weights by symbol (fractions of the invested value, cash excluded)."""
+    universe: list[str] = msgspec.field(default_factory=list)
+    """Every symbol the run may trade: the covariance for the optimizer covers them."""
 
 
 class MarketAnalyzed(Event, frozen=True, kw_only=True, tag="analysis.analyzed.v1"):

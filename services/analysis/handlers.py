@@ -1,0 +1,174 @@
+"""Analysis handlers: market conditions and portfolio risk for a run, and the same as queries.
+
+Histories come from the market data service over request-reply; the figures come from the pure
+domain (``services.analysis.domain``, definitions in ``services/analysis/README.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from contracts import AnalyzeMarket, MarketAnalyzed, MarketConditions, PortfolioRisk, decode_as, subjects
+from contracts.queries import HistoryQuery, HistoryReply, MarketAnalysisQuery, MarketAnalysisReply, RiskQuery
+from services.analysis.domain import (
+    PERCENTILE_WINDOW,
+    TREND_DAYS,
+    AnalysisError,
+    MarketRegime,
+    daily_returns,
+    ledoit_wolf_covariance,
+    market_regime,
+    portfolio_risk,
+    rf_daily_from_irx,
+    risk_metrics,
+)
+from shared.bus.outgoing import Outgoing
+from shared.bus.request import request
+from shared.bus.runtime import ServiceRuntime
+from shared.errors import InvalidInputError
+from shared.securities import default_securities
+
+__all__ = ["AnalysisService"]
+
+REGIME_CALENDAR_DAYS = int((PERCENTILE_WINDOW + TREND_DAYS + 60) * 365 / 252)
+RISK_LOOKBACK_DAYS = 3 * 365
+BENCHMARK = "VTI"
+
+
+def _frame(reply: HistoryReply) -> pd.DataFrame:
+    index = pd.DatetimeIndex(pd.to_datetime(reply.dates), name="date")
+    return pd.DataFrame(
+        {s: pd.Series(v, index=index, dtype=float) for s, v in reply.closes.items()}, index=index
+    )
+
+
+def _index(reply: HistoryReply, name: str) -> pd.Series:
+    index = pd.DatetimeIndex(pd.to_datetime(reply.dates), name="date")
+    return pd.Series(reply.indices[name], index=index, dtype=float, name=name)
+
+
+def conditions_of(regime: MarketRegime) -> MarketConditions:
+    return MarketConditions(
+        market_sentiment=regime.sentiment,
+        volatility_index=regime.volatility_index,
+        risk_recommendation=regime.risk_recommendation,
+        market_timing=regime.market_timing,
+        as_of=regime.as_of,
+        vix_percentile=regime.vix_percentile,
+        realized_volatility=regime.realized_volatility,
+        realized_volatility_percentile=regime.realized_vol_percentile,
+        trend=regime.trend,
+    )
+
+
+class AnalysisService:
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
+
+    def register(self) -> None:
+        self.runtime.command(subjects.ANALYSIS_ANALYZE, AnalyzeMarket, self.analyze)
+        self.runtime.query(subjects.ANALYSIS_QUERY_MARKET, self.market_query)
+        self.runtime.query(subjects.ANALYSIS_QUERY_RISK, self.risk_query)
+
+    async def _history(self, query: HistoryQuery) -> HistoryReply:
+        return await request(self.runtime.broker, subjects.MARKET_DATA_QUERY_HISTORY, query, HistoryReply)
+
+    async def regime(self, as_of: date | None) -> MarketRegime:
+        if as_of is None:
+            as_of = (await self._history(HistoryQuery(symbols=[BENCHMARK], lookback_days=5))).dates[-1]
+        reply = await self._history(
+            HistoryQuery(
+                symbols=[BENCHMARK],
+                indices=["VIX"],
+                start=as_of - timedelta(days=REGIME_CALENDAR_DAYS),
+                end=as_of,
+            )
+        )
+        try:
+            return market_regime(_index(reply, "VIX"), _frame(reply)[BENCHMARK], as_of)
+        except AnalysisError as exc:
+            raise InvalidInputError(str(exc)) from None
+
+    async def risk(
+        self,
+        weights: Mapping[str, Decimal],
+        as_of: date,
+        universe: Sequence[str] = (),
+        after: Mapping[str, Decimal] | None = None,
+        lookback_days: int = RISK_LOOKBACK_DAYS,
+    ) -> tuple[PortfolioRisk, dict[str, Any]]:
+        """Risk of ``weights`` (fractions summing to 1) over the window ending ``as_of``."""
+        held = sorted(s for s, w in weights.items() if w != 0)
+        symbols = sorted({*held, *universe, *(after or {}), BENCHMARK})
+        reply = await self._history(
+            HistoryQuery(
+                symbols=symbols, indices=["IRX"], start=as_of - timedelta(days=lookback_days), end=as_of
+            )
+        )
+        returns = daily_returns(_frame(reply))
+        floats = {s: float(weights[s]) for s in held}
+        after_floats = {s: float(w) for s, w in after.items() if w != 0} if after else None
+        try:
+            metrics = risk_metrics(
+                returns[held],
+                floats,
+                rf_daily_from_irx(_index(reply, "IRX"), returns.index),
+                returns[BENCHMARK],
+            )
+            securities = default_securities()
+            breakdown = portfolio_risk(
+                returns, floats, after_floats, shrink=True, asset_class=securities.asset_class
+            )
+            covariance, _ = ledoit_wolf_covariance(returns[[s for s in symbols if s in returns.columns]])
+        except AnalysisError as exc:
+            raise InvalidInputError(str(exc)) from None
+        risk = PortfolioRisk(
+            volatility=metrics.volatility,
+            max_drawdown=metrics.max_drawdown,
+            var_95=metrics.var_95,
+            cvar_95=metrics.cvar_95,
+            sharpe=metrics.sharpe,
+            beta=metrics.beta,
+            risk_contribution=dict(breakdown.before.contributions_by_class),
+            symbols=list(covariance.columns),
+            covariance=covariance.to_numpy().tolist(),
+            start=metrics.start,
+            end=metrics.end,
+            observations=metrics.observations,
+        )
+        return risk, {"metrics": metrics.to_json_dict(), "breakdown": breakdown.to_json_dict()}
+
+    async def analyze(self, command: AnalyzeMarket) -> Sequence[Outgoing]:
+        regime = await self.regime(command.as_of)
+        risk = None
+        if command.weights:
+            risk, _ = await self.risk(command.weights, command.as_of, command.universe)
+        event = MarketAnalyzed(
+            run_id=command.run_id,
+            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
+            occurred_at=self.runtime.clock.now(),
+            step=command.step,
+            attempt=command.attempt,
+            conditions=conditions_of(regime),
+            risk=risk,
+        )
+        return [Outgoing(subjects.ANALYSIS_ANALYZED, event, event.message_id)]
+
+    async def market_query(self, body: bytes) -> MarketAnalysisReply:
+        query = decode_as(body, MarketAnalysisQuery)
+        return MarketAnalysisReply(conditions=conditions_of(await self.regime(query.as_of)))
+
+    async def risk_query(self, body: bytes) -> dict[str, Any]:
+        query = decode_as(body, RiskQuery)
+        as_of = (
+            query.as_of or (await self._history(HistoryQuery(symbols=[BENCHMARK], lookback_days=5))).dates[-1]
+        )
+        _, detail = await self.risk(
+            query.weights, as_of, after=query.after_weights, lookback_days=query.lookback_days
+        )
+        return detail

@@ -1,0 +1,1 @@
+"""HTTP gateway: starts runs, reads run state, proxies queries to the services."""

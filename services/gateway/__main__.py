@@ -1,0 +1,4 @@
+from services.gateway.main import serve
+
+if __name__ == "__main__":
+    serve()

@@ -1,0 +1,257 @@
+"""The HTTP gateway (FastAPI). It starts runs by publishing ``rebalance.v1.requested``, reads run state
+from the coordinator's KV bucket, and asks the services over NATS request-reply for everything else."""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from contracts import (
+    AccountSnapshot,
+    RebalanceRequest,
+    RebalanceRequested,
+    RunCancelRequested,
+    RunRecord,
+    subjects,
+    to_builtins,
+)
+from contracts.queries import (
+    AccountStatus,
+    AccountStatusQuery,
+    MarketAnalysisQuery,
+    MarketAnalysisReply,
+    RealizedQuery,
+    RiskQuery,
+)
+from services.gateway.schemas import RealizedRequest, RebalanceRequestBody
+from shared.bus import kv as kvops
+from shared.bus.request import request as ask
+from shared.bus.runtime import ServiceRuntime
+from shared.errors import InvalidInputError, NotFoundError, TransientError
+from shared.settings import Settings
+
+__all__ = ["create_app"]
+
+_RUN_NAMESPACE = uuid.UUID("6f1c3f0e-8f55-4d8e-9a7e-2d0b6c1f3a10")
+_RECENT = 10_000
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"success": False, "error": message}, status_code=status)
+
+
+def _run_view(record: RunRecord) -> dict[str, Any]:
+    body = to_builtins(record)
+    view = {
+        "success": True,
+        "runId": record.run_id,
+        "status": record.status,
+        "accountId": record.request.account_id,
+        "dryRun": record.request.dry_run,
+        "currentStep": record.current_step,
+        "createdAt": body["createdAt"],
+        "updatedAt": body["updatedAt"],
+        "asOf": body["asOf"],
+        "error": record.error,
+        "failedStep": record.failed_step,
+        "decision": record.decision,
+        "steps": body["steps"],
+        "request": body["request"],
+        "report": body["report"] if record.status == "completed" else None,
+    }
+    return view
+
+
+def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> FastAPI:
+    runtime = runtime or ServiceRuntime("gateway", settings)
+    accepted: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.connect_and_provision()
+        await runtime.broker.start()
+        yield
+        await runtime.broker.stop()
+
+    app = FastAPI(
+        title="Tax-aware portfolio rebalancer",
+        version="1.0.0",
+        description="Start rebalancing runs, follow them step by step, and read their reports.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"] if p not in ("body", "query", "path"))
+            problems.append(f"{where or 'body'}: {error['msg']}")
+        return JSONResponse(
+            {"success": False, "error": "; ".join(problems), "detail": exc.errors()}, status_code=422
+        )
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+        return _error(404, exc.message)
+
+    @app.exception_handler(InvalidInputError)
+    async def _invalid(_: Request, exc: InvalidInputError) -> JSONResponse:
+        return _error(400, exc.message)
+
+    @app.exception_handler(TransientError)
+    async def _unavailable(_: Request, exc: TransientError) -> JSONResponse:
+        return _error(503, exc.message)
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        connected = runtime.broker.connection.is_connected
+        return JSONResponse(
+            {
+                "status": "ok" if connected else "degraded",
+                "nats": "connected" if connected else "disconnected",
+            },
+            status_code=200 if connected else 503,
+        )
+
+    @app.post("/api/portfolio/rebalance", status_code=202)
+    async def rebalance(
+        body: RebalanceRequestBody, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+    ) -> JSONResponse:
+        """Start a run. The same ``Idempotency-Key`` always names the same run."""
+        await ask(
+            runtime.broker,
+            subjects.PORTFOLIO_QUERY_ACCOUNTS,
+            AccountStatusQuery(account_id=body.accountId),
+            AccountSnapshot,
+        )
+        run_id = str(uuid.uuid5(_RUN_NAMESPACE, idempotency_key)) if idempotency_key else str(uuid.uuid4())
+        now = runtime.clock.now()
+        request = RebalanceRequest(
+            account_id=body.accountId,
+            force_rebalance=body.forceRebalance,
+            max_trade_amount=body.maxTradeAmount,
+            exclude_symbols=body.excludeSymbols,
+            dry_run=body.dryRun,
+            tax_optimization=body.taxOptimization,
+            risk_override=body.riskOverride,
+            mode=body.mode,
+            as_of=body.asOf or settings.as_of_date,
+            withdraw_amount=body.withdrawAmount,
+        )
+        message = RebalanceRequested(
+            run_id=run_id, message_id=run_id, occurred_at=now, request=request, source="http"
+        )
+        await runtime.publish(subjects.REBALANCE_REQUESTED, message, msg_id=run_id)
+        response = {
+            "success": True,
+            "message": "Portfolio rebalancing workflow initiated",
+            "runId": run_id,
+            "accountId": body.accountId,
+            "dryRun": body.dryRun,
+            "timestamp": now.isoformat().replace("+00:00", "Z"),
+        }
+        accepted[run_id] = response
+        while len(accepted) > _RECENT:
+            accepted.popitem(last=False)
+        return JSONResponse(response, status_code=202)
+
+    @app.get("/api/runs/{run_id}")
+    async def run_status(run_id: str) -> JSONResponse:
+        record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), f"run.{run_id}", RunRecord)
+        if record is None:
+            if run_id in accepted:
+                return JSONResponse({**accepted[run_id], "status": "pending", "steps": [], "report": None})
+            return _error(404, f"unknown run {run_id!r}")
+        return JSONResponse(_run_view(record))
+
+    @app.post("/api/runs/{run_id}/cancel", status_code=202)
+    async def cancel(run_id: str) -> JSONResponse:
+        record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), f"run.{run_id}", RunRecord)
+        if record is None:
+            return _error(404, f"unknown run {run_id!r}")
+        message = RunCancelRequested(
+            run_id=run_id,
+            message_id=f"{run_id}:cancel",
+            occurred_at=runtime.clock.now(),
+            reason="requested over HTTP",
+        )
+        await runtime.publish(subjects.RUN_CANCEL_REQUESTED, message, msg_id=message.message_id)
+        return JSONResponse(
+            {"success": True, "runId": run_id, "message": "cancel requested"}, status_code=202
+        )
+
+    @app.get("/api/portfolio/{account_id}/status")
+    async def portfolio_status(account_id: str, asOf: date | None = Query(None)) -> JSONResponse:
+        status = await ask(
+            runtime.broker,
+            subjects.PORTFOLIO_QUERY_STATUS,
+            AccountStatusQuery(account_id=account_id, as_of=asOf or settings.as_of_date),
+            AccountStatus,
+        )
+        return JSONResponse({"success": True, "portfolio": to_builtins(status)})
+
+    @app.get("/api/portfolio/{account_id}/risk")
+    async def portfolio_risk(account_id: str, asOf: date | None = Query(None)) -> JSONResponse:
+        status = await ask(
+            runtime.broker,
+            subjects.PORTFOLIO_QUERY_STATUS,
+            AccountStatusQuery(account_id=account_id, as_of=asOf or settings.as_of_date),
+            AccountStatus,
+        )
+        invested = sum(status.holdings.values())
+        if invested <= 0:
+            raise InvalidInputError(f"account {account_id!r} holds no securities")
+        weights = {symbol: value / invested for symbol, value in status.holdings.items()}
+        risk = await ask(
+            runtime.broker, subjects.ANALYSIS_QUERY_RISK, RiskQuery(weights=weights, as_of=status.as_of), dict
+        )
+        return JSONResponse(
+            {
+                "success": True,
+                "accountId": account_id,
+                "asOf": status.as_of.isoformat(),
+                "weights": {k: str(v.quantize(_SIX)) for k, v in weights.items()},
+                "risk": risk,
+            }
+        )
+
+    @app.get("/api/market/analysis")
+    async def market_analysis(asOf: date | None = Query(None)) -> JSONResponse:
+        reply = await ask(
+            runtime.broker,
+            subjects.ANALYSIS_QUERY_MARKET,
+            MarketAnalysisQuery(as_of=asOf or settings.as_of_date),
+            MarketAnalysisReply,
+        )
+        return JSONResponse(
+            {
+                "success": True,
+                "analysis": to_builtins(reply.conditions),
+                "timestamp": runtime.clock.now().isoformat().replace("+00:00", "Z"),
+            }
+        )
+
+    @app.post("/api/tax/realized")
+    async def tax_realized(body: RealizedRequest) -> JSONResponse:
+        rows = [{k: str(v) for k, v in row.items()} for row in body.transactions]
+        result = await ask(
+            runtime.broker,
+            subjects.TAX_QUERY_REALIZED,
+            RealizedQuery(transactions=rows, method=body.method, filing_status=body.filingStatus),
+            dict,
+        )
+        return JSONResponse(result)
+
+    return app
+
+
+_SIX = Decimal("0.000001")

@@ -1,0 +1,46 @@
+"""HTTP request models (pydantic, for validation and OpenAPI). Field names follow the original workflow."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["RealizedRequest", "RebalanceRequestBody"]
+
+
+class RebalanceRequestBody(BaseModel):
+    """The original workflow's request schema, plus the run options added since."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    accountId: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")
+    forceRebalance: bool = False
+    maxTradeAmount: Decimal | None = Field(None, gt=0, description="largest value of any one trade, dollars")
+    excludeSymbols: list[str] = Field(default_factory=list, description="symbols never traded in this run")
+    dryRun: bool = False
+    taxOptimization: bool = True
+    riskOverride: Literal["conservative", "moderate", "aggressive"] | None = None
+    mode: Literal["full", "threshold", "buy-only", "sell-only", "harvest", "harvest-reinvest"] = "full"
+    asOf: date | None = Field(None, description="the run's market date (default: the deployment's)")
+    withdrawAmount: Decimal | None = Field(None, gt=0, description="cash to raise, with mode sell-only")
+
+    @field_validator("excludeSymbols")
+    @classmethod
+    def _symbols(cls, value: list[str]) -> list[str]:
+        cleaned = [s.strip().upper() for s in value]
+        if any(not s or not s.replace(".", "").isalnum() for s in cleaned):
+            raise ValueError("symbols must be non-empty letters and digits")
+        return cleaned
+
+
+class RealizedRequest(BaseModel):
+    """Transactions for the realized-gains calculator (the CLI's CSV columns, as JSON)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transactions: list[dict[str, str | int | float]] = Field(min_length=1)
+    method: Literal["fifo", "lifo", "hifo", "min-tax"] = "fifo"
+    filingStatus: Literal["single", "mfj", "mfs", "hoh"] = "single"
