@@ -11,6 +11,7 @@ from contracts import TaxProfile as ContractProfile
 from contracts import WashSaleAdjustment as ContractAdjustment
 from services.tax.domain import (
     AccountType,
+    Action,
     FilingStatus,
     Lot,
     LotMethod,
@@ -78,7 +79,7 @@ def recent_of(transactions: Iterable[Transaction]) -> list[RecentTransaction]:
             trade_date=t.date,
             account_id=t.account_id,
             symbol=t.symbol,
-            action=t.action,  # type: ignore[arg-type]
+            action=Action(t.action),
             shares=t.shares,
             account_type=AccountType(t.account_type),
             realized_gain=t.realized_gain,

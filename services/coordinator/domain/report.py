@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+import msgspec
+
 from contracts import (
     ExecutedTrade,
     Fill,
@@ -129,7 +131,7 @@ def build_report(record: RunRecord, now: datetime) -> Report:
             tax_optimization=tax_summary,
             should_rebalance=bool(record.should_rebalance),
             decision=record.decision,
-            risk=record.risk,
+            risk=msgspec.structs.replace(record.risk, covariance=[]) if record.risk else None,
         ),
         actions=[_action(t, lot_taxes) for t in (plan.trades if plan else [])],
         execution=_execution(record),

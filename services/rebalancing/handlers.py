@@ -1,0 +1,64 @@
+"""The rebalancing handler: plan a run's trades with the tax-aware engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from contracts import PlanRebalance, RebalancePlanned, subjects
+from services.rebalancing.adapters import (
+    account_of,
+    covariance_of,
+    options_of,
+    plan_to_contract,
+    tax_inputs_of,
+)
+from services.rebalancing.domain import CostModel, PlanningError, plan_rebalance
+from shared.bus.outgoing import Outgoing
+from shared.bus.runtime import ServiceRuntime
+from shared.errors import InvalidInputError
+from shared.securities import default_securities
+
+__all__ = ["MIN_TRADE", "RebalancingService"]
+
+MIN_TRADE = Decimal(100)  # the original workflow's: no trade under $100
+
+
+class RebalancingService:
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
+        settings = runtime.settings
+        self.costs = CostModel(
+            commission_per_trade=settings.commission_per_trade,
+            commission_bps=settings.commission_bps,
+            spread_bps=settings.spread_bps / 2,  # the half spread each trade pays
+        )
+        self.securities = default_securities()
+
+    def register(self) -> None:
+        self.runtime.command(subjects.REBALANCING_PLAN, PlanRebalance, self.plan)
+
+    async def plan(self, command: PlanRebalance) -> Sequence[Outgoing]:
+        account = command.account
+        tax = tax_inputs_of(command.tax, account, command.as_of)
+        try:
+            plan = plan_rebalance(
+                account_of(account),
+                command.prices,
+                as_of=command.as_of,
+                options=options_of(command.options, account, costs=self.costs, min_trade=MIN_TRADE),
+                tax=tax,
+                covariance=covariance_of(command.risk),
+                securities=self.securities,
+            )
+        except PlanningError as exc:
+            raise InvalidInputError(f"cannot plan account {account.account_id}: {exc}") from None
+        event = RebalancePlanned(
+            run_id=command.run_id,
+            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
+            occurred_at=self.runtime.clock.now(),
+            step=command.step,
+            attempt=command.attempt,
+            plan=plan_to_contract(plan, account, command.prices, tax, self.securities),
+        )
+        return [Outgoing(subjects.REBALANCING_PLANNED, event, event.message_id)]
