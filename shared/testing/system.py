@@ -21,7 +21,7 @@ from shared.bus.runtime import ServiceRuntime
 from shared.clock import Clock, SystemClock
 from shared.settings import Settings
 
-__all__ = ["InProcessSystem", "SERVICE_NAMES", "running_system"]
+__all__ = ["SERVICE_NAMES", "InProcessSystem", "running_system"]
 
 SERVICE_NAMES = (
     "portfolio",

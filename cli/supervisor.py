@@ -1,0 +1,160 @@
+"""The local supervisor behind ``make run``: a nats-server, every service as its own process, the gateway.
+
+Also used by the end-to-end tests, which kill and restart single services.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from shared.testing.nats_server import NatsServer
+
+__all__ = ["SERVICES", "Supervisor"]
+
+SERVICES = (
+    "portfolio",
+    "market_data",
+    "analysis",
+    "tax",
+    "rebalancing",
+    "execution",
+    "notifications",
+    "coordinator",
+)
+
+
+class Supervisor:
+    """Start and stop the whole system on this machine; logs go to ``<workdir>/logs/<name>.log``."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        nats_url: str | None = None,
+        nats_port: int = -1,
+        gateway_port: int = 8000,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.workdir = Path(workdir)
+        self.logs = self.workdir / "logs"
+        self.external_nats = nats_url
+        self.nats_port = nats_port
+        self.gateway_port = gateway_port
+        self.extra_env = env or {}
+        self.nats: NatsServer | None = None
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def nats_url(self) -> str:
+        if self.external_nats:
+            return self.external_nats
+        if self.nats is None:
+            raise RuntimeError("nats-server is not started")
+        return self.nats.url
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def env(self, name: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "NATS_URL": self.nats_url,
+                "SERVICE_NAME": name,
+                "GATEWAY_PORT": str(self.gateway_port),
+                "GATEWAY_HOST": "127.0.0.1",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start_nats(self) -> None:
+        if self.external_nats:
+            return
+        self.nats = NatsServer(
+            self.workdir / "nats", port=self.nats_port, log_file=self.logs / "nats-server.log"
+        )
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.nats.start()
+
+    def start_service(self, name: str) -> subprocess.Popen[bytes]:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = (self.logs / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}"],
+            env=self.env(name),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        log.close()
+        self.processes[name] = process
+        return process
+
+    def stop_service(self, name: str, *, kill: bool = False, timeout: float = 15.0) -> int | None:
+        """Stop one process: SIGTERM (clean) or SIGKILL (a crash); returns its exit code."""
+        process = self.processes.pop(name, None)
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return process.returncode
+
+    def start_all(self) -> None:
+        self.start_nats()
+        for name in SERVICES:
+            self.start_service(name)
+        self.start_service("gateway")
+
+    def wait_healthy(self, timeout: float = 90.0) -> None:
+        """Wait for the gateway's /health and for the demo data to be loaded."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"{name} exited with {process.returncode}; see {self.logs / (name + '.log')}"
+                    )
+            try:
+                health = httpx.get(f"{self.gateway_url}/health", timeout=2.0)
+                status = httpx.get(f"{self.gateway_url}/api/portfolio/demo/status", timeout=10.0)
+                if health.status_code == 200 and status.status_code == 200:
+                    return
+                last = f"health {health.status_code}, demo status {status.status_code}: {status.text[:200]}"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}"
+            time.sleep(0.25)
+        raise TimeoutError(f"the system did not become healthy within {timeout}s ({last})")
+
+    def stop_all(self) -> None:
+        for name in ["gateway", *reversed(SERVICES)]:
+            self.stop_service(name)
+        for name in list(self.processes):
+            self.stop_service(name)
+        if self.nats is not None:
+            self.nats.stop()
+            self.nats = None
+
+    def __enter__(self) -> Supervisor:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop_all()
