@@ -80,6 +80,7 @@ def tax_inputs_of(context: TaxContext | None, account: ContractAccount, as_of: d
         do_not_buy=frozenset(do_not_buy),
         harvest_lot_ids=tuple(c.lot_id for c in context.harvest_candidates),
         replacements={c.symbol: c.replacement for c in context.harvest_candidates if c.replacement},
+        washed_lot_ids=frozenset(lot.lot_id for lot in context.lots if lot.loss_sale_would_wash),
     )
 
 
@@ -105,9 +106,7 @@ def plan_to_contract(
     securities: SecurityMaster,
 ) -> ContractPlan:
     lots = {lot.lot_id: lot for lot in account.lots}
-    rates = (
-        {"short": tax.short_term_rate, "long": tax.long_term_rate} if tax else {"short": ZERO, "long": ZERO}
-    )
+    rates = {"short": tax.short_term_rate, "long": tax.long_term_rate} if tax else {"short": ZERO, "long": ZERO}
     trades = []
     for index, trade in enumerate(plan.trades, start=1):
         sales = [

@@ -33,6 +33,8 @@ class LotFacts:
     term: Term
     gain_per_share: Decimal
     rate: Decimal
+    washed: bool = False
+    """A loss that a recent household purchase would wash: no tax saved by selling it now."""
 
     @property
     def lot_id(self) -> str:
@@ -54,13 +56,16 @@ class LotFacts:
 
 def lot_tax_order(facts: LotFacts) -> tuple[int, Decimal, str]:
     """Relief order within a security: losses (largest per dollar first), then long-term lots with the
-    smallest gain per dollar, then short-term lots with the smallest gain per dollar."""
-    if facts.gain_per_share <= 0:
+    smallest gain per dollar, then losses a recent purchase would wash (no saving, and the loss is
+    deferred or, after an IRA purchase, lost), then short-term lots with the smallest gain per dollar."""
+    if facts.gain_per_share <= 0 and not facts.washed:
         group = 0
-    elif facts.term is Term.LONG:
+    elif facts.term is Term.LONG and facts.gain_per_share > 0:
         group = 1
-    else:
+    elif facts.washed:
         group = 2
+    else:
+        group = 3
     return (group, facts.gain_fraction, facts.lot_id)
 
 
@@ -100,9 +105,7 @@ class Book:
 def _validate_target(target: Mapping[str, Decimal]) -> dict[str, Decimal]:
     for cls, pct in target.items():
         if cls not in ASSET_CLASSES:
-            raise InvalidAccountError(
-                f"target: unknown asset class {cls!r} (one of {', '.join(ASSET_CLASSES)})"
-            )
+            raise InvalidAccountError(f"target: unknown asset class {cls!r} (one of {', '.join(ASSET_CLASSES)})")
         if pct < 0:
             raise InvalidAccountError(f"target: {cls} is negative ({pct})")
     total = sum(target.values(), ZERO)
@@ -148,15 +151,18 @@ def build_book(
             raise InvalidAccountError(f"{lot.symbol}: price must be positive ({price})")
         term = (tax.lot_terms.get(lot.lot_id) if tax else None) or term_of(lot.acquired, as_of)
         rate = ZERO
-        if account.taxable and tax is not None:
+        gain_per_share = price - lot.cost_basis / lot.shares
+        washed = tax is not None and lot.lot_id in tax.washed_lot_ids and gain_per_share < 0
+        if account.taxable and tax is not None and not washed:
             rate = tax.long_term_rate if term is Term.LONG else tax.short_term_rate
         facts.append(
             LotFacts(
                 lot=lot,
                 price=price,
                 term=term,
-                gain_per_share=price - lot.cost_basis / lot.shares,
+                gain_per_share=gain_per_share,
                 rate=rate,
+                washed=washed,
             )
         )
     facts.sort(key=lambda f: (f.symbol, *lot_tax_order(f)))

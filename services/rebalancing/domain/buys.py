@@ -29,9 +29,7 @@ def _eligible(book: Book, symbol: str, blocked: Collection[str], sold_groups: Co
     )
 
 
-def buy_candidates(
-    book: Book, cls: str, *, blocked: Collection[str], sold_groups: Collection[str]
-) -> list[str]:
+def buy_candidates(book: Book, cls: str, *, blocked: Collection[str], sold_groups: Collection[str]) -> list[str]:
     """Symbols to buy for ``cls``: eligible holdings of the class, else one default security."""
     if cls == CASH:
         return []
@@ -60,10 +58,7 @@ def split_buy(book: Book, symbols: list[str], dollars: Decimal) -> dict[str, Dec
     targets = book.account.security_targets
     weights: dict[str, Decimal]
     if any(s in targets for s in symbols):
-        weights = {
-            s: max(ZERO, targets.get(s, ZERO) * book.total / 100 - book.holdings.get(s, ZERO))
-            for s in symbols
-        }
+        weights = {s: max(ZERO, targets.get(s, ZERO) * book.total / 100 - book.holdings.get(s, ZERO)) for s in symbols}
         if sum(weights.values(), ZERO) <= 0:
             weights = {s: targets.get(s, ZERO) for s in symbols}
     else:

@@ -92,9 +92,7 @@ class _Problem:
         }
         for name, value in values.items():
             self.p[name].value = value
-        kwargs: dict[str, Any] = (
-            {"eps_abs": 1e-5, "eps_rel": 1e-5, "max_iter": 20000} if solver == "OSQP" else {}
-        )
+        kwargs: dict[str, Any] = {"eps_abs": 1e-5, "eps_rel": 1e-5, "max_iter": 20000} if solver == "OSQP" else {}
         self.problem.solve(solver=solver, **kwargs)
         if self.problem.status not in (cp.OPTIMAL,):
             raise RuntimeError(f"cvxpy/{solver} status: {self.problem.status}")

@@ -60,9 +60,7 @@ class _Repair:
         return self.book.price(symbol) * self.buys[symbol]
 
     def traded(self) -> Decimal:
-        return sum((self.sell_value(s) for s in self.sells), ZERO) + sum(
-            (self.buy_value(s) for s in self.buys), ZERO
-        )
+        return sum((self.sell_value(s) for s in self.sells), ZERO) + sum((self.buy_value(s) for s in self.buys), ZERO)
 
     def costs(self) -> Decimal:
         n = len(self.sells) + len(self.buys)
@@ -100,10 +98,7 @@ class _Repair:
     def small(self, value: Decimal) -> bool:
         if value < self.options.min_trade:
             return True
-        return (
-            self.intent.drift_driven
-            and value * _HUNDRED / self.book.total < self.options.improvement_threshold
-        )
+        return self.intent.drift_driven and value * _HUNDRED / self.book.total < self.options.improvement_threshold
 
     # -- steps ----------------------------------------------------------------------------------
     def take_sells(self) -> None:
@@ -151,16 +146,12 @@ class _Repair:
                 self.trim_sell_tail(best[1], _ceil(excess / best[0], self.frac))
 
     def take_buys(self) -> None:
-        sold_groups = {
-            self.book.securities.identical_group(f.symbol) for rows in self.sells.values() for f, _ in rows
-        }
+        sold_groups = {self.book.securities.identical_group(f.symbol) for rows in self.sells.values() for f, _ in rows}
         cap = self.options.max_trade_amount
         for symbol in sorted(self.intent.buys):
             dollars = self.intent.buys[symbol]
             if symbol in self.blocked:
-                self.warnings.append(
-                    f"{symbol} is excluded, restricted or on the do-not-buy list: not bought"
-                )
+                self.warnings.append(f"{symbol} is excluded, restricted or on the do-not-buy list: not bought")
                 continue
             if symbol in self.sells or self.book.securities.identical_group(symbol) in sold_groups:
                 self.warnings.append(f"{symbol} is sold (or identical to a sale) in this plan: not bought")
@@ -205,8 +196,7 @@ class _Repair:
                 del self.buys[symbol]
         if self.cash_after() < reserve:
             self.warnings.append(
-                f"cash after trading ({self.cash_after():.2f}) is below the reserve ({reserve}): "
-                "not enough to sell"
+                f"cash after trading ({self.cash_after():.2f}) is below the reserve ({reserve}): not enough to sell"
             )
 
     def class_values_after(self) -> dict[str, Decimal]:
@@ -227,9 +217,7 @@ class _Repair:
         reserve = self.book.account.cash_reserve
         cap = self.options.max_trade_amount
         turnover = (
-            self.options.turnover_cap * self.book.total / _HUNDRED
-            if self.options.turnover_cap is not None
-            else None
+            self.options.turnover_cap * self.book.total / _HUNDRED if self.options.turnover_cap is not None else None
         )
         candidates = [s for s in sorted(self.intent.buys) if s in self.buys]
         step = Decimal(1)
@@ -248,9 +236,7 @@ class _Repair:
                     continue
                 cls = self.book.class_of(symbol)
                 before = (values[cls] - goal[cls]) ** 2 + (values[CASH] - goal[CASH]) ** 2
-                after = (values[cls] + price * step - goal[cls]) ** 2 + (
-                    values[CASH] - cost - goal[CASH]
-                ) ** 2
+                after = (values[cls] + price * step - goal[cls]) ** 2 + (values[CASH] - cost - goal[CASH]) ** 2
                 gain = before - after
                 if gain > 0 and (best is None or gain > best[0]):
                     best = (gain, symbol)
@@ -288,8 +274,7 @@ def finalize(
     for symbol in sorted(rep.sells):
         price = book.price(symbol)
         sales = tuple(
-            LotSale(lot_id=f.lot_id, shares=s, gain=f.gain_per_share * s, term=f.term)
-            for f, s in rep.sells[symbol]
+            LotSale(lot_id=f.lot_id, shares=s, gain=f.gain_per_share * s, term=f.term) for f, s in rep.sells[symbol]
         )
         shares = sum((s for _, s in rep.sells[symbol]), ZERO)
         gain = sum((lot.gain for lot in sales), ZERO)

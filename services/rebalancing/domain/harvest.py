@@ -74,16 +74,12 @@ def harvest_intent(book: Book, options: PlanOptions, tax: TaxInputs | None, *, r
     sold_groups = {book.securities.identical_group(s) for s in proceeds}
     rate = options.costs.rate
     for symbol, amount in sorted(proceeds.items()):
-        replacement = tax.replacements.get(symbol) or pick_replacement(
-            symbol, book.securities, blocked, book.prices
-        )
+        replacement = tax.replacements.get(symbol) or pick_replacement(symbol, book.securities, blocked, book.prices)
         if replacement is None or replacement in blocked:
             intent.warnings.append(f"{symbol}: no replacement may be bought; proceeds stay in cash")
             continue
         if book.securities.identical_group(replacement) in sold_groups:
-            intent.warnings.append(
-                f"{symbol}: replacement {replacement} is substantially identical; not bought"
-            )
+            intent.warnings.append(f"{symbol}: replacement {replacement} is substantially identical; not bought")
             continue
         intent.add_buy(replacement, amount / (1 + rate))
         intent.purpose[replacement] = f"replaces {symbol} sold for a loss (not substantially identical)"

@@ -28,9 +28,7 @@ def blocked_for_buying(options: PlanOptions, tax: TaxInputs | None) -> frozenset
 
 def sell_class(book: Book, options: PlanOptions, cls: str, dollars: Decimal, intent: Intent) -> Decimal:
     """Sell ``dollars`` of ``cls`` over its tradable holdings by value; returns dollars left unsold."""
-    held = {
-        s: v for s, v in book.holdings.items() if book.class_of(s) == cls and s not in options.exclude_symbols
-    }
+    held = {s: v for s, v in book.holdings.items() if book.class_of(s) == cls and s not in options.exclude_symbols}
     total = sum(held.values(), ZERO)
     if total <= 0:
         return dollars
@@ -61,9 +59,7 @@ def heuristic_intent(book: Book, options: PlanOptions, tax: TaxInputs | None) ->
             left = sell_class(book, options, cls, -delta, intent)
             if left > 0:
                 intent.warnings.append(f"{cls}: cannot sell ${left:.2f} (nothing tradable held)")
-            sold_groups |= {
-                book.securities.identical_group(s) for s in book.holdings if book.class_of(s) == cls
-            }
+            sold_groups |= {book.securities.identical_group(s) for s in book.holdings if book.class_of(s) == cls}
     for cls in book.target:
         if cls == CASH:
             continue

@@ -173,6 +173,8 @@ class TaxInputs:
     do_not_buy: frozenset[str] = frozenset()
     harvest_lot_ids: tuple[str, ...] = ()
     replacements: Mapping[str, str] = field(default_factory=dict)
+    washed_lot_ids: frozenset[str] = frozenset()
+    """Lots whose loss a household purchase of the last 30 days would wash: selling them saves no tax."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,9 +27,7 @@ from .qp import QPData, build_qp
 __all__ = ["optimizer_intent", "prepare_qp"]
 
 
-def prepare_qp(
-    book: Book, options: PlanOptions, tax: TaxInputs | None, covariance: Covariance | None
-) -> QPData:
+def prepare_qp(book: Book, options: PlanOptions, tax: TaxInputs | None, covariance: Covariance | None) -> QPData:
     """The QP of a full or threshold rebalance of ``book``."""
     goals = class_goals(book, options)
     values = book.class_values()

@@ -150,9 +150,7 @@ def _bounds(lay: _Layout, qp: QPData) -> tuple[FloatArray, FloatArray]:
 
 def _objective(lay: _Layout, qp: QPData) -> tuple[FloatArray, FloatArray]:
     N, L, K = lay.N, lay.L, lay.K
-    pdiag = np.concatenate(
-        [np.full(N + L, 1e-6), np.full(N, 1e-9), np.full(K, 2 * qp.alpha), np.full(N, 2 * qp.beta)]
-    )
+    pdiag = np.concatenate([np.full(N + L, 1e-6), np.full(N, 1e-9), np.full(K, 2 * qp.alpha), np.full(N, 2 * qp.beta)])
     q = np.concatenate(
         [
             np.full(N, qp.cost_rate),
