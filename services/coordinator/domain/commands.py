@@ -74,6 +74,8 @@ def build_command(record: RunRecord, step: str, attempt: int, now: datetime) -> 
         return LoadPortfolio(
             **common, account_id=request.account_id, risk_override=request.risk_override, as_of=record.as_of
         )
+    if step == "send-notifications":
+        return _notify(record, common)
     if account is None:
         raise InvalidInputError(f"{step} needs the loaded account")
     as_of = record.as_of
@@ -142,8 +144,6 @@ def build_command(record: RunRecord, step: str, attempt: int, now: datetime) -> 
             fills=[f for f in record.execution.fills if not f.simulated],
             review=record.review,
         )
-    if step == "send-notifications":
-        return _notify(record, common)
     raise InvalidInputError(f"no command for step {step!r}")
 
 
