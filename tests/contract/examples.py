@@ -1,0 +1,520 @@
+"""Fully populated, deterministic example of every message version, the run record and the report.
+
+Every field of every struct is set (no ``None``, no empty list or dict, no default left in place), so a
+golden file shows every field on the wire. :func:`test_examples_are_fully_populated` checks that.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from contracts import (
+    AccountSnapshot,
+    AnalyzeMarket,
+    ApplyFills,
+    BuildTaxContext,
+    ExecutedTrade,
+    ExecuteTrades,
+    ExecutionResult,
+    FetchMarketData,
+    Fill,
+    FillsApplied,
+    HarvestCandidate,
+    LoadPortfolio,
+    Lot,
+    LotSale,
+    LotTax,
+    MarketAnalyzed,
+    MarketConditions,
+    MarketDataFetched,
+    Notified,
+    Notify,
+    PlanOptions,
+    PlanRebalance,
+    PlanReviewed,
+    PortfolioLoaded,
+    PortfolioRisk,
+    Quote,
+    RebalancePlan,
+    RebalancePlanned,
+    RebalanceRequest,
+    RebalanceRequested,
+    Report,
+    ReportAction,
+    ReportAnalysis,
+    ReportExecution,
+    ReportGenerated,
+    ReportLot,
+    ReviewPlan,
+    RunCancelRequested,
+    RunCompleted,
+    RunFailed,
+    RunRecord,
+    StepFailed,
+    StepRecord,
+    StepTimerFired,
+    TaxContext,
+    TaxContextBuilt,
+    TaxImplication,
+    TaxOptimizationSummary,
+    TaxProfile,
+    TaxReview,
+    Trade,
+    TradeExecuted,
+    TradeRejected,
+    TradesExecuted,
+    Transaction,
+    WashSaleAdjustment,
+)
+
+D = Decimal
+RUN = "run-0001"
+AT = datetime(2026, 1, 5, 14, 30, 0, tzinfo=UTC)
+LATER = datetime(2026, 1, 5, 14, 30, 2, 500000, tzinfo=UTC)
+AS_OF = date(2026, 1, 2)
+
+
+def _env(step: str, attempt: int = 2) -> dict[str, object]:
+    return {
+        "run_id": RUN,
+        "message_id": f"{RUN}:{step}:{attempt}",
+        "occurred_at": AT,
+        "step": step,
+        "attempt": attempt,
+    }
+
+
+REQUEST = RebalanceRequest(
+    account_id="demo",
+    force_rebalance=True,
+    max_trade_amount=D("25000.00"),
+    exclude_symbols=["VNQ"],
+    dry_run=True,
+    tax_optimization=False,
+    risk_override="aggressive",
+    mode="threshold",
+    as_of=AS_OF,
+    withdraw_amount=D("1234.56"),
+)
+LOT = Lot(
+    lot_id="demo-vti-1",
+    symbol="VTI",
+    shares=D("60"),
+    cost_basis=D("12531.00"),
+    acquired=date(2021, 3, 15),
+    holding_period_start=date(2021, 3, 10),
+    wash_sale_adjustment=D("12.34"),
+)
+TRANSACTION = Transaction(
+    account_id="demo-ira",
+    account_type="traditional_ira",
+    date=date(2025, 12, 20),
+    symbol="ITOT",
+    action="sell",
+    shares=D("10"),
+    price=D("105.1234"),
+    lot_id="ira-itot-1",
+    realized_gain=D("-45.67"),
+    run_id="run-0000",
+)
+PROFILE = TaxProfile(
+    filing_status="mfj",
+    taxable_income=D("185000"),
+    magi=D("190000.50"),
+    state_rate=D("0.05"),
+    federal_short_term_rate=D("0.24"),
+    federal_long_term_rate=D("0.15"),
+)
+ACCOUNT = AccountSnapshot(
+    account_id="demo",
+    household_id="demo-household",
+    name="Demo taxable brokerage",
+    account_type="roth_ira",
+    risk_tolerance="conservative",
+    rebalance_threshold=D("7.5"),
+    cash=D("4000.00"),
+    cash_reserve=D("250.00"),
+    fractional=True,
+    lot_method="min_tax",
+    reinvest_dividends=True,
+    last_rebalanced=date(2024, 1, 1),
+    lots=[LOT],
+    target={"equity": D("70"), "bond": D("20"), "reit": D("10")},
+    model="moderate",
+    tax_profile=PROFILE,
+    do_not_buy={"VEA": date(2026, 2, 1)},
+    revision=3,
+)
+QUOTE = Quote(
+    symbol="VTI",
+    as_of=AS_OF,
+    close=D("334.5600"),
+    previous_close=D("330.0000"),
+    change=D("4.5600"),
+    change_percent=D("1.3818"),
+    adjusted_close=D("333.1200"),
+    stale=True,
+    age_trading_days=2,
+)
+CONDITIONS = MarketConditions(
+    market_sentiment="bearish",
+    volatility_index=31.25,
+    risk_recommendation="Volatility is high: postpone discretionary trades.",
+    market_timing="poor",
+    as_of=AS_OF,
+    vix_percentile=0.875,
+    realized_volatility=0.21,
+    realized_volatility_percentile=0.75,
+    trend=-0.0625,
+)
+RISK = PortfolioRisk(
+    volatility=0.125,
+    max_drawdown=-0.25,
+    var_95=-0.015625,
+    cvar_95=-0.03125,
+    sharpe=0.5,
+    beta=0.875,
+    risk_contribution={"VTI": 0.75, "BND": 0.25},
+    symbols=["BND", "VTI"],
+    covariance=[[0.0025, 0.0005], [0.0005, 0.04]],
+    start=date(2023, 1, 3),
+    end=AS_OF,
+    observations=752,
+)
+LOT_TAX = LotTax(
+    lot_id="demo-vti-1",
+    symbol="VTI",
+    shares=D("60"),
+    cost_basis=D("12531.00"),
+    price=D("334.56"),
+    market_value=D("20073.60"),
+    unrealized_gain=D("7542.60"),
+    term="short",
+    days_to_long_term=17,
+    loss_sale_would_wash=True,
+)
+HARVEST = HarvestCandidate(
+    lot_id="demo-vea-2",
+    symbol="VEA",
+    shares=D("50"),
+    loss=D("-312.50"),
+    term="short",
+    replacement="IEFA",
+    estimated_saving=D("90.63"),
+    reason="short-term loss of 312.50",
+)
+TAX_CONTEXT = TaxContext(
+    as_of=AS_OF,
+    taxable=True,
+    short_term_rate=D("0.29"),
+    long_term_rate=D("0.20"),
+    lots=[LOT_TAX],
+    do_not_buy={"VEA": date(2026, 2, 1)},
+    wash_sale_blocked_symbols=["VEA"],
+    harvest_candidates=[HARVEST],
+    unrealized_gains=D("7542.60"),
+    unrealized_losses=D("-312.50"),
+    notes=["VEA was bought within 30 days"],
+)
+TAX_IMPLICATION = TaxImplication(gain_loss=D("1257.10"), tax_liability=D("251.42"), holding_period="mixed")
+LOT_SALE = LotSale(
+    lot_id="demo-vti-1",
+    shares=D("10"),
+    cost_basis=D("2088.50"),
+    gain=D("1257.10"),
+    term="short",
+    acquired=date(2021, 3, 15),
+)
+TRADE = Trade(
+    trade_id="t1",
+    symbol="VTI",
+    action="sell",
+    shares=D("10"),
+    price=D("334.56"),
+    value=D("3345.60"),
+    asset_class="equity",
+    lots=[LOT_SALE],
+    reason="equity is 5.2% above target",
+    tax_implication=TAX_IMPLICATION,
+)
+PLAN_OPTIONS = PlanOptions(
+    mode="harvest",
+    max_trade_amount=D("25000.00"),
+    exclude_symbols=["VNQ"],
+    withdraw_amount=D("1234.56"),
+    force=True,
+)
+PLAN = RebalancePlan(
+    needs_rebalancing=True,
+    deviations={"equity": D("5.2"), "bond": D("-5.2")},
+    trades=[TRADE],
+    estimated_tax=D("251.42"),
+    estimated_costs=D("1.34"),
+    before={"equity": D("75.2"), "bond": D("14.8")},
+    after={"equity": D("70.0"), "bond": D("20.0")},
+    solver="osqp",
+    warnings=["VNQ excluded by the request"],
+    portfolio_value=D("64321.09"),
+)
+WASH = WashSaleAdjustment(
+    sold_lot_id="demo-vea-2",
+    symbol="VEA",
+    disallowed=D("312.50"),
+    replacement_account_id="demo-ira",
+    replacement_lot_id="ira-vea-1",
+    permanent=True,
+    reason="bought in the IRA within 30 days",
+)
+REVIEW = TaxReview(
+    harvestable_gains=D("7542.60"),
+    harvestable_losses=D("-312.50"),
+    tax_savings=D("90.63"),
+    recommendations=["Harvest the VEA loss into IEFA"],
+    wash_sale_risk=True,
+    estimated_tax=D("251.42"),
+    realized_short_term=D("1257.10"),
+    realized_long_term=D("10.00"),
+    lots=[LOT_SALE],
+    wash_sale_findings=["VEA: bought in demo-ira on 2025-12-20"],
+    wash_sale_adjustments=[WASH],
+    do_not_buy_after={"VTI": date(2026, 2, 4)},
+)
+FILL = Fill(
+    order_id=f"{RUN}.t1",
+    trade_id="t1",
+    symbol="VTI",
+    action="sell",
+    shares=D("10"),
+    price=D("334.5265"),
+    commission=D("0.33"),
+    value=D("3345.265"),
+    filled_at=AT,
+    simulated=True,
+)
+EXECUTION = ExecutionResult(
+    executed=True,
+    dry_run=True,
+    fills=[FILL],
+    rejected=["t2"],
+    total_cost=D("3345.27"),
+    total_commission=D("0.33"),
+    errors=["t2: no market price for XYZ"],
+)
+EXECUTED_TRADE = ExecutedTrade(
+    symbol="VTI",
+    action="sell",
+    shares=D("10"),
+    execution_price=D("334.5265"),
+    timestamp=AT,
+    order_id=f"{RUN}.t1",
+    commission=D("0.33"),
+)
+REPORT = Report(
+    account_id="demo",
+    portfolio_value=D("64321.09"),
+    analysis=ReportAnalysis(
+        needs_rebalancing=True,
+        deviations={"equity": D("5.2")},
+        market_conditions=CONDITIONS,
+        tax_optimization=TaxOptimizationSummary(
+            harvestable_gains=D("7542.60"),
+            harvestable_losses=D("-312.50"),
+            tax_savings=D("90.63"),
+            recommendations=["Harvest the VEA loss into IEFA"],
+            wash_sale_risk=True,
+            estimated_tax=D("251.42"),
+            wash_sale_findings=["VEA: bought in demo-ira on 2025-12-20"],
+        ),
+        should_rebalance=True,
+        decision="forced by the request",
+        risk=RISK,
+    ),
+    actions=[
+        ReportAction(
+            symbol="VTI",
+            action="sell",
+            shares=D("10"),
+            estimated_value=D("3345.60"),
+            reason="equity is 5.2% above target",
+            price=D("334.56"),
+            asset_class="equity",
+            tax_implication=TAX_IMPLICATION,
+            lots=[
+                ReportLot(
+                    lot_id="demo-vti-1",
+                    shares=D("10"),
+                    cost_basis=D("2088.50"),
+                    gain_loss=D("1257.10"),
+                    holding_period="short",
+                    acquired=date(2021, 3, 15),
+                    estimated_tax=D("251.42"),
+                )
+            ],
+        )
+    ],
+    execution=ReportExecution(
+        executed=True,
+        dry_run=True,
+        trades=[EXECUTED_TRADE],
+        total_cost=D("3345.27"),
+        errors=["t2: no market price for XYZ"],
+        commissions=D("0.33"),
+        simulated_trades=[EXECUTED_TRADE],
+    ),
+    recommendations=["Harvest the VEA loss into IEFA", "Decision: forced by the request."],
+    timestamp=AT,
+    run_id=RUN,
+    as_of=AS_OF,
+    allocation_before={"equity": D("75.20")},
+    allocation_after={"equity": D("70.00")},
+    target_allocation={"equity": D("70")},
+    estimated_tax=D("251.42"),
+    estimated_costs=D("1.34"),
+    solver="osqp",
+    warnings=["VNQ excluded by the request"],
+)
+RUN_RECORD = RunRecord(
+    run_id=RUN,
+    status="failed",
+    request=REQUEST,
+    created_at=AT,
+    updated_at=LATER,
+    steps=[
+        StepRecord(
+            name="load-portfolio",
+            status="retrying",
+            attempts=2,
+            started_at=AT,
+            finished_at=LATER,
+            duration_ms=2500.0,
+            error="timed out after 30s (attempt 1)",
+            detail="retrying",
+        )
+    ],
+    current_step="load-portfolio",
+    error="load-portfolio: account not found",
+    failed_step="load-portfolio",
+    source="http",
+    as_of=AS_OF,
+    account=ACCOUNT,
+    household_activity=[TRANSACTION],
+    quotes={"VTI": QUOTE},
+    market_warnings=["VTI: close is 2 trading days old"],
+    conditions=CONDITIONS,
+    risk=RISK,
+    tax_context=TAX_CONTEXT,
+    plan=PLAN,
+    review=REVIEW,
+    should_rebalance=True,
+    decision="forced by the request",
+    execution=EXECUTION,
+    report=REPORT,
+    notifications=["webhook"],
+)
+
+MESSAGES: list[object] = [
+    RebalanceRequested(run_id=RUN, message_id=f"{RUN}:requested", occurred_at=AT, request=REQUEST, source="http"),
+    RunCancelRequested(run_id=RUN, message_id=f"{RUN}:cancel", occurred_at=AT, reason="client asked"),
+    TradeExecuted(**_env("execute-trades"), account_id="demo", fill=FILL),  # type: ignore[arg-type]
+    TradeRejected(**_env("execute-trades"), account_id="demo", trade=TRADE, reason="no price"),  # type: ignore[arg-type]
+    ReportGenerated(**_env("generate-report"), account_id="demo", report=REPORT),  # type: ignore[arg-type]
+    RunCompleted(**_env("generate-report"), account_id="demo", executed=True, trades=1),  # type: ignore[arg-type]
+    RunFailed(  # type: ignore[arg-type]
+        **_env("load-portfolio"), account_id="demo", failed_step="load-portfolio", error="not found"
+    ),
+    StepFailed(  # type: ignore[arg-type]
+        **_env("tax-context"), service="tax", error="rates missing", retryable=True, error_type="TransientError"
+    ),
+    StepTimerFired(
+        run_id=RUN,
+        message_id=f"{RUN}:tax-context:3:retry",
+        occurred_at=AT,
+        step="tax-context",
+        attempt=3,
+        kind="retry",
+    ),
+    LoadPortfolio(**_env("load-portfolio"), account_id="demo", risk_override="aggressive", as_of=AS_OF),  # type: ignore[arg-type]
+    PortfolioLoaded(**_env("load-portfolio"), account=ACCOUNT, household_activity=[TRANSACTION]),  # type: ignore[arg-type]
+    ApplyFills(  # type: ignore[arg-type]
+        **_env("update-portfolio"), account_id="demo", as_of=AS_OF, trades=[TRADE], fills=[FILL], review=REVIEW
+    ),
+    FillsApplied(  # type: ignore[arg-type]
+        **_env("update-portfolio"),
+        account_id="demo",
+        cash_after=D("7345.27"),
+        lots_after=7,
+        realized_gain=D("1257.10"),
+        last_rebalanced=AS_OF,
+        already_applied=True,
+    ),
+    FetchMarketData(**_env("fetch-market-data"), symbols=["BND", "VTI"], as_of=AS_OF),  # type: ignore[arg-type]
+    MarketDataFetched(  # type: ignore[arg-type]
+        **_env("fetch-market-data"), as_of=AS_OF, quotes={"VTI": QUOTE}, warnings=["VTI is stale"]
+    ),
+    AnalyzeMarket(  # type: ignore[arg-type]
+        **_env("analyze-market-conditions"),
+        as_of=AS_OF,
+        weights={"VTI": D("0.6"), "BND": D("0.4")},
+        universe=["BND", "VTI"],
+    ),
+    MarketAnalyzed(**_env("analyze-market-conditions"), conditions=CONDITIONS, risk=RISK),  # type: ignore[arg-type]
+    BuildTaxContext(  # type: ignore[arg-type]
+        **_env("tax-context"),
+        account=ACCOUNT,
+        household_activity=[TRANSACTION],
+        prices={"VTI": D("334.56")},
+        as_of=AS_OF,
+    ),
+    TaxContextBuilt(**_env("tax-context"), context=TAX_CONTEXT),  # type: ignore[arg-type]
+    ReviewPlan(  # type: ignore[arg-type]
+        **_env("tax-optimization"),
+        account=ACCOUNT,
+        household_activity=[TRANSACTION],
+        context=TAX_CONTEXT,
+        plan=PLAN,
+        as_of=AS_OF,
+    ),
+    PlanReviewed(**_env("tax-optimization"), review=REVIEW),  # type: ignore[arg-type]
+    PlanRebalance(  # type: ignore[arg-type]
+        **_env("calculate-rebalancing"),
+        account=ACCOUNT,
+        prices={"VTI": D("334.56")},
+        as_of=AS_OF,
+        options=PLAN_OPTIONS,
+        tax=TAX_CONTEXT,
+        risk=RISK,
+    ),
+    RebalancePlanned(**_env("calculate-rebalancing"), plan=PLAN),  # type: ignore[arg-type]
+    ExecuteTrades(  # type: ignore[arg-type]
+        **_env("execute-trades"),
+        account_id="demo",
+        as_of=AS_OF,
+        trades=[TRADE],
+        prices={"VTI": D("334.56")},
+        dry_run=True,
+    ),
+    TradesExecuted(**_env("execute-trades"), account_id="demo", result=EXECUTION),  # type: ignore[arg-type]
+    Notify(  # type: ignore[arg-type]
+        **_env("send-notifications"),
+        account_id="demo",
+        status="failed",
+        message="Portfolio rebalancing failed",
+        report=REPORT,
+    ),
+    Notified(**_env("send-notifications"), channels=["webhook"], errors=["email: not configured"]),  # type: ignore[arg-type]
+]
+
+
+def golden_name(value: object) -> str:
+    """The golden file's stem: the schema tag of a message, else a fixed name of the untagged struct."""
+    if isinstance(value, RunRecord):
+        return "run-record.v1"
+    if isinstance(value, Report):
+        return "report.v1"
+    tag = type(value).__struct_config__.tag  # type: ignore[attr-defined]
+    assert isinstance(tag, str), type(value)
+    return tag
+
+
+EXAMPLES: dict[str, object] = {golden_name(v): v for v in [*MESSAGES, RUN_RECORD, REPORT]}
