@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Header, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -96,7 +97,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             where = ".".join(str(p) for p in error["loc"] if p not in ("body", "query", "path"))
             problems.append(f"{where or 'body'}: {error['msg']}")
         return JSONResponse(
-            {"success": False, "error": "; ".join(problems), "detail": exc.errors()}, status_code=422
+            {"success": False, "error": "; ".join(problems), "detail": jsonable_encoder(exc.errors())}, status_code=422
         )
 
     @app.exception_handler(NotFoundError)
