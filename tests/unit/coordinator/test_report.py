@@ -1,0 +1,132 @@
+"""The run report: the original workflow's fields, computed from what the steps found."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import msgspec
+
+from contracts import ExecutionResult, encode
+from services.coordinator.domain import build_report
+from tests.unit.coordinator.helpers import NOW, RUN, Scenario, drive, fills
+
+D = Decimal
+
+
+def _final(s: Scenario = Scenario()):  # type: ignore[no-untyped-def]
+    record = drive(s)[-1]
+    assert record.report is not None
+    return record
+
+
+def test_original_workflow_fields_are_present() -> None:
+    data = json.loads(encode(_final().report))
+    assert {
+        "accountId",
+        "portfolioValue",
+        "analysis",
+        "actions",
+        "execution",
+        "recommendations",
+        "timestamp",
+    } <= set(data)
+    assert {"needsRebalancing", "deviations", "marketConditions", "taxOptimization"} <= set(data["analysis"])
+    assert {"executed", "dryRun", "trades", "totalCost", "errors"} <= set(data["execution"])
+    assert {"marketSentiment", "volatilityIndex", "riskRecommendation", "marketTiming"} <= set(
+        data["analysis"]["marketConditions"]
+    )
+    assert {"harvestableGains", "harvestableLosses", "taxSavings", "recommendations", "washSaleRisk"} <= set(
+        data["analysis"]["taxOptimization"]
+    )
+    assert {"symbol", "action", "shares", "estimatedValue", "reason"} <= set(data["actions"][0])
+    assert {"symbol", "action", "shares", "executionPrice", "timestamp", "orderId"} <= set(
+        data["execution"]["trades"][0]
+    )
+
+
+def test_report_values() -> None:
+    record = _final()
+    report = record.report
+    assert report.account_id == "demo"
+    assert report.run_id == RUN
+    assert report.portfolio_value == D("45000.00")  # cents, half up
+    assert report.analysis.needs_rebalancing is True
+    assert report.analysis.should_rebalance is True
+    assert report.analysis.deviations == {"equity": D("6.5"), "bond": D("6.5")}  # absolute values
+    assert report.analysis.tax_optimization is not None
+    assert report.analysis.tax_optimization.harvestable_gains == D("1000.00")
+    assert [a.symbol for a in report.actions] == ["VTI", "BND"]
+    assert report.actions[0].estimated_value == D("3000.00")
+    assert report.actions[0].lots[0].estimated_tax == D("150.00")  # 1000 long-term gain at 15%
+    assert report.recommendations == [
+        "Sell long-term lots first",
+        "Keep the target allocation.",
+        "Decision: needs rebalancing and market timing is good.",
+    ]
+    assert report.warnings == ["BND: stale", "plan warning"]
+    assert report.target_allocation == {"equity": D("70"), "bond": D("30")}
+    assert report.estimated_tax == D("150.00")
+    assert report.solver == "test"
+
+
+def test_executed_only_with_real_fills() -> None:
+    report = _final().report
+    execution = report.execution
+    assert execution.executed is True
+    assert execution.dry_run is False
+    assert [t.order_id for t in execution.trades] == [f"{RUN}.t1", f"{RUN}.t2"]
+    assert execution.total_cost == D("5899.99")  # 2999.70 + 2900.292, to cents
+    assert execution.commissions == D("0.59")
+    assert execution.simulated_trades == []
+    assert report.allocation_after == {"equity": D("70.00"), "bond": D("30.00")}
+
+
+def test_dry_run_is_not_executed() -> None:
+    report = _final(Scenario(dry_run=True)).report
+    execution = report.execution
+    assert execution.executed is False
+    assert execution.dry_run is True
+    assert execution.trades == []
+    assert execution.total_cost == D("0")
+    assert [t.order_id for t in execution.simulated_trades] == [f"{RUN}.t1", f"{RUN}.t2"]
+
+
+def test_a_result_that_claims_execution_with_simulated_fills_is_not_executed() -> None:
+    record = _final()
+    claimed = ExecutionResult(executed=True, dry_run=False, fills=fills(simulated=True))
+    report = build_report(msgspec.structs.replace(record, execution=claimed), NOW)
+    assert report.execution.executed is False
+    assert report.execution.trades == []
+
+
+def test_no_fills_is_not_executed() -> None:
+    record = _final()
+    report = build_report(msgspec.structs.replace(record, execution=ExecutionResult(executed=True, dry_run=False)), NOW)
+    assert report.execution.executed is False
+
+
+def test_allocation_after_equals_before_when_not_rebalancing() -> None:
+    for scenario in (
+        Scenario(timing="poor", vix=31.0),
+        Scenario(needs_rebalancing=False, with_trades=False),
+        Scenario(with_trades=False),
+    ):
+        report = _final(scenario).report
+        assert report.analysis.should_rebalance is False
+        assert report.allocation_after == report.allocation_before == {"equity": D("76.50"), "bond": D("23.50")}
+        assert report.execution.executed is False
+        assert report.execution.trades == []
+
+
+def test_report_of_an_empty_run() -> None:
+    from services.coordinator.domain import start_run
+    from tests.unit.coordinator.helpers import requested
+
+    report = build_report(start_run(requested(), NOW), NOW)
+    assert report.portfolio_value == D("0")
+    assert report.actions == []
+    assert report.execution.executed is False
+    assert report.analysis.market_conditions.market_timing == "neutral"
+    assert report.allocation_after == {}
+    assert report.timestamp == NOW
