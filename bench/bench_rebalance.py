@@ -68,8 +68,7 @@ PROXY = {"equity": "VTI", "bond": "BND", "reit": "VNQ", "commodity": "GLD"}
 def _history(symbol: str) -> list[tuple[date, Decimal, float]]:
     with (PRICES_DIR / f"{symbol}.csv").open(newline="") as fh:
         return [
-            (date.fromisoformat(r["date"]), Decimal(r["close_unadj"]), float(r["close"]))
-            for r in csv.DictReader(fh)
+            (date.fromisoformat(r["date"]), Decimal(r["close_unadj"]), float(r["close"])) for r in csv.DictReader(fh)
         ]
 
 
@@ -99,9 +98,7 @@ def generate(n_accounts: int = 50, n_lots: int = 100) -> list[dict[str, object]]
         tilt = {c: float(rng.uniform(0.75, 1.35)) for c in MIX}
         lots = []
         for j in range(n_lots):
-            symbol = (
-                symbols[j % len(symbols)] if j < len(symbols) else symbols[int(rng.integers(len(symbols)))]
-            )
+            symbol = symbols[j % len(symbols)] if j < len(symbols) else symbols[int(rng.integers(len(symbols)))]
             first = max(history(symbol)[0][0], date(2012, 1, 3)).toordinal()
             acquired = date.fromordinal(int(rng.integers(first, date(2026, 4, 15).toordinal())))
             cls = default_securities().asset_class(symbol)
@@ -202,12 +199,9 @@ def main() -> None:
     for acct in accounts:
         book = build_book(acct, prices, as_of=AS_OF, securities=default_securities(), tax=TAX)
         vals = book.class_values()
-        before.append(
-            max(abs(float(vals[c] / book.total * 100 - acct.target.get(c, Decimal(0)))) for c in CLASSES)
-        )
+        before.append(max(abs(float(vals[c] / book.total * 100 - acct.target.get(c, Decimal(0)))) for c in CLASSES))
     print(
-        f"{len(accounts)} taxable accounts, 20 securities and 100 lots each; "
-        f"embedded net gain ${gains_embedded:,.0f}"
+        f"{len(accounts)} taxable accounts, 20 securities and 100 lots each; embedded net gain ${gains_embedded:,.0f}"
     )
     print(f"before trading: mean max |class deviation| {statistics.mean(before):.2f} pts")
     print()
@@ -248,10 +242,7 @@ def timing(accounts: list[AccountSnapshot], prices: dict[str, Decimal]) -> None:
         qps.append(prepare_qp(book, PlanOptions(), TAX, None))
     shapes = sorted({(q.n_sec, q.n_lots) for q in qps})
     print()
-    print(
-        f"solve time per account, one core (OMP_NUM_THREADS=1), padded shapes {shapes}, "
-        "first compile excluded"
-    )
+    print(f"solve time per account, one core (OMP_NUM_THREADS=1), padded shapes {shapes}, first compile excluded")
     results = []
     compile_osqp = _time(lambda: solve_osqp(qps[0]))
     osqp_t = [_time(lambda q=q: solve_osqp(q), 5) for q in qps]
@@ -261,17 +252,13 @@ def timing(accounts: list[AccountSnapshot], prices: dict[str, Decimal]) -> None:
         ts = [_time(lambda q=q, s=solver: solve_cvxpy(q, solver=s), 2) for q in qps]
         results.append((f"cvxpy DPP re-solve / {solver}", first, ts))
     plan_t = [
-        _time(lambda a=a: plan_rebalance(a, prices, as_of=AS_OF, options=PlanOptions(), tax=TAX), 3)
-        for a in accounts
+        _time(lambda a=a: plan_rebalance(a, prices, as_of=AS_OF, options=PlanOptions(), tax=TAX), 3) for a in accounts
     ]
     results.append(("plan_rebalance end to end (osqp)", float("nan"), plan_t))
     print(f"{'route':<42}{'first (compile)':>16}{'median ms':>11}{'p90 ms':>9}{'max ms':>9}")
     for name, first, ts in results:
         arr = np.array(ts) * 1000
-        print(
-            f"{name:<42}{first * 1000:>16.1f}{np.median(arr):>11.2f}"
-            f"{np.percentile(arr, 90):>9.2f}{arr.max():>9.2f}"
-        )
+        print(f"{name:<42}{first * 1000:>16.1f}{np.median(arr):>11.2f}{np.percentile(arr, 90):>9.2f}{arr.max():>9.2f}")
 
 
 if __name__ == "__main__":

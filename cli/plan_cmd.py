@@ -196,9 +196,7 @@ def _options(doc: Mapping[str, Any], mode: RebalanceMode, withdraw: Decimal) -> 
             max_net_gain=None
             if budget.get("max_net_gain") is None
             else _dec(budget["max_net_gain"], "max_net_gain", nonneg=False),
-            max_tax=None
-            if budget.get("max_tax") is None
-            else _dec(budget["max_tax"], "max_tax", nonneg=False),
+            max_tax=None if budget.get("max_tax") is None else _dec(budget["max_tax"], "max_tax", nonneg=False),
         ),
     )
 
@@ -223,9 +221,7 @@ def _tax(
 
 def _print_table(plan: RebalancePlan) -> None:
     console = Console()
-    console.print(
-        f"[bold]{plan.account_id}[/]  mode {plan.mode}  needs rebalancing: {plan.needs_rebalancing}"
-    )
+    console.print(f"[bold]{plan.account_id}[/]  mode {plan.mode}  needs rebalancing: {plan.needs_rebalancing}")
     alloc = Table(title="Allocation (%)")
     for col in ("class", "before", "deviation", "after"):
         alloc.add_column(col, justify="right" if col != "class" else "left")
@@ -243,9 +239,7 @@ def _print_table(plan: RebalancePlan) -> None:
     for t in plan.trades:
         trades.add_row(t.action.value, t.symbol, str(t.shares), str(t.price), f"{t.value:.2f}", t.reason)
     console.print(trades)
-    console.print(
-        f"estimated tax ${plan.estimated_tax:.2f}  costs ${plan.estimated_costs:.2f}  solver {plan.solver}"
-    )
+    console.print(f"estimated tax ${plan.estimated_tax:.2f}  costs ${plan.estimated_costs:.2f}  solver {plan.solver}")
     for w in plan.warnings:
         console.print(f"[yellow]warning:[/] {w}")
 
@@ -257,9 +251,7 @@ def _fail(message: str) -> typer.Exit:
 
 def plan_command(
     account_file: Path = typer.Argument(..., help="Account JSON file."),
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="Price date (YYYY-MM-DD); default: the last date."
-    ),
+    as_of: str | None = typer.Option(None, "--as-of", help="Price date (YYYY-MM-DD); default: the last date."),
     mode: str = typer.Option("full", "--mode", help=f"One of {', '.join(_MODES)}."),
     withdraw: str | None = typer.Option(None, "--withdraw", help="Cash to raise (sell-only)."),
     method: str = typer.Option("optimizer", "--method", help="optimizer, heuristic or naive."),

@@ -17,9 +17,7 @@ def _pct(value: Any) -> str:
 def print_run(run: dict[str, Any], console: Console | None = None) -> None:
     """``run`` is the JSON of ``GET /api/runs/{runId}``."""
     console = console or Console()
-    console.print(
-        f"[bold]Run {run['runId']}[/bold]  account {run.get('accountId')}  status [bold]{run['status']}[/]"
-    )
+    console.print(f"[bold]Run {run['runId']}[/bold]  account {run.get('accountId')}  status [bold]{run['status']}[/]")
     steps = Table("step", "status", "attempts", "ms", "detail / error", title="Steps")
     for step in run.get("steps", []):
         detail = step.get("error") or step.get("detail") or ""
@@ -45,9 +43,7 @@ def print_run(run: dict[str, Any], console: Console | None = None) -> None:
     for name in sorted(set(before) | set(target)):
         alloc.add_row(name, _pct(before.get(name)), _pct(target.get(name, 0)), _pct(after.get(name)))
     console.print(alloc)
-    actions = Table(
-        "action", "symbol", "shares", "value", "tax", "reason", title=f"Trades ({report['solver']})"
-    )
+    actions = Table("action", "symbol", "shares", "value", "tax", "reason", title=f"Trades ({report['solver']})")
     for action in report["actions"]:
         tax = action.get("taxImplication")
         tax_text = f"{float(tax['gainLoss']):,.2f} {tax['holdingPeriod']}" if tax else ""

@@ -81,9 +81,7 @@ class Supervisor:
     def start_nats(self) -> None:
         if self.external_nats:
             return
-        self.nats = NatsServer(
-            self.workdir / "nats", port=self.nats_port, log_file=self.logs / "nats-server.log"
-        )
+        self.nats = NatsServer(self.workdir / "nats", port=self.nats_port, log_file=self.logs / "nats-server.log")
         self.logs.mkdir(parents=True, exist_ok=True)
         self.nats.start()
 
@@ -128,9 +126,7 @@ class Supervisor:
         while time.monotonic() < deadline:
             for name, process in self.processes.items():
                 if process.poll() is not None:
-                    raise RuntimeError(
-                        f"{name} exited with {process.returncode}; see {self.logs / (name + '.log')}"
-                    )
+                    raise RuntimeError(f"{name} exited with {process.returncode}; see {self.logs / (name + '.log')}")
             try:
                 health = httpx.get(f"{self.gateway_url}/health", timeout=2.0)
                 status = httpx.get(f"{self.gateway_url}/api/portfolio/demo/status", timeout=10.0)

@@ -54,15 +54,9 @@ def register(app: typer.Typer) -> None:
     @app.command("up")
     def up(
         port: Annotated[int, typer.Option("--port", envvar="GATEWAY_PORT", help="gateway port")] = 8000,
-        nats_url: Annotated[
-            str | None, typer.Option("--nats-url", envvar="NATS_URL", help="use this server")
-        ] = None,
-        demo_run: Annotated[
-            bool, typer.Option("--demo-run/--no-demo-run", help="run a dry rebalance of demo")
-        ] = True,
-        exit_after: Annotated[
-            bool, typer.Option("--exit", help="stop after the demo run (no waiting)")
-        ] = False,
+        nats_url: Annotated[str | None, typer.Option("--nats-url", envvar="NATS_URL", help="use this server")] = None,
+        demo_run: Annotated[bool, typer.Option("--demo-run/--no-demo-run", help="run a dry rebalance of demo")] = True,
+        exit_after: Annotated[bool, typer.Option("--exit", help="stop after the demo run (no waiting)")] = False,
         workdir: Annotated[Path, typer.Option("--workdir", help="JetStream store and logs")] = Path("var"),
     ) -> None:
         """Start NATS (unless --nats-url), every service as its own process and the gateway; run a demo."""
@@ -87,9 +81,7 @@ def register(app: typer.Typer) -> None:
             supervisor.wait_healthy()
             base = supervisor.gateway_url
             if demo_run:
-                console.print(
-                    "[bold]Dry-run rebalance of account demo[/bold] (POST /api/portfolio/rebalance)"
-                )
+                console.print("[bold]Dry-run rebalance of account demo[/bold] (POST /api/portfolio/rebalance)")
                 run_id = start_run(base, {"accountId": "demo", "dryRun": True})
                 print_run(wait_for_run(base, run_id), console)
             console.print(

@@ -54,9 +54,7 @@ def _print_table(result: RealizedResult) -> None:
     ):
         sales.add_column(
             column,
-            justify="right"
-            if column in {"Shares", "Proceeds", "Cost basis", "Adjustment", "Gain/loss"}
-            else "left",
+            justify="right" if column in {"Shares", "Proceeds", "Cost basis", "Adjustment", "Gain/loss"} else "left",
         )
     for s in result.sales:
         sales.add_row(
@@ -104,9 +102,7 @@ def realized(
     ],
     securities: Annotated[Path | None, typer.Option("--securities", help="securities master CSV")] = None,
     method: Annotated[str, typer.Option("--method", help="fifo, lifo, hifo or min-tax")] = "fifo",
-    filing_status: Annotated[
-        str, typer.Option("--filing-status", help="single, mfj, mfs, hoh or qss")
-    ] = "single",
+    filing_status: Annotated[str, typer.Option("--filing-status", help="single, mfj, mfs, hoh or qss")] = "single",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Realized gains and losses, wash sales and open lots after replaying TRANSACTIONS."""

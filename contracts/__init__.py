@@ -3,7 +3,7 @@
 Depends on nothing in ``services``. See :mod:`contracts.envelope` for the schema-evolution rules.
 """
 
-from contracts import subjects
+from contracts import queries, subjects
 from contracts.codec import ContractError, decode, decode_as, encode, to_builtins
 from contracts.envelope import Command, Envelope, Event, Value
 from contracts.messages import (
@@ -36,6 +36,19 @@ from contracts.messages import (
     TradeRejected,
     TradesExecuted,
 )
+from contracts.queries import (
+    AccountStatus,
+    AccountStatusQuery,
+    HistoryQuery,
+    HistoryReply,
+    MarketAnalysisQuery,
+    MarketAnalysisReply,
+    QueryReply,
+    QuotesQuery,
+    QuotesReply,
+    RealizedQuery,
+    RiskQuery,
+)
 from contracts.report import (
     ExecutedTrade,
     Report,
@@ -60,6 +73,7 @@ from contracts.values import (
     PlanOptions,
     PortfolioRisk,
     Quote,
+    RebalanceMode,
     RebalancePlan,
     RebalanceRequest,
     RiskTolerance,
@@ -75,6 +89,8 @@ from contracts.values import (
 __all__ = [
     "STEP_NAMES",
     "AccountSnapshot",
+    "AccountStatus",
+    "AccountStatusQuery",
     "AccountType",
     "Action",
     "AnalyzeMarket",
@@ -91,10 +107,14 @@ __all__ = [
     "Fill",
     "FillsApplied",
     "HarvestCandidate",
+    "HistoryQuery",
+    "HistoryReply",
     "LoadPortfolio",
     "Lot",
     "LotSale",
     "LotTax",
+    "MarketAnalysisQuery",
+    "MarketAnalysisReply",
     "MarketAnalyzed",
     "MarketConditions",
     "MarketDataFetched",
@@ -106,7 +126,12 @@ __all__ = [
     "PlanReviewed",
     "PortfolioLoaded",
     "PortfolioRisk",
+    "QueryReply",
     "Quote",
+    "QuotesQuery",
+    "QuotesReply",
+    "RealizedQuery",
+    "RebalanceMode",
     "RebalancePlan",
     "RebalancePlanned",
     "RebalanceRequest",
@@ -118,6 +143,7 @@ __all__ = [
     "ReportGenerated",
     "ReportLot",
     "ReviewPlan",
+    "RiskQuery",
     "RiskTolerance",
     "RunCancelRequested",
     "RunCompleted",
@@ -144,6 +170,7 @@ __all__ = [
     "decode",
     "decode_as",
     "encode",
+    "queries",
     "run_key",
     "subjects",
     "to_builtins",

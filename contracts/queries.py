@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-class QueryReply(msgspec.Struct, kw_only=True):
+class QueryReply(Value, frozen=True, kw_only=True):
     ok: bool
     result: Any = None
     status: int = 200

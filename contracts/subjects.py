@@ -17,6 +17,7 @@ __all__ = [
     "ANALYSIS_QUERY_RISK",
     "COMMAND_SUBJECTS",
     "DLQ_PREFIX",
+    "EVENTS_ALL",
     "EVENT_SUBJECTS",
     "EXECUTION_EXECUTE",
     "EXECUTION_EXECUTED",
@@ -25,7 +26,6 @@ __all__ = [
     "KV_PORTFOLIOS",
     "KV_RUNS",
     "KV_SCHEDULES",
-    "KV_STEP_RESULTS",
     "MARKET_DATA_FETCH",
     "MARKET_DATA_FETCHED",
     "MARKET_DATA_QUERY_HISTORY",
@@ -57,10 +57,13 @@ __all__ = [
     "TAX_PLAN_REVIEWED",
     "TAX_QUERY_REALIZED",
     "TAX_REVIEW_PLAN",
+    "TIMERS_ALL",
     "TIMER_FIRE_ALL",
     "TRADE_EXECUTED",
     "TRADE_REJECTED",
+    "commands_of",
     "dlq_subject",
+    "events_of",
     "step_failed",
     "timer_fire",
     "timer_schedule",
@@ -79,7 +82,6 @@ KV_RUNS: Final = "runs"
 KV_PORTFOLIOS: Final = "portfolios"
 KV_ORDERS: Final = "orders"
 KV_EXECUTIONS: Final = "executions"
-KV_STEP_RESULTS: Final = "step_results"
 KV_SCHEDULES: Final = "schedules"
 
 # Public, stable API.
@@ -157,6 +159,21 @@ PUBLIC_SUBJECTS: Final = (
     RUN_FAILED,
     RUN_CANCEL_REQUESTED,
 )
+
+
+TIMERS_ALL: Final = "run.v1.timer.>"
+EVENTS_ALL: Final = "*.v1.evt.>"
+"""Every service's events: a consumer filter (a stream may not list it: ``*`` would also match ``$JS``)."""
+
+
+def commands_of(service: str) -> str:
+    """Every command to ``service``: ``<svc>.v1.cmd.>``."""
+    return f"{service}.v1.cmd.>"
+
+
+def events_of(service: str) -> str:
+    """Every event of ``service``: ``<svc>.v1.evt.>``."""
+    return f"{service}.v1.evt.>"
 
 
 def step_failed(service: str) -> str:

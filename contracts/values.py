@@ -24,6 +24,7 @@ __all__ = [
     "PlanOptions",
     "PortfolioRisk",
     "Quote",
+    "RebalanceMode",
     "RebalancePlan",
     "RebalanceRequest",
     "RiskTolerance",

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    provision_on_start: bool = Field(
+        True, description="declare streams, consumers and buckets at start-up (needs an admin NATS user)"
+    )
+
     # Reliability
     max_deliver: int = Field(5, ge=1, description="deliveries of a message before it goes to the DLQ")
     ack_wait_seconds: float = Field(30.0, gt=0)

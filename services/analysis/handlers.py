@@ -42,9 +42,7 @@ BENCHMARK = "VTI"
 
 def _frame(reply: HistoryReply) -> pd.DataFrame:
     index = pd.DatetimeIndex(pd.to_datetime(reply.dates), name="date")
-    return pd.DataFrame(
-        {s: pd.Series(v, index=index, dtype=float) for s, v in reply.closes.items()}, index=index
-    )
+    return pd.DataFrame({s: pd.Series(v, index=index, dtype=float) for s, v in reply.closes.items()}, index=index)
 
 
 def _index(reply: HistoryReply, name: str) -> pd.Series:
@@ -106,9 +104,7 @@ class AnalysisService:
         held = sorted(s for s, w in weights.items() if w != 0)
         symbols = sorted({*held, *universe, *(after or {}), BENCHMARK})
         reply = await self._history(
-            HistoryQuery(
-                symbols=symbols, indices=["IRX"], start=as_of - timedelta(days=lookback_days), end=as_of
-            )
+            HistoryQuery(symbols=symbols, indices=["IRX"], start=as_of - timedelta(days=lookback_days), end=as_of)
         )
         returns = daily_returns(_frame(reply))
         floats = {s: float(weights[s]) for s in held}
@@ -121,9 +117,7 @@ class AnalysisService:
                 returns[BENCHMARK],
             )
             securities = default_securities()
-            breakdown = portfolio_risk(
-                returns, floats, after_floats, shrink=True, asset_class=securities.asset_class
-            )
+            breakdown = portfolio_risk(returns, floats, after_floats, shrink=True, asset_class=securities.asset_class)
             covariance, _ = ledoit_wolf_covariance(returns[[s for s in symbols if s in returns.columns]])
         except AnalysisError as exc:
             raise InvalidInputError(str(exc)) from None
@@ -165,10 +159,6 @@ class AnalysisService:
 
     async def risk_query(self, body: bytes) -> dict[str, Any]:
         query = decode_as(body, RiskQuery)
-        as_of = (
-            query.as_of or (await self._history(HistoryQuery(symbols=[BENCHMARK], lookback_days=5))).dates[-1]
-        )
-        _, detail = await self.risk(
-            query.weights, as_of, after=query.after_weights, lookback_days=query.lookback_days
-        )
+        as_of = query.as_of or (await self._history(HistoryQuery(symbols=[BENCHMARK], lookback_days=5))).dates[-1]
+        _, detail = await self.risk(query.weights, as_of, after=query.after_weights, lookback_days=query.lookback_days)
         return detail

@@ -35,7 +35,7 @@ from services.coordinator.domain import (
 from services.coordinator.domain.transitions import StepResult
 from services.coordinator.store import RunStore
 from shared.bus.dlq import dead_letter
-from shared.bus.runtime import ServiceRuntime
+from shared.bus.runtime import ServiceRuntime, deliveries_of
 from shared.bus.topology import (
     COORDINATOR_CANCELS,
     COORDINATOR_EVENTS,
@@ -109,7 +109,7 @@ class Coordinator:
                 subject=subject,
                 body=message.body,
                 reason=f"undecodable {subject}: {exc}",
-                deliveries=message.raw_message.metadata.num_delivered,
+                deliveries=deliveries_of(message),
                 service="coordinator",
             )
             await message.reject()
@@ -125,7 +125,7 @@ class Coordinator:
     async def _on_event_message(self, message: NatsMessage) -> None:
         decoded = await self._decoded(message)
         if isinstance(decoded, Event):
-            redelivered = message.raw_message.metadata.num_delivered > 1
+            redelivered = deliveries_of(message) > 1
             await self.handle_event(decoded, redelivered=redelivered)
 
     async def _on_timer_message(self, message: NatsMessage) -> None:
@@ -168,9 +168,7 @@ class Coordinator:
         now = self.runtime.clock.now()
         store = await self.store()
         with bind_step(timer.run_id, timer.step, attempt=timer.attempt, timer=timer.kind):
-            before, after = await store.transition(
-                timer.run_id, lambda r: apply_timer(r, timer, now, self.policy)
-            )
+            before, after = await store.transition(timer.run_id, lambda r: apply_timer(r, timer, now, self.policy))
             if after is not None and timer.kind == "deadline":
                 log.warning("step timed out", step=timer.step)
             await self._after(before, after, now, redelivered=False)
@@ -184,9 +182,7 @@ class Coordinator:
                 log.info("run cancelled", reason=reason)
             await self._after(before, after, now, redelivered=False)
 
-    async def _after(
-        self, before: RunRecord | None, after: RunRecord | None, now: datetime, redelivered: bool
-    ) -> None:
+    async def _after(self, before: RunRecord | None, after: RunRecord | None, now: datetime, redelivered: bool) -> None:
         if before is None:
             return
         if after is None:  # nothing changed; a redelivery may mean our last effects were not published

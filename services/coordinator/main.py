@@ -27,9 +27,7 @@ async def _log_success(record: RunRecord) -> None:
 
 
 async def _log_failure(record: RunRecord) -> None:
-    log.error(
-        "portfolio rebalancing failed", run_id=record.run_id, step=record.failed_step, error=record.error
-    )
+    log.error("portfolio rebalancing failed", run_id=record.run_id, step=record.failed_step, error=record.error)
 
 
 def build(settings: Settings, clock: Clock | None = None) -> tuple[ServiceRuntime, Coordinator]:

@@ -91,9 +91,7 @@ class ExecutionService:
         )
         return self._events(command, result, rejected)
 
-    def _events(
-        self, command: ExecuteTrades, result: ExecutionResult, rejected: list[Outgoing]
-    ) -> list[Outgoing]:
+    def _events(self, command: ExecuteTrades, result: ExecutionResult, rejected: list[Outgoing]) -> list[Outgoing]:
         now = self.runtime.clock.now()
         out = [
             Outgoing(

@@ -148,9 +148,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             as_of=body.asOf or settings.as_of_date,
             withdraw_amount=body.withdrawAmount,
         )
-        message = RebalanceRequested(
-            run_id=run_id, message_id=run_id, occurred_at=now, request=request, source="http"
-        )
+        message = RebalanceRequested(run_id=run_id, message_id=run_id, occurred_at=now, request=request, source="http")
         await runtime.publish(subjects.REBALANCE_REQUESTED, message, msg_id=run_id)
         response = {
             "success": True,
@@ -186,9 +184,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             reason="requested over HTTP",
         )
         await runtime.publish(subjects.RUN_CANCEL_REQUESTED, message, msg_id=message.message_id)
-        return JSONResponse(
-            {"success": True, "runId": run_id, "message": "cancel requested"}, status_code=202
-        )
+        return JSONResponse({"success": True, "runId": run_id, "message": "cancel requested"}, status_code=202)
 
     @app.get("/api/portfolio/{account_id}/status")
     async def portfolio_status(account_id: str, asOf: date | None = Query(None)) -> JSONResponse:

@@ -14,6 +14,4 @@ __all__ = ["serve"]
 def serve(settings: Settings | None = None) -> None:
     settings = settings or Settings(service_name="gateway")
     configure_logging("gateway", level=settings.log_level, json=settings.log_json)
-    uvicorn.run(
-        create_app(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning"
-    )
+    uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning")

@@ -119,9 +119,7 @@ class MarketDataService:
                 first, last = self.provider.index_date_range(name)
                 start, end = max(start, first), min(end, last)
             if start > end:
-                raise InvalidInputError(
-                    f"no common history for {', '.join([*query.symbols, *query.indices])}"
-                )
+                raise InvalidInputError(f"no common history for {', '.join([*query.symbols, *query.indices])}")
             panel = self.provider.history(query.symbols, start, end) if query.symbols else None
             indices = {name: self.provider.index_history(name, start, end) for name in query.indices}
         except UnknownSymbolError as exc:

@@ -31,15 +31,11 @@ class NotificationService:
     async def notify(self, command: Notify) -> Sequence[Outgoing]:
         channels = ["log"]
         errors: list[str] = []
-        log.info(
-            "notification", message=command.message, status=command.status, account_id=command.account_id
-        )
+        log.info("notification", message=command.message, status=command.status, account_id=command.account_id)
         url = self.runtime.settings.webhook_url
         if url:
             try:
-                client = self.client or httpx.AsyncClient(
-                    timeout=self.runtime.settings.webhook_timeout_seconds
-                )
+                client = self.client or httpx.AsyncClient(timeout=self.runtime.settings.webhook_timeout_seconds)
                 try:
                     response = await client.post(
                         url, json=webhook_payload(command), headers={"Idempotency-Key": command.message_id}

@@ -141,9 +141,7 @@ class PortfolioService:
             marker = f"wash:{command.run_id}:{index}"
             lot_id, disallowed = adjustment.replacement_lot_id, adjustment.disallowed
 
-            change = functools.partial(
-                apply_wash_adjustment, marker=marker, lot_id=lot_id, disallowed=disallowed
-            )
+            change = functools.partial(apply_wash_adjustment, marker=marker, lot_id=lot_id, disallowed=disallowed)
 
             try:
                 await store.change_account(adjustment.replacement_account_id, change)

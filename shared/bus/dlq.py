@@ -11,9 +11,7 @@ __all__ = ["DLQ_REASON_HEADER", "dead_letter"]
 DLQ_REASON_HEADER = "Rebalancer-Dlq-Reason"
 
 
-async def dead_letter(
-    broker: Any, *, subject: str, body: bytes, reason: str, deliveries: int, service: str
-) -> None:
+async def dead_letter(broker: Any, *, subject: str, body: bytes, reason: str, deliveries: int, service: str) -> None:
     """Publish ``body`` to ``dlq.v1.<subject>`` with why it failed; awaits the stream's ack."""
     headers = {
         DLQ_REASON_HEADER: reason[:2000].replace("\n", " "),

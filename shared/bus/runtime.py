@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import msgspec
 from faststream import AckPolicy, FastStream
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.errors import NotJSMessageError
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
@@ -32,13 +33,22 @@ from shared.errors import InvalidInputError, NotFoundError, is_retryable
 from shared.log import bind_step, configure_logging, get_logger
 from shared.settings import Settings
 
-__all__ = ["CommandHandler", "QueryHandler", "ServiceRuntime"]
+__all__ = ["CommandHandler", "QueryHandler", "ServiceRuntime", "deliveries_of"]
 
 C = TypeVar("C", bound=Command)
 CommandHandler = Callable[[Any], Awaitable[Sequence[Outgoing]]]
 QueryHandler = Callable[[bytes], Awaitable[object]]
 
 log = get_logger("shared.bus")
+
+
+def deliveries_of(message: NatsMessage) -> int:
+    """How many times JetStream has delivered ``message`` (1 for a message without JetStream metadata,
+    as in FastStream's in-memory test broker)."""
+    try:
+        return int(message.raw_message.metadata.num_delivered)
+    except (NotJSMessageError, AttributeError, ValueError):
+        return 1
 
 
 async def _passthrough(message: NatsMessage, original: Any = None) -> NatsMessage:
@@ -58,9 +68,7 @@ class ServiceRuntime:
         if settings.nats_user:
             from faststream.security import SASLPlaintext
 
-            auth["security"] = SASLPlaintext(
-                username=settings.nats_user, password=settings.nats_password or ""
-            )
+            auth["security"] = SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "")
         self.broker = NatsBroker(
             servers,
             apply_types=False,
@@ -98,8 +106,10 @@ class ServiceRuntime:
         return self.broker.connection.jetstream()
 
     async def connect_and_provision(self) -> None:
+        """Connect; declare the topology unless a deployment provisions it once with an admin user."""
         await self.broker.connect()
-        await provision(self.js, self.settings)
+        if self.settings.provision_on_start:
+            await provision(self.js, self.settings)
 
     async def start(self) -> None:
         """Connect, provision and start consuming (used by tests and the supervisor)."""
@@ -163,7 +173,7 @@ class ServiceRuntime:
         message: NatsMessage,
     ) -> None:
         body: bytes = message.body
-        deliveries = message.raw_message.metadata.num_delivered
+        deliveries = deliveries_of(message)
         try:
             command = decode(body)
             if not isinstance(command, message_type):

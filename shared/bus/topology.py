@@ -54,29 +54,27 @@ class BucketSpec:
 
 def durable_name(subject: str) -> str:
     """A consumer name for a subject (names may not hold dots, wildcards or spaces)."""
-    return (
-        subject.replace(".>", "").replace(".*", "").replace(".", "_").replace(">", "all").replace("*", "any")
-    )
+    return subject.replace(".>", "").replace(".*", "").replace(".", "_").replace(">", "all").replace("*", "any")
 
 
 def streams(*, evt_max_age_days: float = 7.0) -> tuple[StreamSpec, ...]:
     return (
         StreamSpec(
             s.STREAM_CMD,
-            tuple(f"{svc}.v1.cmd.>" for svc in s.SERVICES),
+            tuple(s.commands_of(svc) for svc in s.SERVICES),
             "workqueue",
             description="commands to services; one durable pull consumer per command subject",
         ),
         StreamSpec(
             s.STREAM_EVT,
-            (*(f"{svc}.v1.evt.>" for svc in s.SERVICES), *s.PUBLIC_SUBJECTS),
+            (*(s.events_of(svc) for svc in s.SERVICES), *s.PUBLIC_SUBJECTS),
             "limits",
             max_age_seconds=evt_max_age_days * DAY,
             description="events and the public subjects; fan-out",
         ),
         StreamSpec(
             s.STREAM_TIMERS,
-            ("run.v1.timer.>",),
+            (s.TIMERS_ALL,),
             "limits",
             max_age_seconds=DAY,
             allow_msg_schedules=True,
@@ -104,21 +102,13 @@ def streams(*, evt_max_age_days: float = 7.0) -> tuple[StreamSpec, ...]:
 
 
 def command_consumer(subject: str) -> ConsumerSpec:
-    return ConsumerSpec(
-        s.STREAM_CMD, durable_name(subject), (subject,), description=f"work queue of {subject}"
-    )
+    return ConsumerSpec(s.STREAM_CMD, durable_name(subject), (subject,), description=f"work queue of {subject}")
 
 
-COORDINATOR_EVENTS = ConsumerSpec(s.STREAM_EVT, "coordinator_events", ("*.v1.evt.>",), "step results")
-COORDINATOR_REQUESTS = ConsumerSpec(
-    s.STREAM_EVT, "coordinator_requests", (s.REBALANCE_REQUESTED,), "run starts"
-)
-COORDINATOR_CANCELS = ConsumerSpec(
-    s.STREAM_EVT, "coordinator_cancels", (s.RUN_CANCEL_REQUESTED,), "run cancels"
-)
-COORDINATOR_TIMERS = ConsumerSpec(
-    s.STREAM_TIMERS, "coordinator_timers", (s.TIMER_FIRE_ALL,), "step deadlines"
-)
+COORDINATOR_EVENTS = ConsumerSpec(s.STREAM_EVT, "coordinator_events", (s.EVENTS_ALL,), "step results")
+COORDINATOR_REQUESTS = ConsumerSpec(s.STREAM_EVT, "coordinator_requests", (s.REBALANCE_REQUESTED,), "run starts")
+COORDINATOR_CANCELS = ConsumerSpec(s.STREAM_EVT, "coordinator_cancels", (s.RUN_CANCEL_REQUESTED,), "run cancels")
+COORDINATOR_TIMERS = ConsumerSpec(s.STREAM_TIMERS, "coordinator_timers", (s.TIMER_FIRE_ALL,), "step deadlines")
 
 
 def consumers() -> tuple[ConsumerSpec, ...]:
@@ -137,8 +127,5 @@ def buckets() -> tuple[BucketSpec, ...]:
         BucketSpec(s.KV_PORTFOLIOS, history=10, description="accounts, lots, cash (portfolio)"),
         BucketSpec(s.KV_ORDERS, history=2, description="paper broker orders by client order id (execution)"),
         BucketSpec(s.KV_EXECUTIONS, history=2, description="execution results by run (execution)"),
-        BucketSpec(s.KV_STEP_RESULTS, history=1, description="idempotent step results by run and step"),
-        BucketSpec(
-            s.KV_SCHEDULES, history=5, description="cron schedules and their last firing (coordinator)"
-        ),
+        BucketSpec(s.KV_SCHEDULES, history=5, description="cron schedules and their last firing (coordinator)"),
     )

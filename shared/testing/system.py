@@ -41,7 +41,7 @@ def build_service(name: str, settings: Settings, clock: Clock | None = None) -> 
 
     module = importlib.import_module(f"services.{name}.main")
     runtime, _ = module.build(settings.model_copy(update={"service_name": name}), clock=clock)
-    return runtime  # type: ignore[no-any-return]
+    return runtime
 
 
 class InProcessSystem:
@@ -125,5 +125,3 @@ async def running_system(settings: Settings, **kwargs: Any) -> AsyncIterator[InP
         yield system
     finally:
         await system.stop()
-
-

@@ -55,41 +55,14 @@ def test_module_all_exists_and_has_no_duplicates(module_name: str) -> None:
         assert hasattr(module, name), f"contracts.{module_name}.{name}"
 
 
-@pytest.mark.parametrize(
-    "module_name",
-    [m for m in MODULES if m != "values"]
-    + [
-        pytest.param(
-            "values",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: contracts/values.py defines the public alias RebalanceMode (the type of "
-                "RebalanceRequest.mode and PlanOptions.mode) but leaves it out of __all__, unlike "
-                "RiskTolerance/AccountType/Action",
-            ),
-        )
-    ],
-)
+@pytest.mark.parametrize("module_name", MODULES)
 def test_module_all_lists_every_public_definition(module_name: str) -> None:
     module = importlib.import_module(f"contracts.{module_name}")
     missing = _defined_public(module_name) - set(module.__all__)
     assert missing == set()
 
 
-@pytest.mark.parametrize(
-    "module_name",
-    [m for m in FLAT if m != "queries"]
-    + [
-        pytest.param(
-            "queries",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: contracts/__init__.py does not export the structs of contracts/queries.py "
-                "(QueryReply, QuotesQuery, AccountStatus, ...): contracts.__all__ is incomplete",
-            ),
-        )
-    ],
-)
+@pytest.mark.parametrize("module_name", FLAT)
 def test_package_exports_every_module_export(module_name: str) -> None:
     module = importlib.import_module(f"contracts.{module_name}")
     missing = set(module.__all__) - set(contracts.__all__)

@@ -36,8 +36,10 @@ def test_subject_follows_the_naming_rule(name: str) -> None:
     value = _subject_constants()[name]
     if value in subjects.PUBLIC_SUBJECTS:
         assert PUBLIC.match(value), value
-    elif name in ("TIMER_FIRE_ALL", "DLQ_PREFIX"):
+    elif name in ("TIMER_FIRE_ALL", "TIMERS_ALL", "DLQ_PREFIX"):
         assert value.startswith(("run.v1.timer.", "dlq.v1")), value
+    elif name == "EVENTS_ALL":
+        assert value == "*.v1.evt.>"
     else:
         assert SUBJECT.match(value), f"{name} = {value!r}"
 
@@ -108,11 +110,5 @@ def test_cli_writes_no_subject_string_inline() -> None:
     assert _inline_subjects(ROOT / "cli") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: shared/bus/topology.py builds subject strings inline (f'{svc}.v1.cmd.>', "
-    "f'{svc}.v1.evt.>', 'run.v1.timer.>', '*.v1.evt.>'); DESIGN section 3 says they are built only in "
-    "contracts/subjects.py",
-)
 def test_shared_writes_no_subject_string_inline() -> None:
     assert _inline_subjects(ROOT / "shared") == []

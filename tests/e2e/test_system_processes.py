@@ -136,7 +136,9 @@ def test_status_analysis_risk_tax_health_and_docs(http: httpx.Client) -> None:
     status = http.get("/api/portfolio/demo/status").json()["portfolio"]
     assert Decimal(status["totalValue"]) == account_value("demo", "2026-05-01")
     assert status["riskTolerance"] == "moderate" and status["holdingsCount"] == 4
-    assert sum(Decimal(v) for v in status["currentAllocation"].values()) == pytest.approx(Decimal(100), abs=Decimal("0.05"))
+    assert sum(Decimal(v) for v in status["currentAllocation"].values()) == pytest.approx(
+        Decimal(100), abs=Decimal("0.05")
+    )
     analysis = http.get("/api/market/analysis", params={"asOf": "2020-03-16"}).json()["analysis"]
     assert analysis["volatilityIndex"] == pytest.approx(vix_on("2020-03-16")) and analysis["marketTiming"] == "poor"
     risk = http.get("/api/portfolio/demo/risk").json()

@@ -73,8 +73,6 @@ def rf_daily_from_irx(irx_percent: pd.Series, dates: pd.Index) -> pd.Series:
     irx = irx_percent.dropna().sort_index()
     if irx.empty or pd.Timestamp(dates.min()) < irx.index[0]:
         first = "none" if irx.empty else irx.index[0].date().isoformat()
-        raise InsufficientDataError(
-            f"no T-bill yield on or before {pd.Timestamp(dates.min()).date()} (first: {first})"
-        )
+        raise InsufficientDataError(f"no T-bill yield on or before {pd.Timestamp(dates.min()).date()} (first: {first})")
     aligned = irx.reindex(irx.index.union(dates)).ffill().reindex(dates)
     return (aligned / 100.0 / TRADING_DAYS_PER_YEAR).astype(float).rename("rf_daily")

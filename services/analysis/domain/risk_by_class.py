@@ -64,9 +64,7 @@ class PortfolioRisk:
         }
 
 
-def _snapshot(
-    weights: Mapping[str, float], cov: pd.DataFrame, asset_class: Callable[[str], str]
-) -> RiskSnapshot:
+def _snapshot(weights: Mapping[str, float], cov: pd.DataFrame, asset_class: Callable[[str], str]) -> RiskSnapshot:
     w = validate_weights(weights, cov.index)
     as_dict = {str(k): float(v) for k, v in w.items()}
     return RiskSnapshot(

@@ -52,9 +52,7 @@ class RiskMetrics:
     observations: int
 
     def to_json_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            k: json_float(v) if isinstance(v, float) else v for k, v in asdict(self).items()
-        }
+        out: dict[str, Any] = {k: json_float(v) if isinstance(v, float) else v for k, v in asdict(self).items()}
         out["start"] = self.start.isoformat()
         out["end"] = self.end.isoformat()
         return out

@@ -84,9 +84,7 @@ def build_command(record: RunRecord, step: str, attempt: int, now: datetime) -> 
     if as_of is None:
         raise InvalidInputError(f"{step} needs the run's date")
     if step == "analyze-market-conditions":
-        return AnalyzeMarket(
-            **common, as_of=as_of, weights=weights_of(record), universe=sorted(record.quotes)
-        )
+        return AnalyzeMarket(**common, as_of=as_of, weights=weights_of(record), universe=sorted(record.quotes))
     if step == "tax-context":
         return BuildTaxContext(
             **common,

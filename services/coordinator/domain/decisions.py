@@ -23,8 +23,7 @@ def should_rebalance(record: RunRecord) -> tuple[bool, str]:
         return False, "within bands: no rebalancing needed"
     if conditions is not None and conditions.market_timing == "poor":
         return False, (
-            f"needs rebalancing, but market timing is poor (VIX {conditions.volatility_index:.1f} above 30): "
-            "postponed"
+            f"needs rebalancing, but market timing is poor (VIX {conditions.volatility_index:.1f} above 30): postponed"
         )
     timing = conditions.market_timing if conditions else "unknown"
     return True, f"needs rebalancing and market timing is {timing}"

@@ -50,9 +50,7 @@ def _step_changed(before: StepRecord | None, after: StepRecord) -> bool:
     return before is None or before.status != after.status or before.attempts != after.attempts
 
 
-def _timer(
-    record: RunRecord, step: StepRecord, kind: str, attempt: int, at: datetime, now: datetime
-) -> ScheduledTimer:
+def _timer(record: RunRecord, step: StepRecord, kind: str, attempt: int, at: datetime, now: datetime) -> ScheduledTimer:
     message = StepTimerFired(
         run_id=record.run_id,
         message_id=f"{record.run_id}:{step.name}:{attempt}:{kind}",
@@ -64,9 +62,7 @@ def _timer(
     return ScheduledTimer(at, message)
 
 
-def _step_effects(
-    record: RunRecord, step: StepRecord, now: datetime, policy: RetryPolicy, out: Effects
-) -> None:
+def _step_effects(record: RunRecord, step: StepRecord, now: datetime, policy: RetryPolicy, out: Effects) -> None:
     if step.name not in SERVICE_STEPS:
         return
     _, subject = SERVICE_STEPS[step.name]

@@ -142,12 +142,15 @@ def _run_inline(record: RunRecord, name: str, now: datetime) -> RunRecord:
     return _next_step(record, name, now)
 
 
-def _accepts(record: RunRecord, step: str, attempt: int) -> bool:
-    """Whether a result or failure for (step, attempt) is the one the run is waiting for."""
+def _accepts(record: RunRecord, step: str, attempt: int, *, result: bool) -> bool:
+    """Whether a result or failure for (step, attempt) is the one the run is waiting for.
+
+    A late result of an attempt that timed out is still welcome while the step waits to retry; a
+    failure is taken once only (a second copy of it finds the step no longer running)."""
     if step not in STEP_NAMES:
         return False
     current = record.step(step)
-    if current.status not in ("running", "retrying"):
+    if current.status not in (("running", "retrying") if result else ("running",)):
         return False
     if step == "send-notifications":
         return True
@@ -179,7 +182,7 @@ def _absorb(record: RunRecord, event: StepResult) -> RunRecord:
 # ---- transitions -----------------------------------------------------------------------------------
 def apply_result(record: RunRecord, event: StepResult, now: datetime) -> RunRecord | None:
     """A service finished a step."""
-    if not _accepts(record, event.step, event.attempt):
+    if not _accepts(record, event.step, event.attempt, result=True):
         return None
     record = _absorb(record, event)
     if event.step == "send-notifications":
@@ -189,18 +192,14 @@ def apply_result(record: RunRecord, event: StepResult, now: datetime) -> RunReco
     return _next_step(record, event.step, now)
 
 
-def apply_failure(
-    record: RunRecord, failed: StepFailed, now: datetime, policy: RetryPolicy
-) -> RunRecord | None:
+def apply_failure(record: RunRecord, failed: StepFailed, now: datetime, policy: RetryPolicy) -> RunRecord | None:
     """A service could not do a step: retry it later, or fail the run (before the pivot)."""
-    if not _accepts(record, failed.step, failed.attempt):
+    if not _accepts(record, failed.step, failed.attempt, result=False):
         return None
     return _fail_attempt(record, failed.step, failed.attempt, failed.error, failed.retryable, now, policy)
 
 
-def apply_timer(
-    record: RunRecord, timer: StepTimerFired, now: datetime, policy: RetryPolicy
-) -> RunRecord | None:
+def apply_timer(record: RunRecord, timer: StepTimerFired, now: datetime, policy: RetryPolicy) -> RunRecord | None:
     """A step's deadline passed (a timeout), or its retry time came."""
     if timer.step not in STEP_NAMES or record.status not in ("running", "completed"):
         return None
@@ -231,9 +230,7 @@ def _fail_attempt(
         record = _set_step(record, name, status="retrying", error=error)
         return msgspec.structs.replace(record, updated_at=now)
     step = record.step(name)
-    record = _set_step(
-        record, name, status="failed", finished_at=now, duration_ms=_duration_ms(step, now), error=error
-    )
+    record = _set_step(record, name, status="failed", finished_at=now, duration_ms=_duration_ms(step, now), error=error)
     record = msgspec.structs.replace(
         record, status="failed", failed_step=name, error=f"{name}: {error}", updated_at=now
     )

@@ -23,18 +23,14 @@ def validate_trade(trade: Trade, prices: Mapping[str, Decimal]) -> Decimal:
     if trade.action not in ("buy", "sell"):
         raise InvalidInputError(f"{trade.trade_id}: unknown action {trade.action!r}")
     if trade.shares <= 0:
-        raise InvalidInputError(
-            f"{trade.trade_id}: {trade.symbol} quantity must be positive, got {trade.shares}"
-        )
+        raise InvalidInputError(f"{trade.trade_id}: {trade.symbol} quantity must be positive, got {trade.shares}")
     price = prices.get(trade.symbol)
     if price is None or price <= 0:
         raise InvalidInputError(f"{trade.trade_id}: no market price for {trade.symbol}")
     return price
 
 
-def fill_trade(
-    trade: Trade, *, run_id: str, close: Decimal, model: CostModel, at: datetime, simulated: bool
-) -> Fill:
+def fill_trade(trade: Trade, *, run_id: str, close: Decimal, model: CostModel, at: datetime, simulated: bool) -> Fill:
     price = model.fill_price(close, trade.action)
     notional = trade.shares * price
     return Fill(

@@ -92,7 +92,5 @@ def parse_chart(payload: Any, symbol: str) -> list[ChartBar]:
         if close is None or adj is None or not math.isfinite(close) or not math.isfinite(adj):
             continue
         day = dt.datetime.fromtimestamp(int(ts), tz=dt.UTC).astimezone(NEW_YORK).date()
-        bars[day] = ChartBar(
-            date=day, close=_decimal(close, CLOSE_QUANTUM), adj_close=_decimal(adj, ADJ_QUANTUM)
-        )
+        bars[day] = ChartBar(date=day, close=_decimal(close, CLOSE_QUANTUM), adj_close=_decimal(adj, ADJ_QUANTUM))
     return [bars[d] for d in sorted(bars)]

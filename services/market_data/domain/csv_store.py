@@ -83,9 +83,7 @@ def read_price_csv(path: Path, symbol: str) -> PriceSeries:
 def read_index_csv(path: Path, name: str) -> IndexSeries:
     raw = pd.read_csv(path)
     idx = pd.DatetimeIndex(pd.to_datetime(raw["date"], format="%Y-%m-%d"), name="date")
-    return IndexSeries(
-        name=name, values=pd.Series(raw["close"].astype(float).to_numpy(), index=idx, name=name)
-    )
+    return IndexSeries(name=name, values=pd.Series(raw["close"].astype(float).to_numpy(), index=idx, name=name))
 
 
 def last_csv_date(path: Path) -> dt.date:

@@ -125,9 +125,7 @@ class HttpMarketDataProvider:
         start = self.calendar.sessions_back(as_of, _QUOTE_LOOKBACK_SESSIONS)
         bars = [b for b in self._bars(symbol, start, as_of) if b.date <= as_of]
         if len(bars) < 2:
-            raise ProviderError(
-                f"{symbol}: fewer than 2 closes between {start.isoformat()} and {as_of.isoformat()}"
-            )
+            raise ProviderError(f"{symbol}: fewer than 2 closes between {start.isoformat()} and {as_of.isoformat()}")
         last, prev = bars[-1], bars[-2]
         return make_quote(
             symbol=symbol.strip().upper(),

@@ -76,9 +76,7 @@ def _account(raw: Any, where: str, household_id: str, profile: TaxProfile) -> Ac
         raise InvalidInputError(f"{where}: expected an object")
     account_type = str(raw.get("account_type", "taxable"))
     if account_type not in ACCOUNT_TYPES:
-        raise InvalidInputError(
-            f"{where}.account_type: {account_type!r} is not one of {', '.join(ACCOUNT_TYPES)}"
-        )
+        raise InvalidInputError(f"{where}.account_type: {account_type!r} is not one of {', '.join(ACCOUNT_TYPES)}")
     risk = str(raw.get("risk_tolerance", "moderate"))
     if risk not in MODELS:
         raise InvalidInputError(f"{where}.risk_tolerance: {risk!r} is not one of {', '.join(MODELS)}")
@@ -107,9 +105,7 @@ def _account(raw: Any, where: str, household_id: str, profile: TaxProfile) -> Ac
         name=str(raw.get("name", "")),
         account_type=account_type,  # type: ignore[arg-type]
         risk_tolerance=risk,  # type: ignore[arg-type]
-        rebalance_threshold=_dec(
-            raw.get("rebalance_threshold", "5"), f"{where}.rebalance_threshold", positive=True
-        ),
+        rebalance_threshold=_dec(raw.get("rebalance_threshold", "5"), f"{where}.rebalance_threshold", positive=True),
         cash=_dec(raw.get("cash", "0"), f"{where}.cash", non_negative=True),
         cash_reserve=_dec(raw.get("cash_reserve", "0"), f"{where}.cash_reserve", non_negative=True),
         fractional=bool(raw.get("fractional", False)),

@@ -42,9 +42,7 @@ def _relieve(lots: dict[str, Lot], lot_id: str, shares: Decimal, symbol: str) ->
     # Pro rata, rounded to cents; what remains stays in the lot, so basis is conserved exactly.
     basis = lot.cost_basis if shares == lot.shares else cents(lot.cost_basis * shares / lot.shares)
     adjustment = (
-        lot.wash_sale_adjustment
-        if shares == lot.shares
-        else cents(lot.wash_sale_adjustment * shares / lot.shares)
+        lot.wash_sale_adjustment if shares == lot.shares else cents(lot.wash_sale_adjustment * shares / lot.shares)
     )
     if shares == lot.shares:
         del lots[lot_id]
@@ -115,15 +113,11 @@ def apply_fills(
             for index, (lot_id, shares) in enumerate(allocation):
                 _, basis = _relieve(lots, lot_id, shares, fill.symbol)
                 last = index == len(allocation) - 1
-                proceeds = (
-                    proceeds_total - allocated if last else cents(proceeds_total * shares / fill.shares)
-                )
+                proceeds = proceeds_total - allocated if last else cents(proceeds_total * shares / fill.shares)
                 allocated += proceeds
                 gain = proceeds - basis
                 realized += gain
-                history.append(
-                    Transaction(**common, action="sell", shares=shares, lot_id=lot_id, realized_gain=gain)
-                )
+                history.append(Transaction(**common, action="sell", shares=shares, lot_id=lot_id, realized_gain=gain))
             cash += proceeds_total
         else:
             cost = fill.shares * fill.price + fill.commission
@@ -133,9 +127,7 @@ def apply_fills(
             lot_id = f"{run_id}-{fill.trade_id}"
             if lot_id in lots:
                 raise DomainError(f"lot {lot_id} exists already")
-            lots[lot_id] = Lot(
-                lot_id=lot_id, symbol=fill.symbol, shares=fill.shares, cost_basis=cost, acquired=as_of
-            )
+            lots[lot_id] = Lot(lot_id=lot_id, symbol=fill.symbol, shares=fill.shares, cost_basis=cost, acquired=as_of)
             history.append(Transaction(**common, action="buy", shares=fill.shares, lot_id=lot_id))
     if cash < 0:
         raise DomainError(f"cash would be negative: {cash}")
@@ -161,9 +153,7 @@ def apply_fills(
     return LedgerUpdate(state=new_state, realized_gain=realized)
 
 
-def apply_wash_adjustment(
-    state: AccountState, *, marker: str, lot_id: str, disallowed: Decimal
-) -> AccountState | None:
+def apply_wash_adjustment(state: AccountState, *, marker: str, lot_id: str, disallowed: Decimal) -> AccountState | None:
     """Add a disallowed loss to the basis of replacement lot ``lot_id``; ``None`` if done already."""
     if marker in state.applied_runs:
         return None

@@ -187,9 +187,7 @@ def build_tax_context(
     positions = value_lots(account.lots, prices, as_of=as_of, securities=securities)
     earliest = as_of - timedelta(days=WASH_WINDOW_DAYS)
     loss_sales = [t for t in transactions if t.is_loss_sale and earliest <= t.trade_date <= as_of]
-    do_not_buy = merge_restrictions(
-        r for t in loss_sales for r in do_not_buy_after(t.symbol, t.trade_date, securities)
-    )
+    do_not_buy = merge_restrictions(r for t in loss_sales for r in do_not_buy_after(t.symbol, t.trade_date, securities))
     risks = _wash_risks(account, _recent_purchases(account, transactions, as_of), securities)
     candidates: tuple[HarvestCandidate, ...] = ()
     if not account.account_type.is_ira:
@@ -200,9 +198,7 @@ def build_tax_context(
                     account.account_id,
                     p.lot_id,
                 ):
-                    blocked.setdefault(
-                        p.lot_id, f"purchase of {risk.purchase_symbol} on {risk.purchase_date}"
-                    )
+                    blocked.setdefault(p.lot_id, f"purchase of {risk.purchase_symbol} on {risk.purchase_date}")
             for symbol in pending:
                 if securities.substantially_identical(symbol, p.symbol):
                     blocked.setdefault(p.lot_id, f"pending purchase of {symbol}")

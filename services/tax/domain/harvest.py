@@ -79,9 +79,7 @@ class HarvestCandidate:
     do_not_buy: tuple[Restriction, ...]
 
 
-def do_not_buy_after(
-    sold_symbol: str, sale_date: date, securities: SecurityMaster
-) -> tuple[Restriction, ...]:
+def do_not_buy_after(sold_symbol: str, sale_date: date, securities: SecurityMaster) -> tuple[Restriction, ...]:
     """Every symbol substantially identical to ``sold_symbol`` (itself included), until sale + 31 days."""
     group = securities.identical_group(sold_symbol)
     symbols = {sold_symbol} | {s for s in securities if securities.identical_group(s) == group}

@@ -99,9 +99,7 @@ def _split(piece: _Piece, shares: Decimal) -> tuple[_Piece, _Piece | None]:
 
 
 class _Ledger:
-    def __init__(
-        self, securities: SecurityMaster, method: LotMethod, policies: Mapping[str, AccountPolicy]
-    ) -> None:
+    def __init__(self, securities: SecurityMaster, method: LotMethod, policies: Mapping[str, AccountPolicy]) -> None:
         self._securities = securities
         self._method = method
         self._policies = policies
@@ -140,9 +138,7 @@ class _Ledger:
             self._auto_ids[day_key] = self._auto_ids.get(day_key, 0) + 1
             lot_id = f"{tx.symbol}-{tx.trade_date.isoformat()}-{self._auto_ids[day_key]}"
         if (tx.account_id, lot_id) in self._lot_ids:
-            raise TransactionError(
-                f"lot_id {lot_id!r} is already used in account {tx.account_id!r}", line=tx.line
-            )
+            raise TransactionError(f"lot_id {lot_id!r} is already used in account {tx.account_id!r}", line=tx.line)
         self._lot_ids.add((tx.account_id, lot_id))
         policy = self._policies.get(tx.account_id)
         eligible = tx.action is Action.BUY or policy is None or policy.reinvest_is_replacement
@@ -253,9 +249,7 @@ class _Ledger:
         held = sum((p.lot.shares for p in chosen), ZERO)
         if tx.shares > held:
             what = f"lot {tx.lot_id!r}" if tx.lot_id else f"account {tx.account_id!r}"
-            raise TransactionError(
-                f"selling {tx.shares} shares of {tx.symbol} but {what} holds {held}", line=tx.line
-            )
+            raise TransactionError(f"selling {tx.shares} shares of {tx.symbol} but {what} holds {held}", line=tx.line)
         net_price = (tx.gross - tx.fees) / tx.shares
         order = relief_order(
             [p.lot for p in chosen],
@@ -330,9 +324,7 @@ class _Ledger:
             self.sell(tx)
 
     def result(self) -> LedgerResult:
-        open_lots = tuple(
-            piece.lot for key in sorted(self._open) for piece in self._open[key] if piece.lot.shares > 0
-        )
+        open_lots = tuple(piece.lot for key in sorted(self._open) for piece in self._open[key] if piece.lot.shares > 0)
         return LedgerResult(
             sales=tuple(self._sales),
             open_lots=open_lots,

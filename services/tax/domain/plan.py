@@ -123,15 +123,11 @@ def _allocate(context: TaxContext, sells: Sequence[ProposedSell]) -> list[tuple[
         price = sell.price if sell.price is not None else context.prices.get(sell.symbol)
         if price is None:
             raise TaxDomainError(f"no price for {sell.symbol}")
-        lots = [
-            lot for lot in context.account.lots if lot.symbol == sell.symbol and remaining[lot.lot_id] > 0
-        ]
+        lots = [lot for lot in context.account.lots if lot.symbol == sell.symbol and remaining[lot.lot_id] > 0]
         if sell.lot_id is not None:
             lots = [lot for lot in lots if lot.lot_id == sell.lot_id]
             if not lots:
-                raise TaxDomainError(
-                    f"no open lot {sell.lot_id!r} of {sell.symbol} in {context.account.account_id}"
-                )
+                raise TaxDomainError(f"no open lot {sell.lot_id!r} of {sell.symbol} in {context.account.account_id}")
         order = relief_order(lots, context.account.lot_method, sale_date=context.as_of, net_price=price)
         left = sell.shares
         for index in order:
@@ -171,10 +167,7 @@ def evaluate_plan(
         for p in _recent_purchases(account, context.recent_transactions, as_of)
         if not (p.account_id == account.account_id and p.lot_id in sold_ids)
     ]
-    pool += [
-        [b.symbol, b.shares, f"{b.symbol} bought in this plan", account.account_type.is_ira, None]
-        for b in buys
-    ]
+    pool += [[b.symbol, b.shares, f"{b.symbol} bought in this plan", account.account_type.is_ira, None] for b in buys]
     effects: list[LotEffect] = []
     findings: list[WashFinding] = []
     new_restrictions: list[Restriction] = []
@@ -191,9 +184,7 @@ def evaluate_plan(
             for entry in pool:
                 symbol, available, label, in_ira, key = entry
                 assert isinstance(available, Decimal)
-                if key == (account.account_id, lot.lot_id) or not sec.substantially_identical(
-                    str(symbol), lot.symbol
-                ):
+                if key == (account.account_id, lot.lot_id) or not sec.substantially_identical(str(symbol), lot.symbol):
                     continue
                 if available > 0 and matched < shares:
                     take = min(available, shares - matched)
@@ -244,9 +235,7 @@ def evaluate_plan(
                 collectible=collectible,
             )
         )
-    loss_sales = [
-        t for t in context.recent_transactions if t.is_loss_sale and earliest <= t.trade_date <= as_of
-    ]
+    loss_sales = [t for t in context.recent_transactions if t.is_loss_sale and earliest <= t.trade_date <= as_of]
     plan_losses = [e for e in effects if e.proceeds < e.cost_basis] if context.taxable else []
     for buy in buys:
         conflicts = [
@@ -262,8 +251,7 @@ def evaluate_plan(
         washed = bool(conflicts)
         permanent = washed and account.account_type.is_ira
         message = (
-            f"Buying {buy.symbol} would wash the {', '.join(conflicts)}"
-            + (" permanently (IRA)" if permanent else "")
+            f"Buying {buy.symbol} would wash the {', '.join(conflicts)}" + (" permanently (IRA)" if permanent else "")
             if washed
             else f"Buying {buy.symbol} washes no recent loss sale"
         )
@@ -295,9 +283,7 @@ def _finish(
     savings = -sum((e.estimated_tax for e in effects if e.estimated_tax < 0), ZERO)
     st = sum((e.gain for e in effects if e.term is Term.SHORT), ZERO) if taxable else ZERO
     lt = sum((e.gain for e in effects if e.term is Term.LONG), ZERO) if taxable else ZERO
-    collectible = (
-        sum((e.gain for e in effects if e.term is Term.LONG and e.collectible), ZERO) if taxable else ZERO
-    )
+    collectible = sum((e.gain for e in effects if e.term is Term.LONG and e.collectible), ZERO) if taxable else ZERO
     stacked = estimate_tax(
         context.profile,
         year=context.rates.tax_year,

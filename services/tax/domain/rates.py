@@ -121,9 +121,7 @@ def marginal_rates(
     )
 
 
-def _slice_tax(
-    table: TaxTable, status: FilingStatus, start: Decimal, end: Decimal, cap: Decimal | None
-) -> Decimal:
+def _slice_tax(table: TaxTable, status: FilingStatus, start: Decimal, end: Decimal, cap: Decimal | None) -> Decimal:
     """Ordinary tax on the income between ``start`` and ``end``, each bracket rate capped at ``cap``."""
     tax, lower = ZERO, ZERO
     for bracket in table.brackets(status):

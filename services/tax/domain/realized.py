@@ -102,9 +102,7 @@ def compute_realized(
     The $3,000 / $1,500 loss limit comes from the year's tax table (the nearest one for years without a
     table; the limit is the same in every year since 1978).
     """
-    ledger = replay(
-        transactions, securities=securities or default_securities(), method=method, accounts=accounts
-    )
+    ledger = replay(transactions, securities=securities or default_securities(), method=method, accounts=accounts)
     taxable = tuple(s for s in ledger.sales if s.taxable)
     by_year: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
     for sale in taxable:

@@ -92,8 +92,7 @@ def _parse(year: int, raw: Mapping[str, object]) -> TaxTable:
         year=year,
         ordinary_brackets={
             status: tuple(
-                Bracket(upper=None if row[0] is None else Decimal(row[0]), rate=Decimal(str(row[1])))
-                for row in rows
+                Bracket(upper=None if row[0] is None else Decimal(row[0]), rate=Decimal(str(row[1]))) for row in rows
             )
             for status, rows in brackets_raw.items()
         },

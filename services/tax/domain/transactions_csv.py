@@ -46,9 +46,7 @@ def _row(row: dict[str, str | None], line: int) -> Transaction:
     try:
         action = Action(cell("action").lower())
     except ValueError:
-        raise TransactionError(
-            f"unknown action {row.get('action')!r} (buy, sell or reinvest)", line=line
-        ) from None
+        raise TransactionError(f"unknown action {row.get('action')!r} (buy, sell or reinvest)", line=line) from None
     try:
         account_type = AccountType(cell("account_type").lower())
     except ValueError:

@@ -26,9 +26,7 @@ def index_closes(name: str) -> dict[dt.date, float]:
     return read_closes(MARKET / "indices" / f"{name}.csv")
 
 
-def portfolio_returns(
-    weights: dict[str, float], start: dt.date, end: dt.date
-) -> tuple[list[dt.date], list[float]]:
+def portfolio_returns(weights: dict[str, float], start: dt.date, end: dt.date) -> tuple[list[dt.date], list[float]]:
     """Daily returns of daily-rebalanced weights over price dates in [start, end] common to all."""
     closes = {s: price_closes(s) for s in weights}
     days = sorted(d for d in set.intersection(*(set(c) for c in closes.values())) if start <= d <= end)

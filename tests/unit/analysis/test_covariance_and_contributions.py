@@ -66,9 +66,7 @@ def test_ledoit_wolf_matches_the_published_formula() -> None:
     s_mat = [[sum(x[i] * x[j] for x in rows) / n for j in range(p)] for i in range(p)]
     mu = sum(s_mat[i][i] for i in range(p)) / p
     delta = sum((s_mat[i][j] - (mu if i == j else 0.0)) ** 2 for i in range(p) for j in range(p)) / p
-    beta_bar = sum((x[i] * x[j] - s_mat[i][j]) ** 2 for x in rows for i in range(p) for j in range(p)) / (
-        n * n * p
-    )
+    beta_bar = sum((x[i] * x[j] - s_mat[i][j]) ** 2 for x in rows for i in range(p) for j in range(p)) / (n * n * p)
     shrink = min(beta_bar, delta) / delta
     cov, shrinkage = ledoit_wolf_covariance(PANEL)
     assert shrinkage == pytest.approx(shrink, rel=1e-7)

@@ -70,9 +70,7 @@ def test_numbers_match_a_plain_recomputation() -> None:
     px_days = [d for d in sorted(_VTI) if d <= day]
     px = [_VTI[d] for d in px_days]
     rets = [b / a - 1 for a, b in itertools.pairwise(px)]
-    vols = [
-        statistics.stdev(rets[i - 21 : i]) * math.sqrt(252) for i in range(len(rets) - 1259, len(rets) + 1)
-    ]
+    vols = [statistics.stdev(rets[i - 21 : i]) * math.sqrt(252) for i in range(len(rets) - 1259, len(rets) + 1)]
     assert r.realized_volatility == pytest.approx(vols[-1], rel=1e-9)
     assert r.realized_vol_percentile == pytest.approx(100 * sum(v <= vols[-1] for v in vols) / 1260)
     assert r.trend == pytest.approx(px[-1] / statistics.fmean(px[-200:]) - 1, rel=1e-9)

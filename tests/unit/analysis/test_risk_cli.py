@@ -46,9 +46,7 @@ def test_default_window_is_the_common_history() -> None:
 
 
 def test_table_output() -> None:
-    result = _invoke(
-        "--weights", "SPY=1", "--start", "2020-01-02", "--end", "2020-12-31", "--benchmark", "SPY"
-    )
+    result = _invoke("--weights", "SPY=1", "--start", "2020-01-02", "--end", "2020-12-31", "--benchmark", "SPY")
     assert result.exit_code == 0, result.stderr
     assert "max drawdown" in result.stdout and "beta vs SPY" in result.stdout
     assert "1.000" in result.stdout  # beta of SPY against itself

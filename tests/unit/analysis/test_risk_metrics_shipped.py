@@ -50,9 +50,7 @@ def test_risk_metrics_match_reference(weights: dict[str, float], start: dt.date,
     prices = _panel([*weights, "VTI"]).loc[pd.Timestamp(start) : pd.Timestamp(end)]
     prices = prices.loc[:, ~prices.columns.duplicated()]
     returns = daily_returns(prices)
-    got = risk_metrics(
-        returns[list(weights)], weights, rf_daily_from_irx(_irx(), returns.index), returns["VTI"]
-    )
+    got = risk_metrics(returns[list(weights)], weights, rf_daily_from_irx(_irx(), returns.index), returns["VTI"])
     assert got.observations == len(rets)
     assert (got.start, got.end) == (dates[0], dates[-1])
     for field in FIELDS:

@@ -123,12 +123,6 @@ def test_a_failure_of_another_attempt_or_a_finished_step_is_ignored() -> None:
     assert apply_failure(record, failure(record, "execute-trades", retryable=False, attempt=1), at(1), POLICY) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: transitions._accepts (services/coordinator/domain/transitions.py:150) accepts a failure "
-    "for a step already 'retrying', so a redelivered StepFailed of the same attempt is applied again "
-    "(new updated_at/error) instead of returning None",
-)
 def test_a_duplicate_failure_changes_nothing() -> None:
     record = at_step("fetch-market-data")
     event = failure(record, "fetch-market-data", retryable=True)

@@ -40,17 +40,13 @@ def _ts(day: dt.date) -> int:
     return int(dt.datetime(day.year, day.month, day.day, 9, 30, tzinfo=NY).timestamp())
 
 
-def chart(
-    symbol: str, bars: Sequence[tuple[dt.date, float, float | None]], adj: bool = True
-) -> dict[str, Any]:
+def chart(symbol: str, bars: Sequence[tuple[dt.date, float, float | None]], adj: bool = True) -> dict[str, Any]:
     indicators: dict[str, Any] = {"quote": [{"close": [b[1] for b in bars]}]}
     if adj:
         indicators["adjclose"] = [{"adjclose": [b[2] for b in bars]}]
     return {
         "chart": {
-            "result": [
-                {"meta": {"symbol": symbol}, "timestamp": [_ts(b[0]) for b in bars], "indicators": indicators}
-            ],
+            "result": [{"meta": {"symbol": symbol}, "timestamp": [_ts(b[0]) for b in bars], "indicators": indicators}],
             "error": None,
         }
     }

@@ -46,9 +46,7 @@ def test_whole_shares_unless_fractional() -> None:
     assert all(t.shares == t.shares.to_integral_value() for t in p.trades)
     f = plan(account(*equity_heavy().lots, cash=1000, fractional=True))
     assert any(t.shares != t.shares.to_integral_value() for t in f.trades)
-    assert max(abs(f.after[c] - t) for c, t in {"equity": D(60), "bond": D(30), "reit": D(10)}.items()) < D(
-        "0.2"
-    )
+    assert max(abs(f.after[c] - t) for c, t in {"equity": D(60), "bond": D(30), "reit": D(10)}.items()) < D("0.2")
 
 
 @pytest.mark.parametrize("method", ["optimizer", "heuristic"])

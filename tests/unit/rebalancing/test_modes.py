@@ -9,8 +9,7 @@ D = Decimal
 
 def _max_dev(p) -> Decimal:  # type: ignore[no-untyped-def]
     return max(
-        abs(p.after[c] - t)
-        for c, t in {"equity": D(60), "bond": D(30), "reit": D(10), "commodity": D(0)}.items()
+        abs(p.after[c] - t) for c, t in {"equity": D(60), "bond": D(30), "reit": D(10), "commodity": D(0)}.items()
     )
 
 

@@ -140,9 +140,7 @@ def _bad(**changes: object) -> dict[str, object]:
         (ACCOUNT, ["--as-of", "1990-01-02"], "no price"),
     ],
 )
-def test_bad_input_exit_2_message_on_stderr(
-    tmp_path: Path, doc: object, args: list[str], needle: str
-) -> None:
+def test_bad_input_exit_2_message_on_stderr(tmp_path: Path, doc: object, args: list[str], needle: str) -> None:
     res = runner.invoke(app, ["plan", _write(tmp_path, doc), *args, "--json"])
     assert res.exit_code == 2
     assert res.stdout == ""

@@ -130,9 +130,7 @@ def test_drift_within_band_when_unconstrained(acct: AccountSnapshot, method: str
                 "cash": acct.cash + D(60000),
             }
         )
-    p = _plan(
-        acct, PlanOptions(method=method), TaxInputs(short_term_rate=D("0.37"), long_term_rate=D("0.15"))
-    )
+    p = _plan(acct, PlanOptions(method=method), TaxInputs(short_term_rate=D("0.37"), long_term_rate=D("0.15")))
     target = {c: acct.target.get(c, D(0)) for c in p.after}
     assert all(abs(p.after[c] - target[c]) <= 5 for c in p.after), (p.after, p.solver, p.warnings)
 

@@ -114,9 +114,7 @@ def test_missing_column_exits_2(tmp_path: Path) -> None:
 
 def test_securities_option_changes_identical_groups(tmp_path: Path) -> None:
     master = tmp_path / "sec.csv"
-    master.write_text(
-        "symbol,name,asset_class,category,identical_group\nAAA,A,equity,c,same\nBBB,B,equity,c,same\n"
-    )
+    master.write_text("symbol,name,asset_class,category,identical_group\nAAA,A,equity,c,same\nBBB,B,equity,c,same\n")
     rows = (
         "2024-01-02,a,taxable,AAA,buy,10,10,,\n2024-03-01,a,taxable,AAA,sell,10,8,,\n"
         "2024-03-05,a,taxable,BBB,buy,10,8,,\n"

@@ -109,9 +109,7 @@ def test_replacement_skips_restricted_symbols() -> None:
     ctx = build_tax_context(
         account=TaxAccount(
             account_id="a",
-            lots=(
-                Lot(lot_id="x", symbol="VOO", shares=D(10), cost_basis=D(7000), acquired=date(2025, 1, 2)),
-            ),
+            lots=(Lot(lot_id="x", symbol="VOO", shares=D(10), cost_basis=D(7000), acquired=date(2025, 1, 2)),),
         ),
         household_transactions=[
             RecentTransaction(
@@ -183,9 +181,7 @@ def test_demo_household_contexts_build() -> None:
     path = Path(__file__).parents[3] / "shared" / "data" / "demo_household.json"
     household = json.loads(path.read_text())
     tp = household["tax_profile"]
-    profile = TaxProfile(
-        taxable_income=D(tp["taxable_income"]), magi=D(tp["magi"]), state_rate=D(tp["state_rate"])
-    )
+    profile = TaxProfile(taxable_income=D(tp["taxable_income"]), magi=D(tp["magi"]), state_rate=D(tp["state_rate"]))
     for acct in household["accounts"]:
         lots = tuple(
             Lot(

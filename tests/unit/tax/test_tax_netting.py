@@ -8,9 +8,7 @@ from .helpers import D, tx
 
 
 def test_short_term_loss_carries_forward_as_short_term_across_years() -> None:
-    years = net_years(
-        {2024: (D(-10000), D(2000), D(0)), 2025: (D(0), D(1000), D(0)), 2027: (D(0), D(0), D(0))}
-    )
+    years = net_years({2024: (D(-10000), D(2000), D(0)), 2025: (D(0), D(1000), D(0)), 2027: (D(0), D(0), D(0))})
     y24, y25, y26, y27 = years
     assert (y24.deductible_loss, y24.carryforward_short_term, y24.carryforward_long_term) == (3000, 5000, 0)
     assert (y25.net_short_term, y25.net_long_term, y25.deductible_loss) == (-5000, 1000, 3000)

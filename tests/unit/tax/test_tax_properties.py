@@ -87,9 +87,7 @@ def _all_sales(result: RealizedResult) -> list:
 
 @settings(max_examples=100, deadline=None)
 @given(households, methods, st.randoms(use_true_random=False))
-def test_result_does_not_depend_on_row_order(
-    txs: list[Transaction], method: LotMethod, rnd: random.Random
-) -> None:
+def test_result_does_not_depend_on_row_order(txs: list[Transaction], method: LotMethod, rnd: random.Random) -> None:
     shuffled = list(txs)
     rnd.shuffle(shuffled)
     first = compute_realized(txs, method=method)

@@ -78,9 +78,7 @@ def test_overrides_replace_federal_and_state_rates() -> None:
     rates = marginal_rates(
         TaxProfile(taxable_income=D(100000), state_rate=D("0.05")),
         year=2025,
-        overrides=RateOverrides(
-            federal_marginal_rate=D("0.30"), federal_long_term_rate=D("0.10"), state_rate=D(0)
-        ),
+        overrides=RateOverrides(federal_marginal_rate=D("0.30"), federal_long_term_rate=D("0.10"), state_rate=D(0)),
     )
     assert (rates.short_term, rates.long_term) == (D("0.30"), D("0.10"))
 
@@ -109,7 +107,5 @@ def test_estimate_net_loss_saves_ordinary_tax_on_3000() -> None:
 
 def test_estimate_collectible_gain_capped_at_28_percent() -> None:
     profile = TaxProfile(taxable_income=D(700000), magi=D(0))
-    estimate = estimate_tax(
-        profile, year=2025, short_term=D(0), long_term=D(1000), collectible_long_term=D(1000)
-    )
+    estimate = estimate_tax(profile, year=2025, short_term=D(0), long_term=D(1000), collectible_long_term=D(1000))
     assert estimate.capital_gains == D(280)
