@@ -257,3 +257,32 @@ async def test_a_restarted_coordinator_resumes_without_applying_anything_twice(s
         assert state.account.cash == before.cash - spent
         orders = await system.client.jetstream().key_value(subjects.KV_ORDERS)
         assert len([k for k in await orders.keys() if k.startswith(f"order.{run_id}.")]) == len(fills)
+
+
+async def test_request_options_reach_the_plan(system: InProcessSystem) -> None:
+    """excludeSymbols, maxTradeAmount and riskOverride of the original request shape the trades."""
+    run_id = await system.request_run(
+        "demo", dry_run=True, exclude_symbols=["VTI"], max_trade_amount=Decimal(1000), risk_override="conservative"
+    )
+    record = await system.wait_for_run(run_id)
+    assert record.status == "completed", record.error
+    report = record.report
+    assert report is not None
+    assert report.target_allocation == {"equity": 40, "bond": 50, "reit": 5, "cash": 5}
+    assert report.actions, "a conservative target is far from the demo account"
+    assert all(a.symbol != "VTI" for a in report.actions)
+    assert all(a.estimated_value <= 1000 for a in report.actions)
+    assert any(a.action == "buy" and a.asset_class == "bond" for a in report.actions)
+
+
+async def test_a_withdrawal_raises_the_cash_with_losses_and_small_gains_first(system: InProcessSystem) -> None:
+    run_id = await system.request_run("demo", dry_run=True, mode="sell-only", withdraw_amount=Decimal(6000))
+    record = await system.wait_for_run(run_id)
+    assert record.status == "completed", record.error
+    assert record.plan is not None
+    sells = [t for t in record.plan.trades if t.action == "sell"]
+    assert sells and not [t for t in record.plan.trades if t.action == "buy"]
+    raised = sum((t.value for t in sells), Decimal(0))
+    assert raised + Decimal(demo_account()["cash"]) >= Decimal(6000)
+    short_term_gains = [lot for t in sells for lot in t.lots if lot.term == "short" and lot.gain > 0]
+    assert short_term_gains == []  # enough long-term lots and losses to raise $6,000
