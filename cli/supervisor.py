@@ -16,19 +16,11 @@ from types import TracebackType
 import httpx
 
 from shared.testing.nats_server import NatsServer
+from shared.testing.system import SERVICE_NAMES
 
 __all__ = ["SERVICES", "Supervisor"]
 
-SERVICES = (
-    "portfolio",
-    "market_data",
-    "analysis",
-    "tax",
-    "rebalancing",
-    "execution",
-    "notifications",
-    "coordinator",
-)
+SERVICES = SERVICE_NAMES
 
 
 class Supervisor:

@@ -27,7 +27,7 @@ from services.analysis.domain import (
     rf_daily_from_irx,
     risk_metrics,
 )
-from shared.bus.outgoing import Outgoing
+from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError
@@ -143,11 +143,7 @@ class AnalysisService:
         if command.weights:
             risk, _ = await self.risk(command.weights, command.as_of, command.universe)
         event = MarketAnalyzed(
-            run_id=command.run_id,
-            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
-            occurred_at=self.runtime.clock.now(),
-            step=command.step,
-            attempt=command.attempt,
+            **result_envelope(command, self.runtime.clock.now()),
             conditions=conditions_of(regime),
             risk=risk,
         )

@@ -15,7 +15,7 @@ from contracts import (
 )
 from services.execution.domain import CostModel, fill_trade, order_id_for, validate_trade
 from shared.bus import kv as kvops
-from shared.bus.outgoing import Outgoing
+from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError
 from shared.log import get_logger
@@ -93,22 +93,8 @@ class ExecutionService:
 
     def _events(self, command: ExecuteTrades, result: ExecutionResult, rejected: list[Outgoing]) -> list[Outgoing]:
         now = self.runtime.clock.now()
-        out = [
-            Outgoing(
-                subjects.EXECUTION_EXECUTED,
-                TradesExecuted(
-                    run_id=command.run_id,
-                    message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
-                    occurred_at=now,
-                    step=command.step,
-                    attempt=command.attempt,
-                    account_id=command.account_id,
-                    result=result,
-                ),
-                f"{command.run_id}:{command.step}:{command.attempt}:result",
-            ),
-            *rejected,
-        ]
+        executed = TradesExecuted(**result_envelope(command, now), account_id=command.account_id, result=result)
+        out = [Outgoing(subjects.EXECUTION_EXECUTED, executed, executed.message_id), *rejected]
         for fill in result.fills:
             if fill.simulated:
                 continue

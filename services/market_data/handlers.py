@@ -17,7 +17,7 @@ from services.market_data.domain import (
     UnknownSymbolError,
 )
 from services.market_data.domain import Quote as DomainQuote
-from shared.bus.outgoing import Outgoing
+from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError, NotFoundError
 from shared.log import get_logger
@@ -86,11 +86,7 @@ class MarketDataService:
         for warning in warnings:
             log.warning("stale price", detail=warning)
         event = MarketDataFetched(
-            run_id=command.run_id,
-            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
-            occurred_at=self.runtime.clock.now(),
-            step=command.step,
-            attempt=command.attempt,
+            **result_envelope(command, self.runtime.clock.now()),
             as_of=as_of,
             quotes=quotes,
             warnings=warnings,

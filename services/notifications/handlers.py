@@ -11,7 +11,7 @@ import httpx
 
 from contracts import Notified, Notify, subjects
 from services.notifications.domain import webhook_payload
-from shared.bus.outgoing import Outgoing
+from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
 from shared.log import get_logger
 
@@ -49,11 +49,7 @@ class NotificationService:
                 errors.append(f"webhook {url}: {type(exc).__name__}: {exc}")
                 log.warning("webhook failed", error=errors[-1])
         event = Notified(
-            run_id=command.run_id,
-            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
-            occurred_at=self.runtime.clock.now(),
-            step=command.step,
-            attempt=command.attempt,
+            **result_envelope(command, self.runtime.clock.now()),
             channels=channels,
             errors=errors,
         )

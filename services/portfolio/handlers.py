@@ -31,7 +31,7 @@ from services.portfolio.domain import (
     total_value,
 )
 from services.portfolio.store import PortfolioStore
-from shared.bus.outgoing import Outgoing
+from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import DomainError
@@ -86,11 +86,7 @@ class PortfolioService:
         today = command.as_of or self.runtime.clock.now().date()
         activity = household_activity(household, today=today)
         event = PortfolioLoaded(
-            run_id=command.run_id,
-            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
-            occurred_at=self.runtime.clock.now(),
-            step=command.step,
-            attempt=command.attempt,
+            **result_envelope(command, self.runtime.clock.now()),
             account=account,
             household_activity=activity,
         )
@@ -118,11 +114,7 @@ class PortfolioService:
         if command.review is not None:
             await self._apply_wash_adjustments(store, command)
         event = FillsApplied(
-            run_id=command.run_id,
-            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
-            occurred_at=self.runtime.clock.now(),
-            step=command.step,
-            attempt=command.attempt,
+            **result_envelope(command, self.runtime.clock.now()),
             account_id=command.account_id,
             cash_after=state.account.cash,
             lots_after=len(state.account.lots),

@@ -14,7 +14,7 @@ from services.rebalancing.adapters import (
     tax_inputs_of,
 )
 from services.rebalancing.domain import CostModel, PlanningError, plan_rebalance
-from shared.bus.outgoing import Outgoing
+from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError
 from shared.securities import default_securities
@@ -54,11 +54,7 @@ class RebalancingService:
         except PlanningError as exc:
             raise InvalidInputError(f"cannot plan account {account.account_id}: {exc}") from None
         event = RebalancePlanned(
-            run_id=command.run_id,
-            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
-            occurred_at=self.runtime.clock.now(),
-            step=command.step,
-            attempt=command.attempt,
+            **result_envelope(command, self.runtime.clock.now()),
             plan=plan_to_contract(plan, account, command.prices, tax, self.securities),
         )
         return [Outgoing(subjects.REBALANCING_PLANNED, event, event.message_id)]

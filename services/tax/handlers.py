@@ -24,7 +24,7 @@ from services.tax.domain import (
     evaluate_plan,
     parse_transactions_csv,
 )
-from shared.bus.outgoing import Outgoing
+from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError
 from shared.securities import default_securities
@@ -67,11 +67,7 @@ class TaxService:
             securities=self.securities,
         )
         event = TaxContextBuilt(
-            run_id=command.run_id,
-            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
-            occurred_at=self.runtime.clock.now(),
-            step=command.step,
-            attempt=command.attempt,
+            **result_envelope(command, self.runtime.clock.now()),
             context=context_to_contract(context),
         )
         return [Outgoing(subjects.TAX_CONTEXT_BUILT, event, event.message_id)]
@@ -94,11 +90,7 @@ class TaxService:
             raise InvalidInputError(f"the plan cannot be evaluated: {exc}") from None
         acquired = {lot.lot_id: lot.acquired for lot in command.account.lots}
         event = PlanReviewed(
-            run_id=command.run_id,
-            message_id=f"{command.run_id}:{command.step}:{command.attempt}:result",
-            occurred_at=self.runtime.clock.now(),
-            step=command.step,
-            attempt=command.attempt,
+            **result_envelope(command, self.runtime.clock.now()),
             review=evaluation_to_review(evaluation, context, command.as_of, acquired),
         )
         return [Outgoing(subjects.TAX_PLAN_REVIEWED, event, event.message_id)]

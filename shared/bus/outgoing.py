@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-__all__ = ["Outgoing"]
+from contracts import Command
+
+__all__ = ["Outgoing", "result_envelope"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,3 +17,15 @@ class Outgoing:
     message: object
     msg_id: str
     stream: str | None = None
+
+
+def result_envelope(command: Command, now: datetime) -> dict[str, Any]:
+    """The envelope of a step's result: the command's run, step and attempt, and a deterministic
+    ``message_id`` (``<run_id>:<step>:<attempt>:result``) so a re-published result is de-duplicated."""
+    return {
+        "run_id": command.run_id,
+        "message_id": f"{command.run_id}:{command.step}:{command.attempt}:result",
+        "occurred_at": now,
+        "step": command.step,
+        "attempt": command.attempt,
+    }
