@@ -51,6 +51,7 @@ __all__ = [
     "RebalanceRequested",
     "ReportGenerated",
     "ReviewPlan",
+    "RunApprovalDecided",
     "RunCancelRequested",
     "RunCompleted",
     "RunFailed",
@@ -72,6 +73,14 @@ class RebalanceRequested(Envelope, frozen=True, kw_only=True, tag="rebalance.req
 
 
 class RunCancelRequested(Envelope, frozen=True, kw_only=True, tag="run.cancel.v1"):
+    reason: str = ""
+
+
+class RunApprovalDecided(Envelope, frozen=True, kw_only=True, tag="run.approval.v1"):
+    """A person's (or a system's) decision on a run waiting at its ``approval`` step (``run.v1.approval``)."""
+
+    approved: bool
+    by: str
     reason: str = ""
 
 
@@ -244,6 +253,7 @@ class Notified(Event, frozen=True, kw_only=True, tag="notifications.notified.v1"
 Message = (
     RebalanceRequested
     | RunCancelRequested
+    | RunApprovalDecided
     | TradeExecuted
     | TradeRejected
     | ReportGenerated

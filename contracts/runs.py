@@ -88,6 +88,8 @@ class RunRecord(Value, frozen=True, kw_only=True, rename="camel"):
     execution: ExecutionResult | None = None
     report: Report | None = None
     notifications: list[str] = msgspec.field(default_factory=list)
+    approval: str = ""
+    """What happened at the approval step: who approved or rejected it and why, or that it expired."""
 
     def step(self, name: str) -> StepRecord:
         for record in self.steps:

@@ -43,6 +43,7 @@ __all__ = [
     "REBALANCING_PLAN",
     "REBALANCING_PLANNED",
     "REPORT_GENERATED",
+    "RUN_APPROVAL_DECIDED",
     "RUN_CANCEL_REQUESTED",
     "RUN_COMPLETED",
     "RUN_FAILED",
@@ -92,6 +93,7 @@ REPORT_GENERATED: Final = "report.v1.generated"
 RUN_COMPLETED: Final = "run.v1.completed"
 RUN_FAILED: Final = "run.v1.failed"
 RUN_CANCEL_REQUESTED: Final = "run.v1.cancel"
+RUN_APPROVAL_DECIDED: Final = "run.v1.approval"
 
 # Commands (stream CMD, work queue): <svc>.v1.cmd.<verb>.
 PORTFOLIO_LOAD: Final = "portfolio.v1.cmd.load"
@@ -158,6 +160,7 @@ PUBLIC_SUBJECTS: Final = (
     RUN_COMPLETED,
     RUN_FAILED,
     RUN_CANCEL_REQUESTED,
+    RUN_APPROVAL_DECIDED,
 )
 
 

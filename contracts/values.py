@@ -56,6 +56,9 @@ class RebalanceRequest(Value, frozen=True, kw_only=True):
     mode: RebalanceMode = "full"
     as_of: date | None = None
     withdraw_amount: Decimal | None = None
+    require_approval: bool = False
+    approval_timeout_seconds: float | None = None
+    """How long the run waits for a decision before the approval expires (default: the deployment's)."""
 
 
 class Lot(Value, frozen=True, kw_only=True):

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     step_timeout_seconds: float = Field(30.0, gt=0)
     step_max_attempts: int = Field(3, ge=1)
     retry_backoff_seconds: float = Field(0.5, ge=0)
+    approval_timeout_seconds: float = Field(3600.0, gt=0, description="how long a run waits for approval")
 
     # Market data
     market_data_dir: Path | None = None

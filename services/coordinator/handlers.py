@@ -13,6 +13,7 @@ from contracts import (
     ContractError,
     Event,
     RebalanceRequested,
+    RunApprovalDecided,
     RunCancelRequested,
     RunRecord,
     StepFailed,
@@ -24,6 +25,7 @@ from contracts import (
 from services.coordinator.domain import (
     Effects,
     RetryPolicy,
+    apply_approval,
     apply_cancel,
     apply_failure,
     apply_result,
@@ -37,6 +39,7 @@ from services.coordinator.store import RunStore
 from shared.bus.dlq import dead_letter
 from shared.bus.runtime import ServiceRuntime, deliveries_of
 from shared.bus.topology import (
+    COORDINATOR_APPROVALS,
     COORDINATOR_CANCELS,
     COORDINATOR_EVENTS,
     COORDINATOR_REQUESTS,
@@ -83,6 +86,7 @@ class Coordinator:
         for spec, handler in (
             (COORDINATOR_REQUESTS, self._on_request_message),
             (COORDINATOR_CANCELS, self._on_request_message),
+            (COORDINATOR_APPROVALS, self._on_request_message),
             (COORDINATOR_EVENTS, self._on_event_message),
             (COORDINATOR_TIMERS, self._on_timer_message),
         ):
@@ -121,6 +125,8 @@ class Coordinator:
             await self.start(decoded)
         elif isinstance(decoded, RunCancelRequested):
             await self.cancel(decoded.run_id, decoded.reason)
+        elif isinstance(decoded, RunApprovalDecided):
+            await self.decide(decoded)
 
     async def _on_event_message(self, message: NatsMessage) -> None:
         decoded = await self._decoded(message)
@@ -171,6 +177,15 @@ class Coordinator:
             before, after = await store.transition(timer.run_id, lambda r: apply_timer(r, timer, now, self.policy))
             if after is not None and timer.kind == "deadline":
                 log.warning("step timed out", step=timer.step)
+            await self._after(before, after, now, redelivered=False)
+
+    async def decide(self, decision: RunApprovalDecided) -> None:
+        now = self.runtime.clock.now()
+        store = await self.store()
+        with bind_step(decision.run_id, "approval"):
+            before, after = await store.transition(decision.run_id, lambda r: apply_approval(r, decision, now))
+            if after is not None:
+                log.info("approval decided", approved=decision.approved, by=decision.by)
             await self._after(before, after, now, redelivered=False)
 
     async def cancel(self, run_id: str, reason: str) -> None:

@@ -36,6 +36,7 @@ def build(settings: Settings, clock: Clock | None = None) -> tuple[ServiceRuntim
         timeout_seconds=settings.step_timeout_seconds,
         max_attempts=settings.step_max_attempts,
         backoff_seconds=settings.retry_backoff_seconds,
+        approval_timeout_seconds=settings.approval_timeout_seconds,
     )
     coordinator = Coordinator(runtime, policy, on_success=[_log_success], on_failure=[_log_failure])
     coordinator.register()

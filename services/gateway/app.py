@@ -20,6 +20,7 @@ from contracts import (
     AccountSnapshot,
     RebalanceRequest,
     RebalanceRequested,
+    RunApprovalDecided,
     RunCancelRequested,
     RunRecord,
     subjects,
@@ -33,7 +34,7 @@ from contracts.queries import (
     RealizedQuery,
     RiskQuery,
 )
-from services.gateway.schemas import RealizedRequest, RebalanceRequestBody
+from services.gateway.schemas import ApprovalBody, RealizedRequest, RebalanceRequestBody
 from shared.bus import kv as kvops
 from shared.bus.request import request as ask
 from shared.bus.runtime import ServiceRuntime
@@ -65,6 +66,8 @@ def _run_view(record: RunRecord) -> dict[str, Any]:
         "error": record.error,
         "failedStep": record.failed_step,
         "decision": record.decision,
+        "awaitingApproval": record.status == "running" and record.step("approval").status == "running",
+        "approval": record.approval,
         "steps": body["steps"],
         "request": body["request"],
         "report": body["report"] if record.status == "completed" else None,
@@ -147,6 +150,8 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             mode=body.mode,
             as_of=body.asOf or settings.as_of_date,
             withdraw_amount=body.withdrawAmount,
+            require_approval=body.requireApproval,
+            approval_timeout_seconds=body.approvalTimeoutSeconds,
         )
         message = RebalanceRequested(run_id=run_id, message_id=run_id, occurred_at=now, request=request, source="http")
         await runtime.publish(subjects.REBALANCE_REQUESTED, message, msg_id=run_id)
@@ -185,6 +190,30 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         )
         await runtime.publish(subjects.RUN_CANCEL_REQUESTED, message, msg_id=message.message_id)
         return JSONResponse({"success": True, "runId": run_id, "message": "cancel requested"}, status_code=202)
+
+    async def _decide(run_id: str, body: ApprovalBody, approved: bool) -> JSONResponse:
+        record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), f"run.{run_id}", RunRecord)
+        if record is None:
+            return _error(404, f"unknown run {run_id!r}")
+        if record.status != "running" or record.step("approval").status != "running":
+            return _error(409, f"run {run_id} is not waiting for approval (status {record.status})")
+        message = RunApprovalDecided(
+            run_id=run_id, message_id=f"{run_id}:approval", occurred_at=runtime.clock.now(),
+            approved=approved, by=body.by, reason=body.reason,
+        )  # fmt: skip
+        await runtime.publish(subjects.RUN_APPROVAL_DECIDED, message, msg_id=message.message_id)
+        verb = "approval" if approved else "rejection"
+        return JSONResponse({"success": True, "runId": run_id, "message": f"{verb} recorded"}, status_code=202)
+
+    @app.post("/api/runs/{run_id}/approve", status_code=202)
+    async def approve(run_id: str, body: ApprovalBody) -> JSONResponse:
+        """Approve a run waiting at its approval step: it goes on to execute its trades."""
+        return await _decide(run_id, body, True)
+
+    @app.post("/api/runs/{run_id}/reject", status_code=202)
+    async def reject(run_id: str, body: ApprovalBody) -> JSONResponse:
+        """Reject a run waiting at its approval step: it reports without trading."""
+        return await _decide(run_id, body, False)
 
     @app.get("/api/portfolio/{account_id}/status")
     async def portfolio_status(account_id: str, asOf: date | None = Query(None)) -> JSONResponse:

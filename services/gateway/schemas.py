@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["RealizedRequest", "RebalanceRequestBody"]
+__all__ = ["ApprovalBody", "RealizedRequest", "RebalanceRequestBody"]
 
 
 class RebalanceRequestBody(BaseModel):
@@ -26,6 +26,8 @@ class RebalanceRequestBody(BaseModel):
     mode: Literal["full", "threshold", "buy-only", "sell-only", "harvest", "harvest-reinvest"] = "full"
     asOf: date | None = Field(None, description="the run's market date (default: the deployment's)")
     withdrawAmount: Decimal | None = Field(None, gt=0, description="cash to raise, with mode sell-only")
+    requireApproval: bool = Field(False, description="wait at the approval step for POST .../approve or .../reject")
+    approvalTimeoutSeconds: float | None = Field(None, gt=0, description="the approval's deadline (default 1 hour)")
 
     @field_validator("excludeSymbols")
     @classmethod
@@ -34,6 +36,15 @@ class RebalanceRequestBody(BaseModel):
         if any(not s or not s.replace(".", "").isalnum() for s in cleaned):
             raise ValueError("symbols must be non-empty letters and digits")
         return cleaned
+
+
+class ApprovalBody(BaseModel):
+    """Who decides, and why (recorded in the run and its report)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field("", max_length=2000)
 
 
 class RealizedRequest(BaseModel):

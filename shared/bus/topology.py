@@ -108,6 +108,7 @@ def command_consumer(subject: str) -> ConsumerSpec:
 COORDINATOR_EVENTS = ConsumerSpec(s.STREAM_EVT, "coordinator_events", (s.EVENTS_ALL,), "step results")
 COORDINATOR_REQUESTS = ConsumerSpec(s.STREAM_EVT, "coordinator_requests", (s.REBALANCE_REQUESTED,), "run starts")
 COORDINATOR_CANCELS = ConsumerSpec(s.STREAM_EVT, "coordinator_cancels", (s.RUN_CANCEL_REQUESTED,), "run cancels")
+COORDINATOR_APPROVALS = ConsumerSpec(s.STREAM_EVT, "coordinator_approvals", (s.RUN_APPROVAL_DECIDED,), "approvals")
 COORDINATOR_TIMERS = ConsumerSpec(s.STREAM_TIMERS, "coordinator_timers", (s.TIMER_FIRE_ALL,), "step deadlines")
 
 
@@ -117,6 +118,7 @@ def consumers() -> tuple[ConsumerSpec, ...]:
         COORDINATOR_EVENTS,
         COORDINATOR_REQUESTS,
         COORDINATOR_CANCELS,
+        COORDINATOR_APPROVALS,
         COORDINATOR_TIMERS,
     )
 

@@ -47,6 +47,7 @@ from contracts import (
     ReportGenerated,
     ReportLot,
     ReviewPlan,
+    RunApprovalDecided,
     RunCancelRequested,
     RunCompleted,
     RunFailed,
@@ -96,6 +97,8 @@ REQUEST = RebalanceRequest(
     mode="threshold",
     as_of=AS_OF,
     withdraw_amount=D("1234.56"),
+    require_approval=True,
+    approval_timeout_seconds=900.0,
 )
 LOT = Lot(
     lot_id="demo-vti-1",
@@ -411,11 +414,15 @@ RUN_RECORD = RunRecord(
     execution=EXECUTION,
     report=REPORT,
     notifications=["webhook"],
+    approval="approved by advisor@firm: looks right",
 )
 
 MESSAGES: list[object] = [
     RebalanceRequested(run_id=RUN, message_id=f"{RUN}:requested", occurred_at=AT, request=REQUEST, source="http"),
     RunCancelRequested(run_id=RUN, message_id=f"{RUN}:cancel", occurred_at=AT, reason="client asked"),
+    RunApprovalDecided(
+        run_id=RUN, message_id=f"{RUN}:approval", occurred_at=AT, approved=True, by="advisor@firm", reason="ok"
+    ),
     TradeExecuted(**_env("execute-trades"), account_id="demo", fill=FILL),  # type: ignore[arg-type]
     TradeRejected(**_env("execute-trades"), account_id="demo", trade=TRADE, reason="no price"),  # type: ignore[arg-type]
     ReportGenerated(**_env("generate-report"), account_id="demo", report=REPORT),  # type: ignore[arg-type]

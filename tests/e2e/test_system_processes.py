@@ -160,6 +160,22 @@ def test_status_analysis_risk_tax_health_and_docs(http: httpx.Client) -> None:
     assert "/api/portfolio/rebalance" in http.get("/openapi.json").json()["paths"]
 
 
+def test_a_run_waits_for_approval_over_http(live: Supervisor, http: httpx.Client) -> None:
+    run_id = _start(http, {"accountId": "demo", "dryRun": True, "requireApproval": True})
+    deadline = time.monotonic() + 60
+    while not http.get(f"/api/runs/{run_id}").json().get("awaitingApproval"):
+        assert time.monotonic() < deadline, "the run never waited for approval"
+        time.sleep(0.1)
+    assert http.post(f"/api/runs/{run_id}/approve", json={}).status_code == 422  # who approves is required
+    response = http.post(f"/api/runs/{run_id}/approve", json={"by": "advisor@firm", "reason": "checked"})
+    assert response.status_code == 202
+    run = wait_for_run(live.gateway_url, run_id)
+    assert run["status"] == "completed" and run["approval"] == "approved by advisor@firm: checked"
+    again = http.post(f"/api/runs/{run_id}/reject", json={"by": "someone"})
+    assert again.status_code == 409  # no longer waiting
+    assert http.post("/api/runs/nope/approve", json={"by": "x"}).status_code == 404
+
+
 def test_killing_the_coordinator_mid_run_still_completes_it_once(live: Supervisor, http: httpx.Client) -> None:
     before = http.get("/api/portfolio/demo/status").json()["portfolio"]
     live.stop_service("execution")  # hold the run at the pivot

@@ -286,3 +286,56 @@ async def test_a_withdrawal_raises_the_cash_with_losses_and_small_gains_first(sy
     assert raised + Decimal(demo_account()["cash"]) >= Decimal(6000)
     short_term_gains = [lot for t in sells for lot in t.lots if lot.term == "short" and lot.gain > 0]
     assert short_term_gains == []  # enough long-term lots and losses to raise $6,000
+
+
+async def _wait_for_approval(system: InProcessSystem, run_id: str) -> RunRecord:
+    bucket = await system.client.jetstream().key_value(subjects.KV_RUNS)
+    watcher = await bucket.watch(f"run.{run_id}")
+    try:
+        async with asyncio.timeout(30):
+            async for entry in watcher:
+                if entry is not None and entry.value is not None:
+                    record = msgspec.json.decode(entry.value, type=RunRecord)
+                    if record.step("approval").status == "running":
+                        return record
+    finally:
+        await watcher.stop()
+    raise AssertionError("never waited for approval")
+
+
+async def _decide(system: InProcessSystem, run_id: str, approved: bool) -> None:
+    from contracts import RunApprovalDecided
+
+    message = RunApprovalDecided(
+        run_id=run_id, message_id=f"{run_id}:approval", occurred_at=system.clock.now(), approved=approved,
+        by="advisor@firm", reason="checked",
+    )  # fmt: skip
+    await system.client.jetstream().publish(
+        subjects.RUN_APPROVAL_DECIDED, encode(message), headers={"Nats-Msg-Id": message.message_id}
+    )
+
+
+async def test_a_run_waits_for_approval_and_executes_once_approved(system: InProcessSystem) -> None:
+    run_id = await system.request_run("demo", dry_run=False, require_approval=True)
+    waiting = await _wait_for_approval(system, run_id)
+    assert waiting.step("execute-trades").status == "pending"
+    assert (await _account(system)).applied_runs == []  # nothing traded while waiting
+    await _decide(system, run_id, approved=True)
+    record = await system.wait_for_run(run_id)
+    assert record.status == "completed" and record.report is not None
+    assert record.report.execution.executed is True
+    assert record.approval == "approved by advisor@firm: checked"
+
+
+async def test_a_rejected_or_expired_approval_reports_without_trading(system: InProcessSystem) -> None:
+    rejected = await system.request_run("demo", dry_run=False, require_approval=True)
+    await _wait_for_approval(system, rejected)
+    await _decide(system, rejected, approved=False)
+    expiring = await system.request_run("demo", dry_run=False, require_approval=True, approval_timeout_seconds=1.0)
+    for run_id, expected in ((rejected, "rejected by advisor@firm"), (expiring, "approval expired")):
+        record = await system.wait_for_run(run_id)
+        assert record.status == "completed" and record.report is not None
+        assert record.report.execution.executed is False
+        assert record.step("execute-trades").status == "skipped"
+        assert expected in record.decision
+    assert (await _account(system)).applied_runs == []

@@ -12,6 +12,7 @@ from services.coordinator.domain.steps import (
     is_after_pivot,
 )
 from services.coordinator.domain.transitions import (
+    apply_approval,
     apply_cancel,
     apply_failure,
     apply_result,
@@ -26,6 +27,7 @@ __all__ = [
     "Effects",
     "RetryPolicy",
     "ScheduledTimer",
+    "apply_approval",
     "apply_cancel",
     "apply_failure",
     "apply_result",

@@ -63,6 +63,11 @@ def _timer(record: RunRecord, step: StepRecord, kind: str, attempt: int, at: dat
 
 
 def _step_effects(record: RunRecord, step: StepRecord, now: datetime, policy: RetryPolicy, out: Effects) -> None:
+    if step.name == "approval" and step.status == "running":  # the decision's deadline, from the wait's start
+        timeout = record.request.approval_timeout_seconds or policy.approval_timeout_seconds
+        deadline = (step.started_at or now) + timedelta(seconds=timeout)
+        out.timers.append(_timer(record, step, "deadline", step.attempts, deadline, now))
+        return
     if step.name not in SERVICE_STEPS:
         return
     _, subject = SERVICE_STEPS[step.name]

@@ -55,6 +55,7 @@ class RetryPolicy:
     max_attempts: int = 3
     backoff_seconds: float = 0.5
     max_backoff_seconds: float = 30.0
+    approval_timeout_seconds: float = 3600.0
 
     def delay_after(self, attempt: int) -> float:
         return min(self.backoff_seconds * 2 ** max(attempt - 1, 0), self.max_backoff_seconds)

@@ -22,6 +22,7 @@ from contracts import (
     PortfolioLoaded,
     RebalancePlanned,
     RebalanceRequested,
+    RunApprovalDecided,
     RunRecord,
     StepFailed,
     StepRecord,
@@ -33,7 +34,7 @@ from services.coordinator.domain.decisions import should_rebalance
 from services.coordinator.domain.report import build_report
 from services.coordinator.domain.steps import COORDINATOR_STEPS, PIVOT, RetryPolicy, index_of
 
-__all__ = ["apply_cancel", "apply_failure", "apply_result", "apply_timer", "start_run"]
+__all__ = ["apply_approval", "apply_cancel", "apply_failure", "apply_result", "apply_timer", "start_run"]
 
 StepResult = (
     PortfolioLoaded
@@ -116,7 +117,7 @@ def _next_step(record: RunRecord, done: str, now: datetime) -> RunRecord:
         if name in ("approval", "execute-trades", "update-portfolio") and not record.should_rebalance:
             record = _skip(record, name, now, record.decision or "not rebalancing")
             continue
-        if name == "approval":
+        if name == "approval" and not request.require_approval:
             record = _skip(record, name, now, "no approval required for this run")
             continue
         if name == "update-portfolio" and not (record.execution and record.execution.executed):
@@ -128,6 +129,8 @@ def _next_step(record: RunRecord, done: str, now: datetime) -> RunRecord:
 
 
 def _run_inline(record: RunRecord, name: str, now: datetime) -> RunRecord:
+    if name == "approval":  # waits for a decision (apply_approval) or its deadline (apply_timer)
+        return record
     if name == "should-rebalance":
         decision, reason = should_rebalance(record)
         record = msgspec.structs.replace(record, should_rebalance=decision, decision=reason)
@@ -204,6 +207,8 @@ def apply_timer(record: RunRecord, timer: StepTimerFired, now: datetime, policy:
     if timer.step not in STEP_NAMES or record.status not in ("running", "completed"):
         return None
     step = record.step(timer.step)
+    if timer.step == "approval":
+        return _expire_approval(record, timer, now, policy)
     if timer.kind == "retry":
         if step.status != "retrying" or step.attempts != timer.attempt - 1:
             return None
@@ -212,6 +217,37 @@ def apply_timer(record: RunRecord, timer: StepTimerFired, now: datetime, policy:
         return None
     error = f"timed out after {policy.timeout_seconds:g}s (attempt {timer.attempt})"
     return _fail_attempt(record, timer.step, timer.attempt, error, True, now, policy)
+
+
+def apply_approval(record: RunRecord, decision: RunApprovalDecided, now: datetime) -> RunRecord | None:
+    """A person approved or rejected a run waiting at its approval step; a rejected run reports
+    without trading."""
+    if record.status != "running" or record.step("approval").status != "running":
+        return None
+    why = f": {decision.reason}" if decision.reason else ""
+    if decision.approved:
+        text = f"approved by {decision.by}{why}"
+        record = msgspec.structs.replace(record, approval=text)
+    else:
+        text = f"rejected by {decision.by}{why}"
+        record = msgspec.structs.replace(
+            record, approval=text, should_rebalance=False, decision=f"not rebalancing: {text}"
+        )
+    record = _complete(record, "approval", now, detail=text)
+    return _next_step(record, "approval", now)
+
+
+def _expire_approval(record: RunRecord, timer: StepTimerFired, now: datetime, policy: RetryPolicy) -> RunRecord | None:
+    step = record.step("approval")
+    if record.status != "running" or step.status != "running" or timer.kind != "deadline":
+        return None
+    timeout = record.request.approval_timeout_seconds or policy.approval_timeout_seconds
+    text = f"approval expired after {timeout:g}s without a decision"
+    record = msgspec.structs.replace(record, approval=text, should_rebalance=False, decision=f"not rebalancing: {text}")
+    record = _set_step(
+        record, "approval", status="failed", finished_at=now, duration_ms=_duration_ms(step, now), error=text
+    )
+    return _next_step(record, "approval", now)
 
 
 def _fail_attempt(
