@@ -55,6 +55,7 @@ __all__ = [
     "RunCancelRequested",
     "RunCompleted",
     "RunFailed",
+    "ScheduledRun",
     "StepFailed",
     "StepTimerFired",
     "TaxContextBuilt",
@@ -74,6 +75,17 @@ class RebalanceRequested(Envelope, frozen=True, kw_only=True, tag="rebalance.req
 
 class RunCancelRequested(Envelope, frozen=True, kw_only=True, tag="run.cancel.v1"):
     reason: str = ""
+
+
+class ScheduledRun(Envelope, frozen=True, kw_only=True, tag="run.scheduled.v1"):
+    """A cron schedule: kept in the TIMERS stream at ``run.v1.timer.schedule.cron.<name>``; the server
+    publishes it to ``run.v1.timer.fire.cron.<name>`` at each tick, and the coordinator starts one run
+    per tick from ``request``."""
+
+    name: str
+    cron: str
+    request: RebalanceRequest
+    created_by: str = ""
 
 
 class RunApprovalDecided(Envelope, frozen=True, kw_only=True, tag="run.approval.v1"):
@@ -254,6 +266,7 @@ Message = (
     RebalanceRequested
     | RunCancelRequested
     | RunApprovalDecided
+    | ScheduledRun
     | TradeExecuted
     | TradeRejected
     | ReportGenerated

@@ -25,7 +25,6 @@ __all__ = [
     "KV_ORDERS",
     "KV_PORTFOLIOS",
     "KV_RUNS",
-    "KV_SCHEDULES",
     "MARKET_DATA_FETCH",
     "MARKET_DATA_FETCHED",
     "MARKET_DATA_QUERY_HISTORY",
@@ -47,6 +46,7 @@ __all__ = [
     "RUN_CANCEL_REQUESTED",
     "RUN_COMPLETED",
     "RUN_FAILED",
+    "SCHEDULE_DEFINITIONS",
     "SERVICES",
     "STREAM_CMD",
     "STREAM_DLQ",
@@ -65,6 +65,8 @@ __all__ = [
     "commands_of",
     "dlq_subject",
     "events_of",
+    "schedule_definition",
+    "schedule_fire",
     "step_failed",
     "timer_fire",
     "timer_schedule",
@@ -83,7 +85,6 @@ KV_RUNS: Final = "runs"
 KV_PORTFOLIOS: Final = "portfolios"
 KV_ORDERS: Final = "orders"
 KV_EXECUTIONS: Final = "executions"
-KV_SCHEDULES: Final = "schedules"
 
 # Public, stable API.
 REBALANCE_REQUESTED: Final = "rebalance.v1.requested"
@@ -192,6 +193,19 @@ def timer_schedule(run_id: str, step: str) -> str:
 def timer_fire(run_id: str, step: str) -> str:
     """The subject the server publishes a step's timer to when it fires."""
     return f"run.v1.timer.fire.{run_id}.{step}"
+
+
+def schedule_definition(name: str) -> str:
+    """The subject holding cron schedule ``name`` (its message carries the schedule and the run template)."""
+    return f"run.v1.timer.schedule.cron.{name}"
+
+
+def schedule_fire(name: str) -> str:
+    """The subject the server publishes schedule ``name`` to at each tick."""
+    return f"run.v1.timer.fire.cron.{name}"
+
+
+SCHEDULE_DEFINITIONS: Final = "run.v1.timer.schedule.cron.>"
 
 
 def dlq_subject(original_subject: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from contracts import (
     RunApprovalDecided,
     RunCancelRequested,
     RunRecord,
+    ScheduledRun,
     StepFailed,
     StepTimerFired,
     decode,
@@ -38,6 +40,7 @@ from services.coordinator.domain.transitions import StepResult
 from services.coordinator.store import RunStore
 from shared.bus.dlq import dead_letter
 from shared.bus.runtime import ServiceRuntime, deliveries_of
+from shared.bus.schedules import FIRED_TTL
 from shared.bus.topology import (
     COORDINATOR_APPROVALS,
     COORDINATOR_CANCELS,
@@ -51,6 +54,7 @@ __all__ = ["Coordinator", "Hook"]
 
 log = get_logger("coordinator")
 Hook = Callable[[RunRecord], Awaitable[None]]
+_SCHEDULE_NAMESPACE = uuid.UUID("0b8a3f5e-5d1c-4f7e-8a8e-3c9e2f7d6a41")
 
 
 def _schedule_time(at: datetime) -> str:
@@ -138,6 +142,18 @@ class Coordinator:
         decoded = await self._decoded(message)
         if isinstance(decoded, StepTimerFired):
             await self.handle_timer(decoded)
+        elif isinstance(decoded, ScheduledRun):
+            await self.fire_schedule(decoded, tick=_stream_sequence(message))
+
+    async def fire_schedule(self, schedule: ScheduledRun, *, tick: int) -> None:
+        """One tick of a cron schedule: one run, whose id the tick determines (at most once)."""
+        run_id = str(uuid.uuid5(_SCHEDULE_NAMESPACE, f"{schedule.name}:{tick}"))
+        now = self.runtime.clock.now()
+        request = RebalanceRequested(
+            run_id=run_id, message_id=run_id, occurred_at=now, request=schedule.request,
+            source=f"schedule:{schedule.name}",
+        )  # fmt: skip
+        await self.start(request)
 
     # ---- the saga ----------------------------------------------------------------------------------
     async def start(self, request: RebalanceRequested) -> None:
@@ -241,10 +257,15 @@ class Coordinator:
                 headers={
                     "Nats-Schedule": f"@at {_schedule_time(timer.at)}",
                     "Nats-Schedule-Target": subjects.timer_fire(message.run_id, message.step),
+                    "Nats-Schedule-TTL": FIRED_TTL,
                     "Nats-Msg-Id": message.message_id,
                 },
                 stream=subjects.STREAM_TIMERS,
             )
+
+
+def _stream_sequence(message: NatsMessage) -> int:
+    return int(message.raw_message.metadata.sequence.stream)
 
 
 async def _passthrough(message: NatsMessage, original: object = None) -> NatsMessage:

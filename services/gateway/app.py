@@ -34,8 +34,9 @@ from contracts.queries import (
     RealizedQuery,
     RiskQuery,
 )
-from services.gateway.schemas import ApprovalBody, RealizedRequest, RebalanceRequestBody
+from services.gateway.schemas import ApprovalBody, RealizedRequest, RebalanceRequestBody, ScheduleBody
 from shared.bus import kv as kvops
+from shared.bus import schedules
 from shared.bus.request import request as ask
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError, NotFoundError, TransientError
@@ -73,6 +74,24 @@ def _run_view(record: RunRecord) -> dict[str, Any]:
         "report": body["report"] if record.status == "completed" else None,
     }
     return view
+
+
+def _request_of(body: RebalanceRequestBody, settings: Settings) -> RebalanceRequest:
+    """The bus form of an HTTP rebalance request."""
+    return RebalanceRequest(
+        account_id=body.accountId,
+        force_rebalance=body.forceRebalance,
+        max_trade_amount=body.maxTradeAmount,
+        exclude_symbols=body.excludeSymbols,
+        dry_run=body.dryRun,
+        tax_optimization=body.taxOptimization,
+        risk_override=body.riskOverride,
+        mode=body.mode,
+        as_of=body.asOf or settings.as_of_date,
+        withdraw_amount=body.withdrawAmount,
+        require_approval=body.requireApproval,
+        approval_timeout_seconds=body.approvalTimeoutSeconds,
+    )
 
 
 def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> FastAPI:
@@ -139,20 +158,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         )
         run_id = str(uuid.uuid5(_RUN_NAMESPACE, idempotency_key)) if idempotency_key else str(uuid.uuid4())
         now = runtime.clock.now()
-        request = RebalanceRequest(
-            account_id=body.accountId,
-            force_rebalance=body.forceRebalance,
-            max_trade_amount=body.maxTradeAmount,
-            exclude_symbols=body.excludeSymbols,
-            dry_run=body.dryRun,
-            tax_optimization=body.taxOptimization,
-            risk_override=body.riskOverride,
-            mode=body.mode,
-            as_of=body.asOf or settings.as_of_date,
-            withdraw_amount=body.withdrawAmount,
-            require_approval=body.requireApproval,
-            approval_timeout_seconds=body.approvalTimeoutSeconds,
-        )
+        request = _request_of(body, settings)
         message = RebalanceRequested(run_id=run_id, message_id=run_id, occurred_at=now, request=request, source="http")
         await runtime.publish(subjects.REBALANCE_REQUESTED, message, msg_id=run_id)
         response = {
@@ -214,6 +220,32 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
     async def reject(run_id: str, body: ApprovalBody) -> JSONResponse:
         """Reject a run waiting at its approval step: it reports without trading."""
         return await _decide(run_id, body, False)
+
+    @app.put("/api/schedules/{name}")
+    async def put_schedule(name: str, body: ScheduleBody) -> JSONResponse:
+        """Create or replace a cron schedule of runs (the server fires it; one run per tick)."""
+        await ask(
+            runtime.broker,
+            subjects.PORTFOLIO_QUERY_ACCOUNTS,
+            AccountStatusQuery(account_id=body.request.accountId),
+            AccountSnapshot,
+        )
+        schedule = await schedules.put_schedule(
+            runtime.js, name=name, cron=body.cron, request=_request_of(body.request, settings),
+            now=runtime.clock.now(), created_by=body.createdBy,
+        )  # fmt: skip
+        return JSONResponse({"success": True, "schedule": to_builtins(schedule)})
+
+    @app.get("/api/schedules")
+    async def get_schedules() -> JSONResponse:
+        found = await schedules.list_schedules(runtime.js)
+        return JSONResponse({"success": True, "schedules": [to_builtins(s) for s in found]})
+
+    @app.delete("/api/schedules/{name}")
+    async def delete_schedule(name: str) -> JSONResponse:
+        if not await schedules.delete_schedule(runtime.js, name):
+            return _error(404, f"unknown schedule {name!r}")
+        return JSONResponse({"success": True, "deleted": name})
 
     @app.get("/api/portfolio/{account_id}/status")
     async def portfolio_status(account_id: str, asOf: date | None = Query(None)) -> JSONResponse:

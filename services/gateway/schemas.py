@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["ApprovalBody", "RealizedRequest", "RebalanceRequestBody"]
+__all__ = ["ApprovalBody", "RealizedRequest", "RebalanceRequestBody", "ScheduleBody"]
 
 
 class RebalanceRequestBody(BaseModel):
@@ -36,6 +36,17 @@ class RebalanceRequestBody(BaseModel):
         if any(not s or not s.replace(".", "").isalnum() for s in cleaned):
             raise ValueError("symbols must be non-empty letters and digits")
         return cleaned
+
+
+class ScheduleBody(BaseModel):
+    """A cron schedule of runs: ``cron`` has six fields with seconds (``0 30 21 * * 1-5``: 21:30 UTC on
+    weekdays) or is ``@every 1h``, ``@daily``...; ``request`` is the run to start at each tick."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str = Field(min_length=1, max_length=200)
+    request: RebalanceRequestBody
+    createdBy: str = Field("", max_length=200)
 
 
 class ApprovalBody(BaseModel):

@@ -35,6 +35,7 @@ def _stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:
         allow_msg_schedules=spec.allow_msg_schedules or None,
         allow_rollup_hdrs=spec.allow_msg_schedules,
         no_ack=spec.no_ack,
+        allow_msg_ttl=spec.allow_msg_ttl,
     )
 
 

@@ -31,6 +31,7 @@ class StreamSpec:
     retention: str  # "workqueue" or "limits"
     max_age_seconds: float = 0.0
     allow_msg_schedules: bool = False
+    allow_msg_ttl: bool = False
     no_ack: bool = False
     description: str = ""
 
@@ -76,8 +77,8 @@ def streams(*, evt_max_age_days: float = 7.0) -> tuple[StreamSpec, ...]:
             s.STREAM_TIMERS,
             (s.TIMERS_ALL,),
             "limits",
-            max_age_seconds=DAY,
             allow_msg_schedules=True,
+            allow_msg_ttl=True,  # fired timers carry a TTL; cron definitions stay until deleted
             description="step timeouts and cron triggers (message schedules)",
         ),
         StreamSpec(
@@ -129,5 +130,4 @@ def buckets() -> tuple[BucketSpec, ...]:
         BucketSpec(s.KV_PORTFOLIOS, history=10, description="accounts, lots, cash (portfolio)"),
         BucketSpec(s.KV_ORDERS, history=2, description="paper broker orders by client order id (execution)"),
         BucketSpec(s.KV_EXECUTIONS, history=2, description="execution results by run (execution)"),
-        BucketSpec(s.KV_SCHEDULES, history=5, description="cron schedules and their last firing (coordinator)"),
     )

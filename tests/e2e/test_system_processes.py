@@ -176,6 +176,21 @@ def test_a_run_waits_for_approval_over_http(live: Supervisor, http: httpx.Client
     assert http.post("/api/runs/nope/approve", json={"by": "x"}).status_code == 404
 
 
+def test_schedules_over_http(http: httpx.Client) -> None:
+    body = {"cron": "0 30 21 * * 1-5", "request": {"accountId": "demo", "dryRun": True}, "createdBy": "ops"}
+    created = http.put("/api/schedules/weekday-close", json=body)
+    assert created.status_code == 200 and created.json()["schedule"]["cron"] == "0 30 21 * * 1-5"
+    listed = http.get("/api/schedules").json()["schedules"]
+    assert [s["name"] for s in listed] == ["weekday-close"] and listed[0]["request"]["account_id"] == "demo"
+    bad = http.put("/api/schedules/x", json={**body, "cron": "whenever"})
+    assert bad.status_code == 400 and "cron 'whenever'" in bad.json()["error"]
+    unknown = http.put("/api/schedules/x", json={**body, "request": {"accountId": "nobody"}})
+    assert unknown.status_code == 404
+    assert http.delete("/api/schedules/weekday-close").status_code == 200
+    assert http.delete("/api/schedules/weekday-close").status_code == 404
+    assert http.get("/api/schedules").json()["schedules"] == []
+
+
 def test_killing_the_coordinator_mid_run_still_completes_it_once(live: Supervisor, http: httpx.Client) -> None:
     before = http.get("/api/portfolio/demo/status").json()["portfolio"]
     live.stop_service("execution")  # hold the run at the pivot
