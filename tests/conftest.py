@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from shared.settings import Settings
 from shared.testing import NatsServer
 from shared.testing.system import InProcessSystem, running_system
+
+# Property tests are reproducible by default (the same examples on every run, so CI cannot flake);
+# HYPOTHESIS_PROFILE=explore searches new random examples, many more of them.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", max_examples=1000, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

@@ -52,6 +52,7 @@ from contracts import (
     RunCompleted,
     RunFailed,
     RunRecord,
+    ScheduledRun,
     StepFailed,
     StepRecord,
     StepTimerFired,
@@ -422,6 +423,15 @@ MESSAGES: list[object] = [
     RunCancelRequested(run_id=RUN, message_id=f"{RUN}:cancel", occurred_at=AT, reason="client asked"),
     RunApprovalDecided(
         run_id=RUN, message_id=f"{RUN}:approval", occurred_at=AT, approved=True, by="advisor@firm", reason="ok"
+    ),
+    ScheduledRun(
+        run_id="schedule:nightly",
+        message_id="schedule:nightly:1",
+        occurred_at=AT,
+        name="nightly",
+        cron="0 30 21 * * 1-5",
+        request=REQUEST,
+        created_by="ops",
     ),
     TradeExecuted(**_env("execute-trades"), account_id="demo", fill=FILL),  # type: ignore[arg-type]
     TradeRejected(**_env("execute-trades"), account_id="demo", trade=TRADE, reason="no price"),  # type: ignore[arg-type]

@@ -36,7 +36,7 @@ def test_subject_follows_the_naming_rule(name: str) -> None:
     value = _subject_constants()[name]
     if value in subjects.PUBLIC_SUBJECTS:
         assert PUBLIC.match(value), value
-    elif name in ("TIMER_FIRE_ALL", "TIMERS_ALL", "DLQ_PREFIX"):
+    elif name in ("TIMER_FIRE_ALL", "TIMERS_ALL", "SCHEDULE_DEFINITIONS", "DLQ_PREFIX"):
         assert value.startswith(("run.v1.timer.", "dlq.v1")), value
     elif name == "EVENTS_ALL":
         assert value == "*.v1.evt.>"

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from shared.money import ZERO
+from shared.money import ZERO, cents
 from shared.securities import SecurityMaster
 
 from .accounts import AccountPolicy, AccountType, LotMethod
@@ -75,7 +75,9 @@ class _PendingLoss:
 
 
 def _portion(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
-    return total if part == whole else total * part / whole
+    """``part/whole`` of ``total``, in cents: the rest stays with the other piece, so a split never
+    creates or loses a fraction of a cent (unrounded thirds would be cut at 28 digits)."""
+    return total if part == whole else cents(total * part / whole)
 
 
 def _split(piece: _Piece, shares: Decimal) -> tuple[_Piece, _Piece | None]:
