@@ -77,18 +77,18 @@ class AnalysisService:
         return await request(self.runtime.broker, subjects.MARKET_DATA_QUERY_HISTORY, query, HistoryReply)
 
     async def regime(self, as_of: date | None) -> MarketRegime:
+        """The regime on ``as_of``, or on the last day with both VIX and the proxy's prices when the
+        data end earlier (``MarketConditions.as_of`` then says which day was used)."""
         if as_of is None:
             as_of = (await self._history(HistoryQuery(symbols=[BENCHMARK], lookback_days=5))).dates[-1]
         reply = await self._history(
-            HistoryQuery(
-                symbols=[BENCHMARK],
-                indices=["VIX"],
-                start=as_of - timedelta(days=REGIME_CALENDAR_DAYS),
-                end=as_of,
-            )
-        )
+            HistoryQuery(symbols=[BENCHMARK], indices=["VIX"], start=as_of - timedelta(days=REGIME_CALENDAR_DAYS),
+                         end=as_of)
+        )  # fmt: skip
+        if not reply.dates:
+            raise InvalidInputError(f"no market history before {as_of.isoformat()}")
         try:
-            return market_regime(_index(reply, "VIX"), _frame(reply)[BENCHMARK], as_of)
+            return market_regime(_index(reply, "VIX"), _frame(reply)[BENCHMARK], min(as_of, reply.dates[-1]))
         except AnalysisError as exc:
             raise InvalidInputError(str(exc)) from None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import date
 from decimal import Decimal
 
 import msgspec
@@ -339,3 +340,14 @@ async def test_a_rejected_or_expired_approval_reports_without_trading(system: In
         assert record.step("execute-trades").status == "skipped"
         assert expected in record.decision
     assert (await _account(system)).applied_runs == []
+
+
+async def test_a_run_after_the_data_ends_flags_stale_prices(system: InProcessSystem) -> None:
+    run_id = await system.request_run("demo", dry_run=True, as_of=date(2026, 5, 15))
+    record = await system.wait_for_run(run_id)
+    assert record.status == "completed", record.error
+    report = record.report
+    assert report is not None and str(report.as_of) == "2026-05-15"
+    stale = [w for w in report.warnings if w.startswith("stale price")]
+    assert stale and any("VTI last traded 2026-05-01" in w for w in stale)
+    assert str(report.analysis.market_conditions.as_of) == "2026-05-01"  # the last day with data
