@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     approval_timeout_seconds: float = Field(3600.0, gt=0, description="how long a run waits for approval")
 
     # Market data
+    market_data_provider: Literal["file", "http"] = Field("file", description="where quotes and history come from")
+    market_data_url: str | None = Field(None, description="base URL of the chart API, with MARKET_DATA_PROVIDER=http")
+    market_data_timeout_seconds: float = Field(5.0, gt=0)
     market_data_dir: Path | None = None
     as_of_date: date | None = Field(None, description="the run's date; default: last date of the data")
     stale_after_trading_days: int = Field(3, ge=0)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -13,7 +16,9 @@ from contracts.queries import HistoryQuery, HistoryReply, QuotesQuery, QuotesRep
 from services.market_data.domain import (
     DEFAULT_MARKET_DIR,
     FileMarketDataProvider,
+    HttpMarketDataProvider,
     MarketDataError,
+    MarketDataProvider,
     UnknownSymbolError,
 )
 from services.market_data.domain import Quote as DomainQuote
@@ -21,10 +26,12 @@ from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError, NotFoundError
 from shared.log import get_logger
+from shared.settings import Settings
 
-__all__ = ["MarketDataService"]
+__all__ = ["MarketDataService", "provider_from"]
 
 log = get_logger("market_data")
+T = TypeVar("T")
 
 
 def _contract_quote(quote: DomainQuote) -> Quote:
@@ -46,27 +53,47 @@ def _floats(series: pd.Series, dates: pd.DatetimeIndex) -> list[float | None]:
     return [None if math.isnan(v) else float(v) for v in values.to_numpy(dtype=float)]
 
 
-class MarketDataService:
-    def __init__(self, runtime: ServiceRuntime, provider: FileMarketDataProvider | None = None) -> None:
-        self.runtime = runtime
-        settings = runtime.settings
-        self.provider = provider or FileMarketDataProvider(
-            settings.market_data_dir or DEFAULT_MARKET_DIR,
+def provider_from(settings: Settings) -> MarketDataProvider:
+    """The file provider over the shipped history, or the HTTP provider (``MARKET_DATA_PROVIDER=http``)."""
+    if settings.market_data_provider == "http":
+        if not settings.market_data_url:
+            raise ValueError("MARKET_DATA_URL is required with MARKET_DATA_PROVIDER=http")
+        return HttpMarketDataProvider(
+            settings.market_data_url,
+            timeout=settings.market_data_timeout_seconds,
             stale_after_trading_days=settings.stale_after_trading_days,
         )
+    return FileMarketDataProvider(
+        settings.market_data_dir or DEFAULT_MARKET_DIR, stale_after_trading_days=settings.stale_after_trading_days
+    )
+
+
+class MarketDataService:
+    def __init__(self, runtime: ServiceRuntime, provider: MarketDataProvider | None = None) -> None:
+        self.runtime = runtime
+        self.provider = provider or provider_from(runtime.settings)
+        # Providers block (file reads, HTTP with retries): one worker thread keeps them off the event
+        # loop and serializes them, so a provider needs no locking of its own.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="market-data")
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
 
     def register(self) -> None:
         self.runtime.command(subjects.MARKET_DATA_FETCH, FetchMarketData, self.fetch)
         self.runtime.query(subjects.MARKET_DATA_QUERY_QUOTES, self.quotes_query)
         self.runtime.query(subjects.MARKET_DATA_QUERY_HISTORY, self.history_query)
 
-    def run_date(self, requested: date | None) -> date:
+    async def run_date(self, requested: date | None) -> date:
         """The run's date: as asked, else the deployment's, else the last date of the data."""
-        return requested or self.runtime.settings.as_of_date or self.provider.last_date()
+        chosen = requested or self.runtime.settings.as_of_date
+        if chosen is None:
+            chosen = await self._call(self.provider.last_date)
+        return chosen
 
-    def quotes(self, symbols: list[str], as_of: date) -> tuple[dict[str, Quote], list[str]]:
+    async def quotes(self, symbols: list[str], as_of: date) -> tuple[dict[str, Quote], list[str]]:
         try:
-            found = self.provider.quotes(sorted(set(symbols)), as_of)
+            found = await self._call(self.provider.quotes, sorted(set(symbols)), as_of)
         except UnknownSymbolError as exc:
             raise NotFoundError(str(exc)) from None
         except MarketDataError as exc:
@@ -81,8 +108,8 @@ class MarketDataService:
         return quotes, warnings
 
     async def fetch(self, command: FetchMarketData) -> Sequence[Outgoing]:
-        as_of = self.run_date(command.as_of)
-        quotes, warnings = self.quotes(command.symbols, as_of)
+        as_of = await self.run_date(command.as_of)
+        quotes, warnings = await self.quotes(command.symbols, as_of)
         for warning in warnings:
             log.warning("stale price", detail=warning)
         event = MarketDataFetched(
@@ -95,28 +122,30 @@ class MarketDataService:
 
     async def quotes_query(self, body: bytes) -> QuotesReply:
         query = decode_as(body, QuotesQuery)
-        as_of = self.run_date(query.as_of)
-        quotes, warnings = self.quotes(query.symbols, as_of)
+        as_of = await self.run_date(query.as_of)
+        quotes, warnings = await self.quotes(query.symbols, as_of)
         return QuotesReply(as_of=as_of, quotes=quotes, warnings=warnings)
 
     async def history_query(self, body: bytes) -> HistoryReply:
         query = decode_as(body, HistoryQuery)
-        return self.history(query)
+        end = query.end or await self.run_date(None)
+        return await self._call(self.history, query, end)
 
-    def history(self, query: HistoryQuery) -> HistoryReply:
-        """Adjusted closes over the window, clamped to the dates every requested series covers."""
-        end = query.end or self.run_date(None)
+    def history(self, query: HistoryQuery, end: date) -> HistoryReply:
+        """Adjusted closes over the window, clamped (with the file provider) to the dates every requested
+        series covers; with the HTTP provider, the days where every series has a value."""
         start = query.start or end - timedelta(days=query.lookback_days or 3 * 365)
         try:
-            for symbol in query.symbols:
-                first, last = self.provider.date_range(symbol)
-                start, end = max(start, first), min(end, last)
-            for name in query.indices:
-                first, last = self.provider.index_date_range(name)
-                start, end = max(start, first), min(end, last)
+            if isinstance(self.provider, FileMarketDataProvider):
+                for symbol in query.symbols:
+                    first, last = self.provider.date_range(symbol)
+                    start, end = max(start, first), min(end, last)
+                for name in query.indices:
+                    first, last = self.provider.index_date_range(name)
+                    start, end = max(start, first), min(end, last)
             if start > end:
                 raise InvalidInputError(f"no common history for {', '.join([*query.symbols, *query.indices])}")
-            panel = self.provider.history(query.symbols, start, end) if query.symbols else None
+            panel = self.provider.history(query.symbols, start, end).dropna() if query.symbols else None
             indices = {name: self.provider.index_history(name, start, end) for name in query.indices}
         except UnknownSymbolError as exc:
             raise NotFoundError(str(exc)) from None
