@@ -70,14 +70,9 @@ def provisioned(server: RunningNats) -> RunningNats:
 
 
 async def start_runtime(runtime: ServiceRuntime) -> None:
-    """Start a service without provisioning: what its least-privilege user can do."""
-    if "provision_on_start" in Settings.model_fields:  # the switch suggested to the lead
-        runtime.settings = runtime.settings.model_copy(update={"provision_on_start": False})
-        await runtime.start()
-        return
-    await runtime.broker.connect()
-    await runtime.broker.start()
-    await runtime._after_startup()
+    """Start a service as a deployment does (PROVISION_ON_START=false): with only its own permissions."""
+    runtime.settings = runtime.settings.model_copy(update={"provision_on_start": False})
+    await runtime.start()
 
 
 async def test_bad_password_is_refused(server: RunningNats) -> None:
