@@ -68,6 +68,7 @@ __all__ = [
     "schedule_definition",
     "schedule_fire",
     "step_failed",
+    "stream_of",
     "timer_fire",
     "timer_schedule",
 ]
@@ -206,6 +207,20 @@ def schedule_fire(name: str) -> str:
 
 
 SCHEDULE_DEFINITIONS: Final = "run.v1.timer.schedule.cron.>"
+
+
+def stream_of(subject: str) -> str:
+    """The stream that stores ``subject``: publishing through it waits for the stream's ack."""
+    if subject.startswith("run.v1.timer."):
+        return STREAM_TIMERS
+    if subject.startswith(DLQ_PREFIX + "."):
+        return STREAM_DLQ
+    domain, _, kind = [*subject.split("."), "", "", ""][:3]
+    if domain in SERVICES and kind == "cmd":
+        return STREAM_CMD
+    if (domain in SERVICES and kind == "evt") or subject in PUBLIC_SUBJECTS:
+        return STREAM_EVT
+    raise ValueError(f"no stream stores {subject!r}")
 
 
 def dlq_subject(original_subject: str) -> str:

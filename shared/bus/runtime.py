@@ -27,7 +27,7 @@ from contracts import Command, ContractError, StepFailed, decode, encode, subjec
 from shared.bus.dlq import dead_letter
 from shared.bus.outgoing import Outgoing
 from shared.bus.provisioning import provision
-from shared.bus.topology import durable_name
+from shared.bus.topology import durable_name, stream_for
 from shared.clock import Clock, SystemClock
 from shared.errors import InvalidInputError, NotFoundError, is_retryable
 from shared.log import bind_step, configure_logging, get_logger
@@ -137,7 +137,9 @@ class ServiceRuntime:
     # ---- publishing --------------------------------------------------------------------------------
     async def publish(self, subject: str, message: object, *, msg_id: str, stream: str | None = None) -> None:
         """Publish to JetStream and wait for the stream's ack; ``msg_id`` de-duplicates re-sends."""
-        await self.broker.publish(encode(message), subject, headers={"Nats-Msg-Id": msg_id}, stream=stream)
+        await self.broker.publish(
+            encode(message), subject, headers={"Nats-Msg-Id": msg_id}, stream=stream or stream_for(subject)
+        )
 
     async def publish_all(self, outgoing: Sequence[Outgoing]) -> None:
         if outgoing:

@@ -18,6 +18,7 @@ __all__ = [
     "command_consumer",
     "consumers",
     "durable_name",
+    "stream_for",
     "streams",
 ]
 
@@ -100,6 +101,11 @@ def streams(*, evt_max_age_days: float = 7.0) -> tuple[StreamSpec, ...]:
             description="JetStream's max-deliveries and terminated advisories",
         ),
     )
+
+
+def stream_for(subject: str) -> str:
+    """The stream that stores ``subject`` (see :func:`contracts.subjects.stream_of`)."""
+    return s.stream_of(subject)
 
 
 def command_consumer(subject: str) -> ConsumerSpec:

@@ -14,8 +14,8 @@ from typing import Any
 from faststream.nats import JStream, TestNatsBroker
 
 from contracts import encode
-from contracts.subjects import DLQ_PREFIX, STREAM_DLQ
 from shared.bus.runtime import ServiceRuntime
+from shared.bus.topology import stream_for
 from shared.clock import FixedClock
 from shared.settings import Settings
 
@@ -54,7 +54,7 @@ async def in_memory(
     runtime, service = build(settings, clock=FixedClock(NOW))
     captured = Captured()
     for subject in subjects:
-        stream = JStream(STREAM_DLQ, declare=False) if subject.startswith(DLQ_PREFIX) else None
+        stream = JStream(stream_for(subject), declare=False)  # results are published through their stream
         runtime.broker.subscriber(subject, stream=stream, decoder=_raw)(_collector(captured.on(subject)))
     async with TestNatsBroker(runtime.broker) as broker:
         yield broker, service, captured

@@ -63,3 +63,20 @@ def test_utc_and_system_clock() -> None:
     assert utc(datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=-5)))) == datetime(2026, 1, 1, 5, tzinfo=UTC)
     now = SystemClock().now()
     assert now.tzinfo is not None and now.utcoffset() == timedelta(0)
+
+
+def test_every_published_subject_has_a_stream() -> None:
+    from contracts import subjects
+    from shared.bus.topology import stream_for
+
+    assert stream_for(subjects.PORTFOLIO_LOAD) == subjects.STREAM_CMD
+    assert stream_for(subjects.step_failed("tax")) == subjects.STREAM_EVT
+    assert stream_for(subjects.REBALANCE_REQUESTED) == subjects.STREAM_EVT
+    assert stream_for(subjects.timer_schedule("r", "tax-context")) == subjects.STREAM_TIMERS
+    assert stream_for(subjects.dlq_subject(subjects.PORTFOLIO_LOAD)) == subjects.STREAM_DLQ
+    for subject in (*subjects.COMMAND_SUBJECTS, *subjects.EVENT_SUBJECTS, *subjects.PUBLIC_SUBJECTS):
+        stream_for(subject)
+    import pytest
+
+    with pytest.raises(ValueError, match="no stream"):
+        stream_for("portfolio.v1.query.status")
