@@ -33,6 +33,7 @@ from services.coordinator.domain import (
     apply_result,
     apply_timer,
     effects,
+    refuse_busy,
     resume_effects,
     start_run,
 )
@@ -161,6 +162,11 @@ class Coordinator:
         record = start_run(request, now)
         store = await self.store()
         with bind_step(record.run_id, "start"):
+            if not request.request.dry_run:  # one trading run per account at a time
+                holder = await store.acquire(request.request.account_id, record.run_id)
+                if holder is not None:
+                    log.warning("account busy: run refused", account_id=request.request.account_id, holder=holder)
+                    record = refuse_busy(record, holder, now)
             if not await store.create(record):
                 log.info("duplicate request ignored: run exists")
                 existing = await store.get(record.run_id)
@@ -221,6 +227,9 @@ class Coordinator:
                 await self._publish(resume_effects(before, now, self.policy))
             return
         await self._publish(effects(before, after, now, self.policy))
+        finished = after.status != before.status and after.status in ("completed", "failed", "cancelled")
+        if finished and not after.request.dry_run:
+            await (await self.store()).release(after.request.account_id, after.run_id)
         if after.status != before.status:
             log.info("run status", status=after.status, error=after.error)
             hooks = self.on_success if after.status == "completed" else self.on_failure

@@ -7,10 +7,24 @@ from collections.abc import Callable
 from nats.js.errors import NoKeysError
 from nats.js.kv import KeyValue
 
-from contracts import RunRecord, run_key
+from contracts import RunRecord, Value, run_key
 from shared.bus import kv as kvops
+from shared.errors import ConflictError
 
-__all__ = ["RunStore"]
+__all__ = ["AccountLock", "RunStore", "lock_key"]
+
+
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+class AccountLock(Value, frozen=True, kw_only=True):
+    """The run that may trade an account now (key ``lock.<account_id>`` in the ``runs`` bucket)."""
+
+    run_id: str
+
+
+def lock_key(account_id: str) -> str:
+    return f"lock.{account_id}"
 
 
 class RunStore:
@@ -33,6 +47,41 @@ class RunStore:
             return await kvops.update_with_retry(self.bucket, run_key(run_id), RunRecord, change)
         except KeyError:
             return None, None
+
+    async def acquire(self, account_id: str, run_id: str) -> str | None:
+        """Let ``run_id`` trade ``account_id``; returns the run holding it instead, if one still runs.
+
+        Two runs that trade one account at once would both plan from the same lots. The lock is taken
+        with compare-and-set; a lock left by a finished (or never stored) run is taken over.
+        """
+        key = lock_key(account_id)
+        for _ in range(20):
+            if await kvops.create(self.bucket, key, AccountLock(run_id=run_id)) is not None:
+                return None
+            lock, revision = await kvops.read(self.bucket, key, AccountLock)
+            if lock is None:
+                continue  # released meanwhile: try to create it again
+            if lock.run_id == run_id:
+                return None
+            holder = await self.get(lock.run_id)
+            if holder is not None and holder.status not in TERMINAL:
+                return lock.run_id
+            try:
+                await kvops.update(self.bucket, key, AccountLock(run_id=run_id), revision)
+                return None
+            except ConflictError:
+                continue
+        raise ConflictError(f"{key}: gave up after repeated conflicting writes")
+
+    async def release(self, account_id: str, run_id: str) -> None:
+        """Free the account if ``run_id`` holds it."""
+        key = lock_key(account_id)
+        lock, revision = await kvops.read(self.bucket, key, AccountLock)
+        if lock is not None and lock.run_id == run_id:
+            try:
+                await self.bucket.delete(key, last=revision)
+            except Exception:  # someone else changed it: not ours any more
+                return
 
     async def run_ids(self) -> list[str]:
         try:

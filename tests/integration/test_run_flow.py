@@ -351,3 +351,27 @@ async def test_a_run_after_the_data_ends_flags_stale_prices(system: InProcessSys
     stale = [w for w in report.warnings if w.startswith("stale price")]
     assert stale and any("VTI last traded 2026-05-01" in w for w in stale)
     assert str(report.analysis.market_conditions.as_of) == "2026-05-01"  # the last day with data
+
+
+async def test_two_trading_runs_of_one_account_never_overlap(system: InProcessSystem) -> None:
+    await system.stop_service("execution")  # hold the first run at the pivot, holding the account
+    first = await system.request_run("demo", dry_run=False)
+    bucket = await system.client.jetstream().key_value(subjects.KV_RUNS)
+    watcher = await bucket.watch(f"run.{first}")
+    async with asyncio.timeout(30):
+        async for entry in watcher:
+            record = msgspec.json.decode(entry.value, type=RunRecord) if entry and entry.value else None
+            if record is not None and record.step("execute-trades").status == "running":
+                break
+    await watcher.stop()
+    second = await system.request_run("demo", dry_run=False)
+    dry = await system.request_run("demo", dry_run=True)  # a dry run trades nothing: never refused
+    refused = await system.wait_for_run(second)
+    assert refused.status == "failed" and f"run {first} is trading it" in (refused.error or "")
+    await system.start_service("execution")
+    assert (await system.wait_for_run(dry)).status == "completed"
+    assert (await system.wait_for_run(first)).status == "completed"
+    third = await system.wait_for_run(await system.request_run("demo", dry_run=False))
+    assert third.status == "completed", third.error  # the account is free again
+    state = await _account(system)
+    assert state.applied_runs.count(first) == 1 and second not in state.applied_runs

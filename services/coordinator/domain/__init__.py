@@ -17,6 +17,7 @@ from services.coordinator.domain.transitions import (
     apply_failure,
     apply_result,
     apply_timer,
+    refuse_busy,
     start_run,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "is_after_pivot",
     "market_symbols",
     "prices_of",
+    "refuse_busy",
     "resume_effects",
     "should_rebalance",
     "start_run",

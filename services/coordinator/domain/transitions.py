@@ -34,7 +34,15 @@ from services.coordinator.domain.decisions import should_rebalance
 from services.coordinator.domain.report import build_report
 from services.coordinator.domain.steps import COORDINATOR_STEPS, PIVOT, RetryPolicy, index_of
 
-__all__ = ["apply_approval", "apply_cancel", "apply_failure", "apply_result", "apply_timer", "start_run"]
+__all__ = [
+    "apply_approval",
+    "apply_cancel",
+    "apply_failure",
+    "apply_result",
+    "apply_timer",
+    "refuse_busy",
+    "start_run",
+]
 
 StepResult = (
     PortfolioLoaded
@@ -63,6 +71,19 @@ def start_run(event: RebalanceRequested, now: datetime) -> RunRecord:
         as_of=event.request.as_of,
     )
     return _begin(record, "load-portfolio", now)
+
+
+def refuse_busy(record: RunRecord, holder: str, now: datetime) -> RunRecord:
+    """A run that would trade an account another unfinished run is trading: it fails before it starts."""
+    error = (
+        f"account {record.request.account_id} is busy: run {holder} is trading it; "
+        "start this run again when that one has finished"
+    )
+    record = _set_step(record, "load-portfolio", status="failed", finished_at=now, error=error)
+    record = msgspec.structs.replace(
+        record, status="failed", failed_step="load-portfolio", error=f"load-portfolio: {error}", updated_at=now
+    )
+    return _begin_failure_notification(record, now)
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
