@@ -105,3 +105,5 @@ class Report(Value, frozen=True, kw_only=True, rename="camel"):
     estimated_costs: Decimal = Decimal(0)
     solver: str = ""
     warnings: list[str] = msgspec.field(default_factory=list)
+    volatility_before: float | None = None
+    volatility_after: float | None = None

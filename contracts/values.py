@@ -264,6 +264,9 @@ class RebalancePlan(Value, frozen=True, kw_only=True):
     solver: str = ""
     warnings: list[str] = msgspec.field(default_factory=list)
     portfolio_value: Decimal = Decimal(0)
+    volatility_before: float | None = None
+    volatility_after: float | None = None
+    """Annualized volatility of the whole account (cash included) before and after the trades."""
 
 
 class WashSaleAdjustment(Value, frozen=True, kw_only=True):

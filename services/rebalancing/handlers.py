@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+import msgspec
+
 from contracts import PlanRebalance, RebalancePlanned, subjects
+from contracts import RebalancePlan as ContractPlan
 from services.rebalancing.adapters import (
     account_of,
     covariance_of,
@@ -14,6 +17,7 @@ from services.rebalancing.adapters import (
     tax_inputs_of,
 )
 from services.rebalancing.domain import CostModel, PlanningError, plan_rebalance
+from services.rebalancing.risk_change import holdings_after, volatility
 from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError
@@ -38,6 +42,18 @@ class RebalancingService:
     def register(self) -> None:
         self.runtime.command(subjects.REBALANCING_PLAN, PlanRebalance, self.plan)
 
+    @staticmethod
+    def _with_risk(plan: ContractPlan, command: PlanRebalance) -> ContractPlan:
+        account, prices, risk = command.account, command.prices, command.risk
+        held = holdings_after(account, [])
+        after = holdings_after(account, plan.trades)
+        cash_after = account.cash + sum((t.value if t.action == "sell" else -t.value for t in plan.trades), Decimal(0))
+        return msgspec.structs.replace(
+            plan,
+            volatility_before=volatility(held, account.cash, prices, risk),
+            volatility_after=volatility(after, cash_after, prices, risk),
+        )
+
     async def plan(self, command: PlanRebalance) -> Sequence[Outgoing]:
         account = command.account
         tax = tax_inputs_of(command.tax, account, command.as_of)
@@ -55,6 +71,6 @@ class RebalancingService:
             raise InvalidInputError(f"cannot plan account {account.account_id}: {exc}") from None
         event = RebalancePlanned(
             **result_envelope(command, self.runtime.clock.now()),
-            plan=plan_to_contract(plan, account, command.prices, tax, self.securities),
+            plan=self._with_risk(plan_to_contract(plan, account, command.prices, tax, self.securities), command),
         )
         return [Outgoing(subjects.REBALANCING_PLANNED, event, event.message_id)]

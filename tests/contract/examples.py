@@ -260,6 +260,8 @@ PLAN = RebalancePlan(
     solver="osqp",
     warnings=["VNQ excluded by the request"],
     portfolio_value=D("64321.09"),
+    volatility_before=0.1234,
+    volatility_after=0.1111,
 )
 WASH = WashSaleAdjustment(
     sold_lot_id="demo-vea-2",
@@ -377,6 +379,8 @@ REPORT = Report(
     estimated_costs=D("1.34"),
     solver="osqp",
     warnings=["VNQ excluded by the request"],
+    volatility_before=0.1234,
+    volatility_after=0.1111,
 )
 RUN_RECORD = RunRecord(
     run_id=RUN,

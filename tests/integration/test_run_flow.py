@@ -86,6 +86,11 @@ async def test_dry_run_of_demo_completes_with_the_right_report(system: InProcess
     sells = [a for a in report.actions if a.action == "sell"]
     assert sells and all(lot.lot_id != "demo-bnd-1" for a in sells for lot in a.lots)
     assert all(a.reason for a in report.actions)
+    # Risk before and after the trades, from the analysis step's covariance (cash has no volatility).
+    assert record.risk is not None and report.volatility_before is not None and report.volatility_after is not None
+    invested = 1 - float(report.allocation_before["cash"]) / 100
+    assert report.volatility_before == pytest.approx(record.risk.volatility * invested, rel=0.05)
+    assert report.volatility_after > report.volatility_before  # cash goes into equity and REITs
     # Dry run: simulated, nothing executed, the ledger unchanged.
     assert report.execution.dry_run is True and report.execution.executed is False
     assert report.execution.trades == [] and len(report.execution.simulated_trades) == len(report.actions)

@@ -146,4 +146,6 @@ def build_report(record: RunRecord, now: datetime) -> Report:
         estimated_costs=cents(plan.estimated_costs) if plan else ZERO,
         solver=plan.solver if plan else "",
         warnings=warnings,
+        volatility_before=plan.volatility_before if plan else None,
+        volatility_after=plan.volatility_after if plan else None,
     )
