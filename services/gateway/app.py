@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Query, Request
+from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -44,6 +44,9 @@ from shared.settings import Settings
 
 __all__ = ["create_app"]
 
+RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,128}$", description="a run's id")]
+AccountId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,128}$", description="an account's id")]
+ScheduleName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="a schedule's name")]
 _RUN_NAMESPACE = uuid.UUID("6f1c3f0e-8f55-4d8e-9a7e-2d0b6c1f3a10")
 _RECENT = 10_000
 
@@ -175,7 +178,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         return JSONResponse(response, status_code=202)
 
     @app.get("/api/runs/{run_id}")
-    async def run_status(run_id: str) -> JSONResponse:
+    async def run_status(run_id: RunId) -> JSONResponse:
         record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), f"run.{run_id}", RunRecord)
         if record is None:
             if run_id in accepted:
@@ -184,7 +187,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         return JSONResponse(_run_view(record))
 
     @app.post("/api/runs/{run_id}/cancel", status_code=202)
-    async def cancel(run_id: str) -> JSONResponse:
+    async def cancel(run_id: RunId) -> JSONResponse:
         record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), f"run.{run_id}", RunRecord)
         if record is None:
             return _error(404, f"unknown run {run_id!r}")
@@ -197,7 +200,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         await runtime.publish(subjects.RUN_CANCEL_REQUESTED, message, msg_id=message.message_id)
         return JSONResponse({"success": True, "runId": run_id, "message": "cancel requested"}, status_code=202)
 
-    async def _decide(run_id: str, body: ApprovalBody, approved: bool) -> JSONResponse:
+    async def _decide(run_id: RunId, body: ApprovalBody, approved: bool) -> JSONResponse:
         record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), f"run.{run_id}", RunRecord)
         if record is None:
             return _error(404, f"unknown run {run_id!r}")
@@ -212,17 +215,17 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         return JSONResponse({"success": True, "runId": run_id, "message": f"{verb} recorded"}, status_code=202)
 
     @app.post("/api/runs/{run_id}/approve", status_code=202)
-    async def approve(run_id: str, body: ApprovalBody) -> JSONResponse:
+    async def approve(run_id: RunId, body: ApprovalBody) -> JSONResponse:
         """Approve a run waiting at its approval step: it goes on to execute its trades."""
         return await _decide(run_id, body, True)
 
     @app.post("/api/runs/{run_id}/reject", status_code=202)
-    async def reject(run_id: str, body: ApprovalBody) -> JSONResponse:
+    async def reject(run_id: RunId, body: ApprovalBody) -> JSONResponse:
         """Reject a run waiting at its approval step: it reports without trading."""
         return await _decide(run_id, body, False)
 
     @app.put("/api/schedules/{name}")
-    async def put_schedule(name: str, body: ScheduleBody) -> JSONResponse:
+    async def put_schedule(name: ScheduleName, body: ScheduleBody) -> JSONResponse:
         """Create or replace a cron schedule of runs (the server fires it; one run per tick)."""
         await ask(
             runtime.broker,
@@ -242,13 +245,13 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         return JSONResponse({"success": True, "schedules": [to_builtins(s) for s in found]})
 
     @app.delete("/api/schedules/{name}")
-    async def delete_schedule(name: str) -> JSONResponse:
+    async def delete_schedule(name: ScheduleName) -> JSONResponse:
         if not await schedules.delete_schedule(runtime.js, name):
             return _error(404, f"unknown schedule {name!r}")
         return JSONResponse({"success": True, "deleted": name})
 
     @app.get("/api/portfolio/{account_id}/status")
-    async def portfolio_status(account_id: str, asOf: date | None = Query(None)) -> JSONResponse:
+    async def portfolio_status(account_id: AccountId, asOf: date | None = Query(None)) -> JSONResponse:
         status = await ask(
             runtime.broker,
             subjects.PORTFOLIO_QUERY_STATUS,
@@ -258,7 +261,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         return JSONResponse({"success": True, "portfolio": to_builtins(status)})
 
     @app.get("/api/portfolio/{account_id}/risk")
-    async def portfolio_risk(account_id: str, asOf: date | None = Query(None)) -> JSONResponse:
+    async def portfolio_risk(account_id: AccountId, asOf: date | None = Query(None)) -> JSONResponse:
         status = await ask(
             runtime.broker,
             subjects.PORTFOLIO_QUERY_STATUS,

@@ -130,6 +130,9 @@ def test_unknown_account_and_run_get_404(http: httpx.Client) -> None:
     assert response.status_code == 404 and "nobody" in response.json()["error"]
     assert http.get("/api/runs/00000000-0000-0000-0000-000000000000").status_code == 404
     assert http.get("/api/portfolio/nobody/status").status_code == 404
+    for path in ("/api/runs/a%20b", "/api/portfolio/x*y/status", "/api/portfolio/a.b/risk"):
+        response = http.get(path)
+        assert response.status_code == 422 and "String should match pattern" in response.json()["error"], path
 
 
 def test_status_analysis_risk_tax_health_and_docs(http: httpx.Client) -> None:
