@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -17,6 +17,7 @@ __all__ = [
     "ExecutionResult",
     "Fill",
     "HarvestCandidate",
+    "Identifier",
     "Lot",
     "LotSale",
     "LotTax",
@@ -43,10 +44,14 @@ Action = Literal["buy", "sell"]
 RebalanceMode = Literal["full", "threshold", "buy-only", "sell-only", "harvest", "harvest-reinvest"]
 
 
+Identifier = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
+"""An account or run id: letters, digits, '-' and '_' (it becomes part of KV keys and subjects)."""
+
+
 class RebalanceRequest(Value, frozen=True, kw_only=True):
     """The original workflow's request schema (snake_case on the bus, camelCase over HTTP)."""
 
-    account_id: str
+    account_id: Identifier
     force_rebalance: bool = False
     max_trade_amount: Decimal | None = None
     exclude_symbols: list[str] = msgspec.field(default_factory=list)

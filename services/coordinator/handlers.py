@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -55,6 +56,7 @@ __all__ = ["Coordinator", "Hook"]
 
 log = get_logger("coordinator")
 Hook = Callable[[RunRecord], Awaitable[None]]
+_RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _SCHEDULE_NAMESPACE = uuid.UUID("0b8a3f5e-5d1c-4f7e-8a8e-3c9e2f7d6a41")
 
 
@@ -127,6 +129,13 @@ class Coordinator:
     async def _on_request_message(self, message: NatsMessage) -> None:
         decoded = await self._decoded(message)
         if isinstance(decoded, RebalanceRequested):
+            if not _RUN_ID.match(decoded.run_id):
+                subject = message.raw_message.subject
+                reason = f"run_id {decoded.run_id!r}: use 1 to 128 letters, digits, '-' or '_'"
+                await dead_letter(self.runtime.broker, subject=subject, body=message.body, reason=reason,
+                                  deliveries=deliveries_of(message), service="coordinator")  # fmt: skip
+                await message.reject()
+                return
             await self.start(decoded)
         elif isinstance(decoded, RunCancelRequested):
             await self.cancel(decoded.run_id, decoded.reason)

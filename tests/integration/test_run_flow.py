@@ -380,3 +380,20 @@ async def test_two_trading_runs_of_one_account_never_overlap(system: InProcessSy
     assert third.status == "completed", third.error  # the account is free again
     state = await _account(system)
     assert state.applied_runs.count(first) == 1 and second not in state.applied_runs
+
+
+async def test_a_request_with_a_bad_account_or_run_id_goes_to_the_dlq(system: InProcessSystem) -> None:
+    js = system.client.jetstream()
+    dlq = await js.subscribe(subjects.dlq_subject(subjects.REBALANCE_REQUESTED), stream=subjects.STREAM_DLQ)
+    bad_account = (
+        b'{"schema":"rebalance.requested.v1","run_id":"r1","message_id":"r1","occurred_at":"2026-05-01T00:00:00Z",'
+        b'"request":{"account_id":"demo; drop"}}'
+    )
+    bad_run = bad_account.replace(b"demo; drop", b"demo").replace(b'"run_id":"r1"', b'"run_id":"a.b"')
+    for n, body in enumerate((bad_account, bad_run)):
+        await js.publish(subjects.REBALANCE_REQUESTED, body, headers={"Nats-Msg-Id": f"bad-{n}"})
+    reasons = [(await dlq.next_msg(timeout=20)).headers["Rebalancer-Dlq-Reason"] for _ in range(2)]  # type: ignore[index]
+    await dlq.unsubscribe()
+    assert "$.request.account_id" in reasons[0]
+    assert "run_id 'a.b'" in reasons[1]
+    assert await system.run_record("r1") is None
