@@ -211,7 +211,7 @@ def apply_result(record: RunRecord, event: StepResult, now: datetime) -> RunReco
     record = _absorb(record, event)
     if event.step == "send-notifications":
         record = _complete(record, event.step, now, detail=", ".join(record.notifications))
-        return msgspec.structs.replace(record, updated_at=now)
+        return msgspec.structs.replace(record, current_step=None, updated_at=now)
     record = _complete(record, event.step, now)
     return _next_step(record, event.step, now)
 
@@ -225,7 +225,9 @@ def apply_failure(record: RunRecord, failed: StepFailed, now: datetime, policy: 
 
 def apply_timer(record: RunRecord, timer: StepTimerFired, now: datetime, policy: RetryPolicy) -> RunRecord | None:
     """A step's deadline passed (a timeout), or its retry time came."""
-    if timer.step not in STEP_NAMES or record.status not in ("running", "completed"):
+    if timer.step not in STEP_NAMES:
+        return None
+    if record.status != "running" and timer.step != "send-notifications":  # notifications outlive the run
         return None
     step = record.step(timer.step)
     if timer.step == "approval":
@@ -282,7 +284,7 @@ def _fail_attempt(
 ) -> RunRecord:
     if name == "send-notifications":  # in the background: its failure never fails the run
         record = _set_step(record, name, status="failed", finished_at=now, error=error)
-        return msgspec.structs.replace(record, updated_at=now)
+        return msgspec.structs.replace(record, current_step=None, updated_at=now)
     if (retryable and policy.may_retry(name, attempt)) or index_of(name) >= index_of(PIVOT):
         record = _set_step(record, name, status="retrying", error=error)
         return msgspec.structs.replace(record, updated_at=now)

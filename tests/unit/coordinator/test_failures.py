@@ -246,3 +246,13 @@ def test_cancel_of_a_finished_run_is_refused() -> None:
     assert apply_cancel(states[-2], at(40), "done") is None  # completed, notifications running
     skipped = drive(Scenario(needs_rebalancing=False, with_trades=False))[-1]
     assert apply_cancel(skipped, at(40), "done") is None
+
+
+def test_a_failed_runs_notification_that_never_answers_times_out() -> None:
+    record = at_step("load-portfolio")
+    failed = apply_failure(record, failure(record, "load-portfolio", retryable=False), at(1), POLICY)
+    assert failed is not None and failed.status == "failed"
+    assert failed.step("send-notifications").status == "running"
+    after = apply_timer(failed, timer(failed, "send-notifications", "deadline", 1), at(60), POLICY)
+    assert after is not None and after.status == "failed"
+    assert after.step("send-notifications").status == "failed" and after.current_step is None
