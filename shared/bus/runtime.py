@@ -78,7 +78,7 @@ class ServiceRuntime:
             max_reconnect_attempts=-1,
             **auth,
         )
-        self.app = FastStream(self.broker)
+        self.app = FastStream(self.broker, logger=None)  # our structlog JSON lines say what happens
         self._kv: dict[str, KeyValue] = {}
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._shutdown: list[Callable[[], Awaitable[None]]] = []
