@@ -180,8 +180,11 @@ class Coordinator:
                 log.info("duplicate request ignored: run exists")
                 existing = await store.get(record.run_id)
                 if existing is not None and existing.status == "running":
+                    await store.mark_active(existing.run_id)
                     await self._publish(resume_effects(existing, now, self.policy))
                 return
+            if record.status == "running":
+                await store.mark_active(record.run_id)
             log.info("run started", account_id=request.request.account_id, source=request.source)
             await self._publish(effects(None, record, now, self.policy))
 
@@ -237,8 +240,11 @@ class Coordinator:
             return
         await self._publish(effects(before, after, now, self.policy))
         finished = after.status != before.status and after.status in ("completed", "failed", "cancelled")
-        if finished and not after.request.dry_run:
-            await (await self.store()).release(after.request.account_id, after.run_id)
+        if finished:
+            store = await self.store()
+            if not after.request.dry_run:
+                await store.release(after.request.account_id, after.run_id)
+            await store.mark_finished(after.run_id)
         if after.status != before.status:
             log.info("run status", status=after.status, error=after.error)
             hooks = self.on_success if after.status == "completed" else self.on_failure
@@ -254,15 +260,14 @@ class Coordinator:
         store = await self.store()
         now = self.runtime.clock.now()
         resumed = 0
-        for run_id in await store.run_ids():
+        for run_id in await store.active_run_ids():
             record = await store.get(run_id)
-            if record is None:
+            if record is None or record.status != "running":
+                await store.mark_finished(run_id)  # a stale mark (a crash between two writes)
                 continue
-            waiting = any(s.status in ("running", "retrying") for s in record.steps)
-            if record.status == "running" or waiting:
-                with bind_step(run_id, record.current_step or "resume"):
-                    await self._publish(resume_effects(record, now, self.policy))
-                resumed += 1
+            with bind_step(run_id, record.current_step or "resume"):
+                await self._publish(resume_effects(record, now, self.policy))
+            resumed += 1
         log.info("resumed unfinished runs", count=resumed)
 
     async def _publish(self, out: Effects) -> None:

@@ -11,7 +11,7 @@ from contracts import RunRecord, Value, run_key
 from shared.bus import kv as kvops
 from shared.errors import ConflictError
 
-__all__ = ["AccountLock", "RunStore", "lock_key"]
+__all__ = ["AccountLock", "ActiveRun", "RunStore", "lock_key"]
 
 
 TERMINAL = ("completed", "failed", "cancelled")
@@ -20,6 +20,10 @@ TERMINAL = ("completed", "failed", "cancelled")
 class AccountLock(Value, frozen=True, kw_only=True):
     """The run that may trade an account now (key ``lock.<account_id>`` in the ``runs`` bucket)."""
 
+    run_id: str
+
+
+class ActiveRun(Value, frozen=True, kw_only=True):
     run_id: str
 
 
@@ -83,9 +87,17 @@ class RunStore:
             except Exception:  # someone else changed it: not ours any more
                 return
 
-    async def run_ids(self) -> list[str]:
+    async def mark_active(self, run_id: str) -> None:
+        """Index an unfinished run (``active.<run_id>``), so a restart resumes it without reading every run."""
+        await kvops.create(self.bucket, f"active.{run_id}", ActiveRun(run_id=run_id))
+
+    async def mark_finished(self, run_id: str) -> None:
+        await self.bucket.delete(f"active.{run_id}")
+
+    async def active_run_ids(self) -> list[str]:
+        """The runs marked active: what a restarted coordinator must look at."""
         try:
-            keys = await self.bucket.keys()
+            keys = await self.bucket.keys(filters=["active.*"])
         except NoKeysError:
             return []
-        return sorted(key.removeprefix("run.") for key in keys if key.startswith("run."))
+        return sorted(key.removeprefix("active.") for key in keys if key.startswith("active."))
