@@ -19,6 +19,9 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     if not isinstance(numeric, int):
         numeric = logging.INFO
     logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s", force=True)
+    # nats-py warns on every filtered KV listing that servers before 2.10 may ignore filters; the
+    # project needs 2.12 or newer (message schedules), so the warning says nothing here.
+    logging.getLogger("nats.js.kv").setLevel(logging.ERROR)
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
