@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TypedDict
+
+import msgspec
 
 from contracts import (
     AccountSnapshot,
@@ -77,7 +80,17 @@ LATER = datetime(2026, 1, 5, 14, 30, 2, 500000, tzinfo=UTC)
 AS_OF = date(2026, 1, 2)
 
 
-def _env(step: str, attempt: int = 2) -> dict[str, object]:
+class _Env(TypedDict):
+    """The envelope fields of a step's message, splatted into each struct below."""
+
+    run_id: str
+    message_id: str
+    occurred_at: datetime
+    step: str
+    attempt: int
+
+
+def _env(step: str, attempt: int = 2) -> _Env:
     return {
         "run_id": RUN,
         "message_id": f"{RUN}:{step}:{attempt}",
@@ -422,7 +435,7 @@ RUN_RECORD = RunRecord(
     approval="approved by advisor@firm: looks right",
 )
 
-MESSAGES: list[object] = [
+MESSAGES: list[msgspec.Struct] = [
     RebalanceRequested(run_id=RUN, message_id=f"{RUN}:requested", occurred_at=AT, request=REQUEST, source="http"),
     RunCancelRequested(run_id=RUN, message_id=f"{RUN}:cancel", occurred_at=AT, reason="client asked"),
     RunApprovalDecided(
@@ -437,14 +450,12 @@ MESSAGES: list[object] = [
         request=REQUEST,
         created_by="ops",
     ),
-    TradeExecuted(**_env("execute-trades"), account_id="demo", fill=FILL),  # type: ignore[arg-type]
-    TradeRejected(**_env("execute-trades"), account_id="demo", trade=TRADE, reason="no price"),  # type: ignore[arg-type]
-    ReportGenerated(**_env("generate-report"), account_id="demo", report=REPORT),  # type: ignore[arg-type]
-    RunCompleted(**_env("generate-report"), account_id="demo", executed=True, trades=1),  # type: ignore[arg-type]
-    RunFailed(  # type: ignore[arg-type]
-        **_env("load-portfolio"), account_id="demo", failed_step="load-portfolio", error="not found"
-    ),
-    StepFailed(  # type: ignore[arg-type]
+    TradeExecuted(**_env("execute-trades"), account_id="demo", fill=FILL),
+    TradeRejected(**_env("execute-trades"), account_id="demo", trade=TRADE, reason="no price"),
+    ReportGenerated(**_env("generate-report"), account_id="demo", report=REPORT),
+    RunCompleted(**_env("generate-report"), account_id="demo", executed=True, trades=1),
+    RunFailed(**_env("load-portfolio"), account_id="demo", failed_step="load-portfolio", error="not found"),
+    StepFailed(
         **_env("tax-context"), service="tax", error="rates missing", retryable=True, error_type="TransientError"
     ),
     StepTimerFired(
@@ -455,12 +466,10 @@ MESSAGES: list[object] = [
         attempt=3,
         kind="retry",
     ),
-    LoadPortfolio(**_env("load-portfolio"), account_id="demo", risk_override="aggressive", as_of=AS_OF),  # type: ignore[arg-type]
-    PortfolioLoaded(**_env("load-portfolio"), account=ACCOUNT, household_activity=[TRANSACTION]),  # type: ignore[arg-type]
-    ApplyFills(  # type: ignore[arg-type]
-        **_env("update-portfolio"), account_id="demo", as_of=AS_OF, trades=[TRADE], fills=[FILL], review=REVIEW
-    ),
-    FillsApplied(  # type: ignore[arg-type]
+    LoadPortfolio(**_env("load-portfolio"), account_id="demo", risk_override="aggressive", as_of=AS_OF),
+    PortfolioLoaded(**_env("load-portfolio"), account=ACCOUNT, household_activity=[TRANSACTION]),
+    ApplyFills(**_env("update-portfolio"), account_id="demo", as_of=AS_OF, trades=[TRADE], fills=[FILL], review=REVIEW),
+    FillsApplied(
         **_env("update-portfolio"),
         account_id="demo",
         cash_after=D("7345.27"),
@@ -469,26 +478,24 @@ MESSAGES: list[object] = [
         last_rebalanced=AS_OF,
         already_applied=True,
     ),
-    FetchMarketData(**_env("fetch-market-data"), symbols=["BND", "VTI"], as_of=AS_OF),  # type: ignore[arg-type]
-    MarketDataFetched(  # type: ignore[arg-type]
-        **_env("fetch-market-data"), as_of=AS_OF, quotes={"VTI": QUOTE}, warnings=["VTI is stale"]
-    ),
-    AnalyzeMarket(  # type: ignore[arg-type]
+    FetchMarketData(**_env("fetch-market-data"), symbols=["BND", "VTI"], as_of=AS_OF),
+    MarketDataFetched(**_env("fetch-market-data"), as_of=AS_OF, quotes={"VTI": QUOTE}, warnings=["VTI is stale"]),
+    AnalyzeMarket(
         **_env("analyze-market-conditions"),
         as_of=AS_OF,
         weights={"VTI": D("0.6"), "BND": D("0.4")},
         universe=["BND", "VTI"],
     ),
-    MarketAnalyzed(**_env("analyze-market-conditions"), conditions=CONDITIONS, risk=RISK),  # type: ignore[arg-type]
-    BuildTaxContext(  # type: ignore[arg-type]
+    MarketAnalyzed(**_env("analyze-market-conditions"), conditions=CONDITIONS, risk=RISK),
+    BuildTaxContext(
         **_env("tax-context"),
         account=ACCOUNT,
         household_activity=[TRANSACTION],
         prices={"VTI": D("334.56")},
         as_of=AS_OF,
     ),
-    TaxContextBuilt(**_env("tax-context"), context=TAX_CONTEXT),  # type: ignore[arg-type]
-    ReviewPlan(  # type: ignore[arg-type]
+    TaxContextBuilt(**_env("tax-context"), context=TAX_CONTEXT),
+    ReviewPlan(
         **_env("tax-optimization"),
         account=ACCOUNT,
         household_activity=[TRANSACTION],
@@ -496,8 +503,8 @@ MESSAGES: list[object] = [
         plan=PLAN,
         as_of=AS_OF,
     ),
-    PlanReviewed(**_env("tax-optimization"), review=REVIEW),  # type: ignore[arg-type]
-    PlanRebalance(  # type: ignore[arg-type]
+    PlanReviewed(**_env("tax-optimization"), review=REVIEW),
+    PlanRebalance(
         **_env("calculate-rebalancing"),
         account=ACCOUNT,
         prices={"VTI": D("334.56")},
@@ -506,8 +513,8 @@ MESSAGES: list[object] = [
         tax=TAX_CONTEXT,
         risk=RISK,
     ),
-    RebalancePlanned(**_env("calculate-rebalancing"), plan=PLAN),  # type: ignore[arg-type]
-    ExecuteTrades(  # type: ignore[arg-type]
+    RebalancePlanned(**_env("calculate-rebalancing"), plan=PLAN),
+    ExecuteTrades(
         **_env("execute-trades"),
         account_id="demo",
         as_of=AS_OF,
@@ -515,27 +522,27 @@ MESSAGES: list[object] = [
         prices={"VTI": D("334.56")},
         dry_run=True,
     ),
-    TradesExecuted(**_env("execute-trades"), account_id="demo", result=EXECUTION),  # type: ignore[arg-type]
-    Notify(  # type: ignore[arg-type]
+    TradesExecuted(**_env("execute-trades"), account_id="demo", result=EXECUTION),
+    Notify(
         **_env("send-notifications"),
         account_id="demo",
         status="failed",
         message="Portfolio rebalancing failed",
         report=REPORT,
     ),
-    Notified(**_env("send-notifications"), channels=["webhook"], errors=["email: not configured"]),  # type: ignore[arg-type]
+    Notified(**_env("send-notifications"), channels=["webhook"], errors=["email: not configured"]),
 ]
 
 
-def golden_name(value: object) -> str:
+def golden_name(value: msgspec.Struct) -> str:
     """The golden file's stem: the schema tag of a message, else a fixed name of the untagged struct."""
     if isinstance(value, RunRecord):
         return "run-record.v1"
     if isinstance(value, Report):
         return "report.v1"
-    tag = type(value).__struct_config__.tag  # type: ignore[attr-defined]
+    tag = type(value).__struct_config__.tag
     assert isinstance(tag, str), type(value)
     return tag
 
 
-EXAMPLES: dict[str, object] = {golden_name(v): v for v in [*MESSAGES, RUN_RECORD, REPORT]}
+EXAMPLES: dict[str, msgspec.Struct] = {golden_name(v): v for v in [*MESSAGES, RUN_RECORD, REPORT]}

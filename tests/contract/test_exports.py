@@ -29,8 +29,9 @@ def _defined_public(module_name: str) -> set[str]:
     }
     tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))  # type: ignore[arg-type]
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else []
-        for target in targets:
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
             if (
                 isinstance(target, ast.Name)
                 and not target.id.startswith("_")

@@ -30,6 +30,7 @@ import pytest
 from contracts import Report, RunRecord, decode, decode_as, encode
 from contracts.messages import Message
 from tests.contract.examples import EXAMPLES, MESSAGES
+from tests.contract.wire import Path as JsonPath
 from tests.contract.wire import field_default, follow, json_at, normalize, type_of, walk
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -61,7 +62,7 @@ def _update_goldens() -> None:
 
 def test_every_message_version_has_one_example() -> None:
     tagged = {cls.__struct_config__.tag for cls in typing.get_args(Message)}
-    examples = {type(m).__struct_config__.tag for m in MESSAGES}  # type: ignore[attr-defined]
+    examples = {type(m).__struct_config__.tag for m in MESSAGES}
     assert len(MESSAGES) == len(examples), "two examples of one message version"
     assert examples == tagged
     assert all(isinstance(tag, str) and tag.rsplit(".", 1)[-1].startswith("v") for tag in tagged)
@@ -118,10 +119,10 @@ def test_old_decoder_ignores_unknown_fields_at_every_level(name: str) -> None:
     assert decoded == example
 
 
-def _optional_fields(name: str) -> list[tuple[str, object]]:
+def _optional_fields(name: str) -> list[tuple[JsonPath, mi.Field]]:
     example = EXAMPLES[name]
     data = json.loads(encode(example))
-    out = []
+    out: list[tuple[JsonPath, mi.Field]] = []
     for node in walk(type_of(example), data):
         if isinstance(node.info, mi.StructType):
             for field in node.info.fields:
@@ -137,10 +138,10 @@ def test_a_missing_optional_field_decodes_to_its_default(name: str) -> None:
     checked = 0
     for path, field in _optional_fields(name):
         trimmed = copy.deepcopy(data)
-        del json_at(trimmed, path)[field.encode_name]  # type: ignore[attr-defined]
+        del json_at(trimmed, path)[field.encode_name]
         decoded = _decode(json.dumps(trimmed).encode(), example)
-        got = follow(decoded, (*path, (0, field.name)))  # type: ignore[attr-defined]
-        assert got == field_default(field), f"{name}: {path} {field.name}"  # type: ignore[arg-type]
+        got = follow(decoded, (*path, (0, field.name)))
+        assert got == field_default(field), f"{name}: {path} {field.name}"
         checked += 1
     assert checked > 0
 
@@ -196,7 +197,7 @@ def test_instants_are_utc_iso8601() -> None:
 def test_tag_field_is_schema_on_every_message() -> None:
     for message in MESSAGES:
         data = json.loads(encode(message))
-        assert data["schema"] == type(message).__struct_config__.tag  # type: ignore[attr-defined]
+        assert data["schema"] == type(message).__struct_config__.tag
         for key in ("run_id", "message_id", "occurred_at"):
             assert key in data, (data["schema"], key)
 
@@ -212,7 +213,7 @@ def test_unknown_schema_is_a_contract_error() -> None:
 
 def test_frozen_keyword_only_structs() -> None:
     for example in EXAMPLES.values():
-        config = type(example).__struct_config__  # type: ignore[attr-defined]
+        config = type(example).__struct_config__
         assert config.frozen, type(example)
         params = inspect.signature(type(example)).parameters.values()
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params), type(example)

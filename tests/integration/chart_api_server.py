@@ -79,12 +79,15 @@ class _Handler(BaseHTTPRequestHandler):
 @contextmanager
 def chart_api() -> Iterator[tuple[str, list[str]]]:
     """Serve the chart API on a random local port; yields its base URL and the paths requested."""
-    handler = type("Handler", (_Handler,), {"requests": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+
+    class Handler(_Handler):  # a fresh class per server, so each has its own list of requests
+        requests: ClassVar[list[str]] = []
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler.requests
+        yield f"http://127.0.0.1:{server.server_address[1]}", Handler.requests
     finally:
         server.shutdown()
         server.server_close()

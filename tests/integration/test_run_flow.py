@@ -128,9 +128,9 @@ async def test_executed_run_applies_fills_to_lots_and_cash_exactly(system: InPro
                 assert held_after.get(lot.lot_id, Decimal(0)) == held_before[lot.lot_id] - lot.shares
     new_lots = [lot for lot in after.lots if lot.lot_id.startswith(run_id)]
     assert {lot.symbol for lot in new_lots} == {a.symbol for a in report.actions if a.action == "buy"}
-    for lot in new_lots:
-        fill = next(f for f in fills if f"{run_id}-{f.trade_id}" == lot.lot_id)
-        assert lot.cost_basis == fill.shares * fill.price + fill.commission
+    for new_lot in new_lots:
+        fill = next(f for f in fills if f"{run_id}-{f.trade_id}" == new_lot.lot_id)
+        assert new_lot.cost_basis == fill.shares * fill.price + fill.commission
 
 
 def _collector(events: list[bytes]):  # type: ignore[no-untyped-def]

@@ -23,6 +23,9 @@ from services.notifications.handlers import NotificationService
 from services.notifications.main import build as build_notifications
 from services.rebalancing.main import build as build_rebalancing
 from services.tax.main import build as build_tax
+from shared.bus.runtime import ServiceRuntime
+from shared.clock import Clock
+from shared.settings import Settings
 from tests.service.helpers import NOW, OFFLINE, in_memory, send
 
 AS_OF = date(2026, 5, 1)
@@ -138,7 +141,7 @@ async def test_notifications_log_and_report_a_failing_webhook_without_failing() 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503)
 
-    def build(s, clock=None):  # type: ignore[no-untyped-def]
+    def build(s: Settings, clock: Clock | None = None) -> tuple[ServiceRuntime, NotificationService]:
         runtime, _ = build_notifications(s, clock=clock)
         service = NotificationService(runtime, client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
         runtime.broker._subscribers.clear()  # replace the default handler with the one using the mock client

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import TypedDict
 
 from contracts import (
     AccountSnapshot,
@@ -34,6 +35,7 @@ from contracts import (
 )
 from contracts import Lot as LotValue
 from services.coordinator.domain import RetryPolicy, apply_result, start_run
+from services.coordinator.domain.transitions import StepResult
 
 D = Decimal
 RUN = "run-1"
@@ -175,10 +177,20 @@ def _quote(symbol: str, close: str) -> Quote:
     return Quote(symbol=symbol, as_of=AS_OF, close=D(close), previous_close=D(close), change=D(0), change_percent=D(0))
 
 
-def result(record: RunRecord, step: str, s: Scenario = Scenario(), attempt: int | None = None) -> object:
+class _Common(TypedDict):
+    """The envelope fields every step result carries."""
+
+    run_id: str
+    message_id: str
+    occurred_at: datetime
+    step: str
+    attempt: int
+
+
+def result(record: RunRecord, step: str, s: Scenario = Scenario(), attempt: int | None = None) -> StepResult:
     """The result of ``step`` as its service would send it (for the step's current attempt)."""
     attempt = record.step(step).attempts if attempt is None else attempt
-    common = {
+    common: _Common = {
         "run_id": record.run_id,
         "message_id": f"{record.run_id}:{step}:{attempt}:result",
         "occurred_at": NOW,
@@ -186,12 +198,12 @@ def result(record: RunRecord, step: str, s: Scenario = Scenario(), attempt: int 
         "attempt": attempt,
     }
     if step == "load-portfolio":
-        return PortfolioLoaded(**common, account=account(s))  # type: ignore[arg-type]
+        return PortfolioLoaded(**common, account=account(s))
     if step == "fetch-market-data":
         quotes = {"VTI": _quote("VTI", "300.00"), "BND": _quote("BND", "72.50")}
-        return MarketDataFetched(**common, as_of=AS_OF, quotes=quotes, warnings=["BND: stale"])  # type: ignore[arg-type]
+        return MarketDataFetched(**common, as_of=AS_OF, quotes=quotes, warnings=["BND: stale"])
     if step == "analyze-market-conditions":
-        return MarketAnalyzed(**common, conditions=conditions(s))  # type: ignore[arg-type]
+        return MarketAnalyzed(**common, conditions=conditions(s))
     if step == "tax-context":
         context = TaxContext(
             as_of=AS_OF,
@@ -199,9 +211,9 @@ def result(record: RunRecord, step: str, s: Scenario = Scenario(), attempt: int 
             short_term_rate=D("0.30"),
             long_term_rate=D("0.15"),
         )
-        return TaxContextBuilt(**common, context=context)  # type: ignore[arg-type]
+        return TaxContextBuilt(**common, context=context)
     if step == "calculate-rebalancing":
-        return RebalancePlanned(**common, plan=plan(s))  # type: ignore[arg-type]
+        return RebalancePlanned(**common, plan=plan(s))
     if step == "tax-optimization":
         review = TaxReview(
             harvestable_gains=D("1000.004"),
@@ -211,12 +223,12 @@ def result(record: RunRecord, step: str, s: Scenario = Scenario(), attempt: int 
             wash_sale_risk=False,
             estimated_tax=D("150.00"),
         )
-        return PlanReviewed(**common, review=review)  # type: ignore[arg-type]
+        return PlanReviewed(**common, review=review)
     if step == "execute-trades":
         execution = ExecutionResult(executed=not s.dry_run, dry_run=s.dry_run, fills=fills(simulated=s.dry_run))
-        return TradesExecuted(**common, account_id="demo", result=execution)  # type: ignore[arg-type]
+        return TradesExecuted(**common, account_id="demo", result=execution)
     if step == "update-portfolio":
-        return FillsApplied(  # type: ignore[arg-type]
+        return FillsApplied(
             **common,
             account_id="demo",
             cash_after=D("1099.11"),
@@ -225,7 +237,7 @@ def result(record: RunRecord, step: str, s: Scenario = Scenario(), attempt: int 
             last_rebalanced=AS_OF,
         )
     if step == "send-notifications":
-        return Notified(**common, channels=["log"], errors=["webhook: 500"])  # type: ignore[arg-type]
+        return Notified(**common, channels=["log"], errors=["webhook: 500"])
     raise AssertionError(f"no result for {step}")
 
 
@@ -272,7 +284,7 @@ def drive(s: Scenario = Scenario(), *, stop_before: str | None = None) -> list[R
         if not pending or pending[0] == stop_before:
             return states
         tick += 1
-        after = apply_result(record, result(record, pending[0], s), at(tick))  # type: ignore[arg-type]
+        after = apply_result(record, result(record, pending[0], s), at(tick))
         assert after is not None, pending[0]
         record = after
         states.append(record)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts import RunApprovalDecided, subjects
+from contracts import RunApprovalDecided, RunRecord, subjects
 from services.coordinator.domain import apply_approval, apply_cancel, apply_timer, effects, resume_effects
 from tests.unit.coordinator.helpers import NOW, POLICY, Scenario, at, drive, statuses, timer
 
@@ -15,7 +15,7 @@ def _decision(approved: bool, by: str = "advisor@firm", reason: str = "") -> Run
     )
 
 
-def _waiting():  # type: ignore[no-untyped-def]
+def _waiting() -> RunRecord:
     states = drive(WAIT, stop_before="approval")
     return states[-1]
 

@@ -83,6 +83,7 @@ def test_start_publishes_load_portfolio_with_a_deadline() -> None:
 def test_each_newly_running_step_gets_its_command_and_deadline(scenario: Scenario) -> None:
     states = drive(scenario)
     for (before, after), out in zip(itertools.pairwise([None, *states]), _all_effects(states), strict=True):
+        assert after is not None  # only the first pair's "before" is None
         new = [n for n in running(after) if before is None or n not in running(before)]
         commands = [m for m in out.messages if m.subject in COMMANDS]
         assert [(m.subject, m.msg_id) for m in commands] == [(COMMAND_SUBJECT[n], f"{RUN}:{n}:1") for n in new]

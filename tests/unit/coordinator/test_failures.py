@@ -63,8 +63,8 @@ def test_retryable_failure_before_the_pivot_retries(step: str) -> None:
     assert nxt.step(step).started_at == record.step(step).started_at
     assert nxt.current_step == step
     # the result of the old attempt is stale now; the new one advances
-    assert apply_result(nxt, result(nxt, step, attempt=1), at(52)) is None  # type: ignore[arg-type]
-    done = apply_result(nxt, result(nxt, step), at(52))  # type: ignore[arg-type]
+    assert apply_result(nxt, result(nxt, step, attempt=1), at(52)) is None
+    done = apply_result(nxt, result(nxt, step), at(52))
     assert done is not None and done.step(step).status == "completed"
     assert done.step(step).attempts == 2
 
@@ -87,7 +87,7 @@ def test_after_max_attempts_the_run_fails(step: str) -> None:
     assert failed.step("send-notifications").attempts == 1
     # the run is over: a retry timer or a late result changes nothing
     assert apply_timer(failed, timer(failed, step, "retry", 4), at(61), POLICY) is None
-    assert apply_result(failed, result(failed, step), at(61)) is None  # type: ignore[arg-type]
+    assert apply_result(failed, result(failed, step), at(61)) is None
 
 
 @pytest.mark.parametrize("step", PRE_PIVOT)
@@ -112,7 +112,7 @@ def test_after_the_pivot_failures_are_retried_without_limit(step: str, retryable
         assert after.step(step).status == "retrying"
         record = apply_timer(after, timer(after, step, "retry", attempt + 1), at(attempt), POLICY)  # type: ignore[assignment]
         assert record is not None and record.step(step).attempts == attempt + 1
-    done = apply_result(record, result(record, step), at(100))  # type: ignore[arg-type]
+    done = apply_result(record, result(record, step), at(100))
     assert done is not None and done.step(step).status == "completed"
 
 
@@ -221,7 +221,7 @@ def test_cancel_before_the_pivot(step: str) -> None:
     assert cancelled.step("execute-trades").status == "skipped"
     assert cancelled.step(STEP_NAMES[0]).status == ("completed" if step != STEP_NAMES[0] else "skipped")
     # a result that arrives after the cancel changes nothing
-    assert apply_result(cancelled, result(record, step), at(41)) is None  # type: ignore[arg-type]
+    assert apply_result(cancelled, result(record, step), at(41)) is None
     assert apply_cancel(cancelled, at(42), "again") is None
 
 

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from contracts import RunRecord
 from services.coordinator.domain import apply_result, start_run
+from services.coordinator.domain.transitions import StepResult
 from tests.unit.coordinator.helpers import Scenario, at, drive, requested, result, running
 
 SCENARIOS = [
@@ -19,7 +20,7 @@ SCENARIOS = [
 WHEN = at(7)
 
 
-def _canonical(s: Scenario) -> list[object]:
+def _canonical(s: Scenario) -> list[StepResult]:
     """The results of a run, one per step, in the order the steps run."""
     states = drive(s)
     return [result(before, running(before)[0], s) for before in states[:-1]]
@@ -28,8 +29,8 @@ def _canonical(s: Scenario) -> list[object]:
 CANONICAL = {i: _canonical(s) for i, s in enumerate(SCENARIOS)}
 
 
-def _deliver(record: RunRecord, event: object) -> RunRecord:
-    after = apply_result(record, event, WHEN)  # type: ignore[arg-type]
+def _deliver(record: RunRecord, event: StepResult) -> RunRecord:
+    after = apply_result(record, event, WHEN)
     return record if after is None else after
 
 
@@ -44,7 +45,7 @@ ONCE = {i: _once(i) for i in CANONICAL}
 
 
 @st.composite
-def deliveries(draw: st.DrawFn) -> tuple[int, list[object]]:
+def deliveries(draw: st.DrawFn) -> tuple[int, list[StepResult]]:
     """A scenario and a delivery order: every result at least once, in step order, with duplicates of any
     result (earlier or later steps, also of other attempts) inserted anywhere."""
     index = draw(st.integers(0, len(SCENARIOS) - 1))
@@ -56,15 +57,15 @@ def deliveries(draw: st.DrawFn) -> tuple[int, list[object]]:
             max_size=3 * n,
         )
     )
-    slots: list[list[object]] = [[] for _ in range(n + 1)]
+    slots: list[list[StepResult]] = [[] for _ in range(n + 1)]
     for position, which, attempt in extras:
         event = events[which]
         if attempt != 1:
             event = type(event)(
                 **{f: getattr(event, f) for f in event.__struct_fields__ if f != "attempt"}, attempt=attempt
-            )  # type: ignore[attr-defined]
+            )
         slots[position].append(event)
-    order: list[object] = []
+    order: list[StepResult] = []
     for position in range(n + 1):
         order.extend(slots[position])
         if position < n:
@@ -74,7 +75,7 @@ def deliveries(draw: st.DrawFn) -> tuple[int, list[object]]:
 
 @settings(max_examples=150, deadline=None)
 @given(deliveries())
-def test_duplicate_deliveries_end_in_the_state_of_single_deliveries(case: tuple[int, list[object]]) -> None:
+def test_duplicate_deliveries_end_in_the_state_of_single_deliveries(case: tuple[int, list[StepResult]]) -> None:
     index, order = case
     record = start_run(requested(SCENARIOS[index]), at(0))
     for event in order:

@@ -189,25 +189,25 @@ def test_a_duplicate_result_changes_nothing() -> None:
     for before, after in itertools.pairwise(states):
         step = running(before)[0]
         duplicate = result(before, step)
-        assert apply_result(after, duplicate, at(100)) is None, step  # type: ignore[arg-type]
+        assert apply_result(after, duplicate, at(100)) is None, step
 
 
 def test_a_result_of_another_attempt_is_stale() -> None:
     record = start_run(requested(), NOW)
     for attempt in (0, 2, 3):
         stale = result(record, "load-portfolio", attempt=attempt)
-        assert apply_result(record, stale, at(1)) is None, attempt  # type: ignore[arg-type]
+        assert apply_result(record, stale, at(1)) is None, attempt
 
 
 def test_a_result_for_a_step_not_running_is_ignored() -> None:
     record = start_run(requested(), NOW)
     early = result(record, "fetch-market-data", attempt=1)
-    assert apply_result(record, early, at(1)) is None  # type: ignore[arg-type]
-    unknown = msgspec.structs.replace(result(record, "load-portfolio"), step="no-such-step")  # type: ignore[type-var]
-    assert apply_result(record, unknown, at(1)) is None  # type: ignore[arg-type]
+    assert apply_result(record, early, at(1)) is None
+    unknown = msgspec.structs.replace(result(record, "load-portfolio"), step="no-such-step")
+    assert apply_result(record, unknown, at(1)) is None
 
 
 def test_a_completed_run_ignores_a_late_notification_result() -> None:
     final = drive(Scenario())[-1]
     late = result(final, "send-notifications")
-    assert apply_result(final, late, at(200)) is None  # type: ignore[arg-type]
+    assert apply_result(final, late, at(200)) is None

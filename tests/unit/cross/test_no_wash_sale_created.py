@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -55,7 +56,13 @@ targets = st.sampled_from(
 
 @settings(max_examples=60, deadline=None)
 @given(lots, recent, prices, targets, st.integers(min_value=0, max_value=20000))
-def test_a_plan_never_creates_a_wash_sale(held, activity, price_ints, target, cash) -> None:  # type: ignore[no-untyped-def]
+def test_a_plan_never_creates_a_wash_sale(
+    held: list[tuple[str, int, int, int]],
+    activity: list[tuple[str, Literal["buy", "sell"], int, bool]],
+    price_ints: dict[str, int],
+    target: dict[str, Decimal],
+    cash: int,
+) -> None:
     account = AccountSnapshot(
         account_id="acct",
         household_id="hh",
@@ -75,7 +82,7 @@ def test_a_plan_never_creates_a_wash_sale(held, activity, price_ints, target, ca
             account_type="traditional_ira" if ira else "taxable",
             date=AS_OF - timedelta(days=days),
             symbol=symbol,
-            action=action,  # type: ignore[arg-type]
+            action=action,
             shares=Decimal(10),
             price=px[symbol],
             lot_id=f"h{n}",

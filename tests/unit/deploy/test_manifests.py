@@ -18,7 +18,7 @@ APPS = ("gateway", *SERVICE_NAMES)
 
 def _compose() -> dict[str, Any]:
     [compose] = load_all(ROOT / "docker-compose.yml")
-    return compose  # type: ignore[no-any-return]
+    return compose
 
 
 def _k8s() -> list[dict[str, Any]]:

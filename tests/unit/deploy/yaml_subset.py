@@ -23,7 +23,8 @@ def load_all(path: Path) -> list[Any]:
     text = path.read_text()
     if _pyyaml is not None:  # pragma: no cover
         return [doc for doc in _pyyaml.safe_load_all(text) if doc is not None]
-    docs, current = [], []
+    docs: list[list[str]] = []
+    current: list[str] = []
     for line in text.splitlines():
         if line.strip() == "---":
             docs.append(current)

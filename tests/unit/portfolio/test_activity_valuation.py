@@ -110,7 +110,7 @@ def test_allocation_by_asset_class() -> None:
         "equity": D("61.99"),  # 37515 / 60515
         "reit": D("7.44"),
     }
-    assert abs(sum(got.values()) - 100) <= D("0.05")
+    assert abs(sum(got.values(), D(0)) - 100) <= D("0.05")
 
 
 def test_allocation_of_an_empty_account_is_zero() -> None:
@@ -131,6 +131,6 @@ def test_allocation_sums_to_100(holdings: list[tuple[str, int]], cents: dict[str
     )
     prices = {symbol: D(c) / 100 for symbol, c in cents.items()}
     got = allocation(account, prices)
-    assert abs(sum(got.values()) - 100) <= D("0.05")
+    assert abs(sum(got.values(), D(0)) - 100) <= D("0.05")
     assert all(v >= 0 for v in got.values())
     assert {"equity", "bond", "cash"} <= set(got)

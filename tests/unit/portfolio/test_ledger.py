@@ -156,7 +156,7 @@ def test_selling_more_than_a_lot_holds_is_refused(lots: list[tuple[str, int]], m
             run_id="r1",
             as_of=AS_OF,
             trades=[sell],
-            fills=[_fill(sell, "1", "0", shares=D(max(1, sell.shares)))],
+            fills=[_fill(sell, "1", "0", shares=max(D(1), sell.shares))],
         )
 
 
@@ -188,7 +188,10 @@ def test_basis_is_conserved_exactly_on_partial_sales() -> None:
     for run, shares in enumerate((1, 2, 3, 1)):
         sell = _sell(f"t{run}", "VTI", [("X", shares)])
         update = apply_fills(state, run_id=f"r{run}", as_of=AS_OF, trades=[sell], fills=[_fill(sell, "100", "0")])
-        gain = sum((t.realized_gain for t in update.state.transactions[-1:]), D(0))
+        gain = D(0)
+        for t in update.state.transactions[-1:]:
+            assert t.realized_gain is not None  # a sale's transaction carries its realized gain
+            gain += t.realized_gain
         sold_basis += D(100) * shares - gain
         state = update.state
         remaining = sum((lot.cost_basis for lot in state.account.lots), D(0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from services.rebalancing.domain import RebalancePlan
 from tests.unit.rebalancing.helpers import TAX, account, lot, plan
 
 
@@ -18,7 +19,7 @@ def _bond_heavy() -> tuple:
     )
 
 
-def _sold_lots(result) -> dict[str, Decimal]:
+def _sold_lots(result: RebalancePlan) -> dict[str, Decimal]:
     return {s.lot_id: s.shares for t in result.trades if t.action == "sell" for s in t.lots}
 
 

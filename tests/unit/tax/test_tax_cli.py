@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cli.main import app
 
@@ -20,7 +20,7 @@ ROWS = (
 )
 
 
-def _run(tmp_path: Path, text: str, *args: str):
+def _run(tmp_path: Path, text: str, *args: str) -> Result:
     path = tmp_path / "tx.csv"
     path.write_text(text)
     return CliRunner().invoke(app, ["tax", "realized", str(path), *args])

@@ -16,6 +16,7 @@ from services.tax.domain import (
     ProposedSell,
     RecentTransaction,
     TaxAccount,
+    TaxContext,
     TaxProfile,
     build_tax_context,
     evaluate_plan,
@@ -71,7 +72,7 @@ def _household() -> list[RecentTransaction]:
     ]
 
 
-def _context() -> object:
+def _context() -> TaxContext:
     return build_tax_context(
         account=_account(),
         household_transactions=_household(),
