@@ -6,6 +6,7 @@ domain (``services.analysis.domain``, definitions in ``services/analysis/README.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -37,6 +38,7 @@ __all__ = ["AnalysisService"]
 
 REGIME_CALENDAR_DAYS = int((PERCENTILE_WINDOW + TREND_DAYS + 60) * 365 / 252)
 RISK_LOOKBACK_DAYS = 3 * 365
+REGIME_CACHE_SIZE = 256
 BENCHMARK = "VTI"
 
 
@@ -67,6 +69,8 @@ def conditions_of(regime: MarketRegime) -> MarketConditions:
 class AnalysisService:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.runtime = runtime
+        # The regime of a date never changes (same date, same answer): every run of that date shares it.
+        self._regimes: OrderedDict[date, MarketRegime] = OrderedDict()
 
     def register(self) -> None:
         self.runtime.command(subjects.ANALYSIS_ANALYZE, AnalyzeMarket, self.analyze)
@@ -81,6 +85,9 @@ class AnalysisService:
         data end earlier (``MarketConditions.as_of`` then says which day was used)."""
         if as_of is None:
             as_of = (await self._history(HistoryQuery(symbols=[BENCHMARK], lookback_days=5))).dates[-1]
+        if as_of in self._regimes:
+            self._regimes.move_to_end(as_of)
+            return self._regimes[as_of]
         reply = await self._history(
             HistoryQuery(symbols=[BENCHMARK], indices=["VIX"], start=as_of - timedelta(days=REGIME_CALENDAR_DAYS),
                          end=as_of)
@@ -88,9 +95,13 @@ class AnalysisService:
         if not reply.dates:
             raise InvalidInputError(f"no market history before {as_of.isoformat()}")
         try:
-            return market_regime(_index(reply, "VIX"), _frame(reply)[BENCHMARK], min(as_of, reply.dates[-1]))
+            regime = market_regime(_index(reply, "VIX"), _frame(reply)[BENCHMARK], min(as_of, reply.dates[-1]))
         except AnalysisError as exc:
             raise InvalidInputError(str(exc)) from None
+        self._regimes[as_of] = regime
+        while len(self._regimes) > REGIME_CACHE_SIZE:
+            self._regimes.popitem(last=False)
+        return regime
 
     async def risk(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import uuid
@@ -28,6 +29,7 @@ from contracts import (
 from services.coordinator.domain import (
     Effects,
     RetryPolicy,
+    ScheduledTimer,
     apply_approval,
     apply_cancel,
     apply_failure,
@@ -271,20 +273,22 @@ class Coordinator:
         log.info("resumed unfinished runs", count=resumed)
 
     async def _publish(self, out: Effects) -> None:
-        await self.runtime.publish_all(out.messages)
-        for timer in out.timers:
-            message = timer.message
-            await self.runtime.broker.publish(
-                encode(message),
-                subjects.timer_schedule(message.run_id, message.step),
-                headers={
-                    "Nats-Schedule": f"@at {_schedule_time(timer.at)}",
-                    "Nats-Schedule-Target": subjects.timer_fire(message.run_id, message.step),
-                    "Nats-Schedule-TTL": FIRED_TTL,
-                    "Nats-Msg-Id": message.message_id,
-                },
-                stream=subjects.STREAM_TIMERS,
-            )
+        """Publish a transition's messages and timers at once, each awaiting its stream's ack."""
+        await asyncio.gather(self.runtime.publish_all(out.messages), *(self._schedule(t) for t in out.timers))
+
+    async def _schedule(self, timer: ScheduledTimer) -> None:
+        message = timer.message
+        await self.runtime.broker.publish(
+            encode(message),
+            subjects.timer_schedule(message.run_id, message.step),
+            headers={
+                "Nats-Schedule": f"@at {_schedule_time(timer.at)}",
+                "Nats-Schedule-Target": subjects.timer_fire(message.run_id, message.step),
+                "Nats-Schedule-TTL": FIRED_TTL,
+                "Nats-Msg-Id": message.message_id,
+            },
+            stream=subjects.STREAM_TIMERS,
+        )
 
 
 def _stream_sequence(message: NatsMessage) -> int:
