@@ -26,7 +26,6 @@ class AccountState(Value, frozen=True, kw_only=True):
     custom_target: dict[str, str] | None = None
     transactions: list[Transaction] = msgspec.field(default_factory=list)
     applied_runs: list[str] = msgspec.field(default_factory=list)
-    realized: list[Transaction] = msgspec.field(default_factory=list)
 
 
 class HouseholdState(Value, frozen=True, kw_only=True):
