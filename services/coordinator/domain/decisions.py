@@ -7,12 +7,29 @@ from contracts import RunRecord
 __all__ = ["should_rebalance"]
 
 
+EXPLICIT_MODES = {
+    "buy-only": "invests the cash",
+    "sell-only": "raises the cash asked for",
+    "harvest": "harvests losses",
+    "harvest-reinvest": "harvests losses and reinvests",
+}
+
+
 def should_rebalance(record: RunRecord) -> tuple[bool, str]:
-    """Force, or needs rebalancing and the market timing is not poor; and there is something to trade."""
+    """Force, or needs rebalancing and the market timing is not poor; and there is something to trade.
+
+    The band and timing gates are for rebalancing to a target (``full`` and ``threshold``). A run in an
+    explicit mode (invest the cash, raise cash for a withdrawal, harvest losses) was asked for its own
+    purpose: it trades whenever its plan has trades."""
     plan = record.plan
     conditions = record.conditions
     if plan is None:
         return False, "no plan"
+    mode = record.request.mode
+    if mode in EXPLICIT_MODES:
+        if not plan.trades:
+            return False, f"{mode}: nothing to trade"
+        return True, f"{mode} run: {EXPLICIT_MODES[mode]}"
     if not plan.trades:
         if plan.needs_rebalancing:
             return False, "needs rebalancing, but no trade passes the plan's constraints"

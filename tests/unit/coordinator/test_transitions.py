@@ -211,3 +211,12 @@ def test_a_completed_run_ignores_a_late_notification_result() -> None:
     final = drive(Scenario())[-1]
     late = result(final, "send-notifications")
     assert apply_result(final, late, at(200)) is None
+
+
+@pytest.mark.parametrize("mode", ["buy-only", "sell-only", "harvest", "harvest-reinvest"])
+def test_an_explicit_mode_trades_without_the_band_and_timing_gates(mode: str) -> None:
+    states = drive(Scenario(needs_rebalancing=False, timing="poor", vix=35.0, request_extra={"mode": mode}))
+    assert states[6].should_rebalance is True and states[6].decision.startswith(f"{mode} run")
+    assert states[-1].step("execute-trades").status == "completed"
+    nothing = drive(Scenario(with_trades=False, request_extra={"mode": mode}))
+    assert nothing[6].should_rebalance is False and nothing[6].decision == f"{mode}: nothing to trade"
