@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from services.tax.domain import (
@@ -77,7 +77,40 @@ def _valid(rows: list[tuple[int, str, str, str, int, int, str]]) -> list[Transac
     return valid
 
 
-households = st.lists(_row, min_size=1, max_size=25).map(_valid).filter(bool)
+_uniform = st.lists(_row, min_size=1, max_size=25).map(_valid).filter(bool)
+
+
+@st.composite
+def _loss_then_rebuy(draw: st.DrawFn) -> list[tuple[int, str, str, str, int, int, str]]:
+    """Episodes built to wash: buy high, sell lower within weeks, buy again (the same fund or its twin,
+    in any account) between 30 days before and 30 days after the sale."""
+    rows = []
+    for _ in range(draw(st.integers(1, 4))):
+        account = draw(st.sampled_from(["joint", "solo"]))
+        symbol = draw(st.sampled_from(["SPY", "IVV", "VTI"]))
+        day = draw(st.integers(0, 20))
+        shares = draw(st.integers(2, 30))
+        high = draw(st.integers(5000, 12000))
+        rows.append((day + 31, account, symbol, "buy", shares, high, "0"))
+        sale_day = day + 31 + draw(st.integers(1, 40))
+        rows.append(
+            (sale_day, account, symbol, "sell", draw(st.integers(1, shares)), high - draw(st.integers(1, 3000)), "0")
+        )
+        twin = {"SPY": "IVV", "IVV": "SPY"}.get(symbol, symbol)
+        rows.append((
+            sale_day + draw(st.integers(-30, 30)),
+            draw(st.sampled_from(sorted(ACCOUNTS))),
+            draw(st.sampled_from([symbol, twin])),
+            draw(st.sampled_from(["buy", "reinvest"])),
+            draw(st.integers(1, 40)),
+            draw(st.integers(2000, 12000)),
+            "0",
+        ))  # fmt: skip
+    return rows
+
+
+_washing = _loss_then_rebuy().map(_valid).filter(bool)
+households = st.one_of(_uniform, _washing)
 methods = st.sampled_from(list(LotMethod))
 
 
@@ -85,7 +118,7 @@ def _all_sales(result: RealizedResult) -> list:
     return [*result.sales, *result.non_taxable_sales]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(households, methods, st.randoms(use_true_random=False))
 def test_result_does_not_depend_on_row_order(txs: list[Transaction], method: LotMethod, rnd: random.Random) -> None:
     shuffled = list(txs)
@@ -96,12 +129,13 @@ def test_result_does_not_depend_on_row_order(txs: list[Transaction], method: Lot
     assert first.matches == second.matches
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(households, methods)
 def test_disallowed_never_exceeds_the_loss_and_shares_match_one_to_one(
     txs: list[Transaction], method: LotMethod
 ) -> None:
     result = compute_realized(txs, method=method)
+    event("washes" if result.matches else "no wash")
     for sale in result.sales:
         assert 0 <= sale.wash_sale_disallowed <= sale.loss_before_wash
         assert sale.gain <= max(Decimal(0), sale.proceeds - sale.cost_basis) or sale.wash_sale_disallowed > 0
@@ -127,7 +161,7 @@ def test_disallowed_never_exceeds_the_loss_and_shares_match_one_to_one(
         assert used <= buys_by_lot[key]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(households, methods)
 def test_basis_is_conserved(txs: list[Transaction], method: LotMethod) -> None:
     result = compute_realized(txs, method=method)
