@@ -74,7 +74,8 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGTERM, _stop)
         try:
             supervisor.start_nats()
-            console.print(f"NATS JetStream at {supervisor.nats_url} (store: {workdir / 'nats'})")
+            where = "given by NATS_URL" if nats_url else f"store: {workdir / 'nats'}"
+            console.print(f"NATS JetStream at {supervisor.nats_url} ({where})")
             for name in (*SERVICES, "gateway"):
                 supervisor.start_service(name)
             console.print(f"started {len(SERVICES)} services and the gateway; logs in {supervisor.logs}")
