@@ -123,6 +123,19 @@ class AccountSnapshot(Value, frozen=True, kw_only=True):
     tax_profile: TaxProfile = msgspec.field(default_factory=TaxProfile)
     do_not_buy: dict[str, date] = msgspec.field(default_factory=dict)
     revision: int = 0
+    # Planning settings of the account (see services/rebalancing/README.md).
+    band_relative: Decimal | None = None
+    """A relative band as a fraction of each target (0.25: 25%); with the threshold, the narrower applies."""
+    rebalance_to: Literal["target", "band-edge"] = "target"
+    min_trade: Decimal = Decimal(100)
+    """Smaller trades are dropped (dollars); the original workflow's $100."""
+    turnover_cap: Decimal | None = None
+    """Buys plus sells at most this percent of the account in one run."""
+    restricted_symbols: list[str] = msgspec.field(default_factory=list)
+    """Never bought (held ones may be sold), e.g. an employer's stock or a compliance list."""
+    max_realized_gain: Decimal | None = None
+    max_estimated_tax: Decimal | None = None
+    """The run's tax budget: a cap on net realized gains and on estimated tax (dollars)."""
 
     @property
     def taxable(self) -> bool:

@@ -22,6 +22,8 @@ from services.rebalancing.domain import (
     PlanOptions,
     RebalanceMode,
     RebalancePlan,
+    RebalanceTo,
+    TaxBudget,
     TaxInputs,
     TaxLot,
 )
@@ -53,16 +55,19 @@ def account_of(account: ContractAccount) -> AccountSnapshot:
     )
 
 
-def options_of(
-    options: ContractOptions, account: ContractAccount, *, costs: CostModel, min_trade: Decimal
-) -> PlanOptions:
+def options_of(options: ContractOptions, account: ContractAccount, *, costs: CostModel) -> PlanOptions:
+    """The run's request options with the account's own planning settings."""
     return PlanOptions(
         mode=RebalanceMode(options.mode),
-        band=Band(absolute=account.rebalance_threshold),
+        band=Band(absolute=account.rebalance_threshold, relative=account.band_relative),
+        rebalance_to=RebalanceTo(account.rebalance_to),
         withdraw_amount=options.withdraw_amount or ZERO,
-        min_trade=min_trade,
+        min_trade=account.min_trade,
         max_trade_amount=options.max_trade_amount,
+        turnover_cap=account.turnover_cap,
         exclude_symbols=frozenset(options.exclude_symbols),
+        restricted_symbols=frozenset(account.restricted_symbols),
+        tax_budget=TaxBudget(max_net_gain=account.max_realized_gain, max_tax=account.max_estimated_tax),
         costs=costs,
     )
 

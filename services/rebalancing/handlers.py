@@ -23,9 +23,7 @@ from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError
 from shared.securities import default_securities
 
-__all__ = ["MIN_TRADE", "RebalancingService"]
-
-MIN_TRADE = Decimal(100)  # the original workflow's: no trade under $100
+__all__ = ["RebalancingService"]
 
 
 class RebalancingService:
@@ -62,7 +60,7 @@ class RebalancingService:
                 account_of(account),
                 command.prices,
                 as_of=command.as_of,
-                options=options_of(command.options, account, costs=self.costs, min_trade=MIN_TRADE),
+                options=options_of(command.options, account, costs=self.costs),
                 tax=tax,
                 covariance=covariance_of(command.risk),
                 securities=self.securities,

@@ -162,6 +162,13 @@ ACCOUNT = AccountSnapshot(
     tax_profile=PROFILE,
     do_not_buy={"VEA": date(2026, 2, 1)},
     revision=3,
+    band_relative=D("0.25"),
+    rebalance_to="band-edge",
+    min_trade=D("250"),
+    turnover_cap=D("20"),
+    restricted_symbols=["XLE"],
+    max_realized_gain=D("10000"),
+    max_estimated_tax=D("1500"),
 )
 QUOTE = Quote(
     symbol="VTI",

@@ -5,9 +5,11 @@ handled, timeouts retry, and a restarted coordinator resumes."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -17,7 +19,7 @@ from services.portfolio.domain import AccountState, account_key
 from shared.bus import kv as kvops
 from shared.settings import Settings
 from shared.testing.system import InProcessSystem, running_system
-from tests.integration.expected import account_value, close_on, demo_account, vix_on
+from tests.integration.expected import HOUSEHOLD, account_value, close_on, demo_account, vix_on
 
 pytestmark = pytest.mark.integration
 
@@ -397,3 +399,21 @@ async def test_a_request_with_a_bad_account_or_run_id_goes_to_the_dlq(system: In
     assert "$.request.account_id" in reasons[0]
     assert "run_id 'a.b'" in reasons[1]
     assert await system.run_record("r1") is None
+
+
+async def test_the_accounts_planning_settings_reach_the_plan(settings: Settings, tmp_path: Path) -> None:
+    """Restricted symbols, the minimum trade and the tax budget come from the account's own settings."""
+    household = json.loads(HOUSEHOLD.read_text())
+    account = next(a for a in household["accounts"] if a["account_id"] == "demo")
+    account.update({"restricted_symbols": ["VTI", "VEA"], "min_trade": "600", "max_estimated_tax": "0"})
+    path = tmp_path / "household.json"
+    path.write_text(json.dumps(household))
+    async with running_system(settings.model_copy(update={"household_file": path})) as system:
+        record = await system.wait_for_run(await system.request_run("demo", dry_run=True))
+    assert record.status == "completed", record.error
+    assert record.account is not None and record.account.restricted_symbols == ["VEA", "VTI"]
+    plan = record.plan
+    assert plan is not None and plan.trades
+    assert not [t for t in plan.trades if t.action == "buy" and t.symbol in ("VTI", "VEA")]
+    assert all(t.value >= 600 for t in plan.trades)
+    assert plan.estimated_tax <= 0

@@ -116,9 +116,33 @@ def _account(raw: Any, where: str, household_id: str, profile: TaxProfile) -> Ac
         target=target,
         model=risk if custom is None else "custom",
         tax_profile=profile,
+        **_planning_settings(raw, where),
     )
     custom_target = {k: str(v) for k, v in target.items()} if custom is not None else None
     return AccountState(account=snapshot, custom_target=custom_target)
+
+
+def _planning_settings(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """The account's optional planning settings, each checked (see contracts.AccountSnapshot)."""
+    settings: dict[str, Any] = {}
+    if raw.get("band_relative") is not None:
+        settings["band_relative"] = _dec(raw["band_relative"], f"{where}.band_relative", positive=True)
+    if raw.get("rebalance_to") is not None:
+        if raw["rebalance_to"] not in ("target", "band-edge"):
+            raise InvalidInputError(f"{where}.rebalance_to: {raw['rebalance_to']!r} is not target or band-edge")
+        settings["rebalance_to"] = raw["rebalance_to"]
+    if raw.get("min_trade") is not None:
+        settings["min_trade"] = _dec(raw["min_trade"], f"{where}.min_trade", non_negative=True)
+    if raw.get("turnover_cap") is not None:
+        settings["turnover_cap"] = _dec(raw["turnover_cap"], f"{where}.turnover_cap", positive=True)
+    for key in ("max_realized_gain", "max_estimated_tax"):
+        if raw.get(key) is not None:
+            settings[key] = _dec(raw[key], f"{where}.{key}", non_negative=True)
+    restricted = raw.get("restricted_symbols", [])
+    if not isinstance(restricted, list) or not all(isinstance(s, str) and s.strip() for s in restricted):
+        raise InvalidInputError(f"{where}.restricted_symbols: expected a list of symbols")
+    settings["restricted_symbols"] = sorted({s.strip().upper() for s in restricted})
+    return settings
 
 
 def _profile(raw: Any) -> TaxProfile:

@@ -96,7 +96,7 @@ def test_a_plan_never_creates_a_wash_sale(
     )  # fmt: skip
     contract_context = context_to_contract(context)
     tax = tax_inputs_of(contract_context, account, AS_OF)
-    options = options_of(PlanOptions(), account, costs=CostModel(), min_trade=Decimal(100))
+    options = options_of(PlanOptions(), account, costs=CostModel())
     plan = plan_rebalance(account_of(account), px, as_of=AS_OF, options=options, tax=tax, securities=SECURITIES)
     contract_plan = plan_to_contract(plan, account, px, tax, SECURITIES)
     sells, buys = trades_of(contract_plan.trades)
