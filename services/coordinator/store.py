@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nats.js.errors import NoKeysError
+from nats.js.errors import APIError, KeyWrongLastSequenceError, NoKeysError
 from nats.js.kv import KeyValue
 
 from contracts import RunRecord, Value, run_key
@@ -84,7 +84,7 @@ class RunStore:
         if lock is not None and lock.run_id == run_id:
             try:
                 await self.bucket.delete(key, last=revision)
-            except Exception:  # someone else changed it: not ours any more
+            except (KeyWrongLastSequenceError, APIError):  # someone else changed it: not ours any more
                 return
 
     async def mark_active(self, run_id: str) -> None:

@@ -14,7 +14,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 
 from shared.bus.topology import BucketSpec, ConsumerSpec, StreamSpec, buckets, consumers, streams
 from shared.settings import Settings
@@ -81,7 +81,7 @@ async def _ensure_consumer(js: JetStreamContext, spec: ConsumerSpec, settings: S
 async def _ensure_bucket(js: JetStreamContext, spec: BucketSpec, settings: Settings) -> None:
     try:
         await js.key_value(spec.name)
-    except (NotFoundError, BadRequestError, Exception):  # nats-py raises BucketNotFoundError
+    except (BucketNotFoundError, NotFoundError):
         await js.create_key_value(
             KeyValueConfig(
                 bucket=spec.name,
