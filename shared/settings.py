@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # Gateway
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    gateway_api_keys: str = Field(
+        "", description="comma-separated API keys; when set, every /api request needs one (Bearer or X-API-Key)"
+    )
 
     # Portfolio
     seed_demo: bool = Field(True, description="load the demo household into an empty store at start")

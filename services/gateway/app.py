@@ -3,6 +3,7 @@ from the coordinator's KV bucket, and asks the services over NATS request-reply 
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -114,6 +115,23 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         description="Start rebalancing runs, follow them step by step, and read their reports.",
         lifespan=lifespan,
     )
+
+    api_keys = {key.strip() for key in settings.gateway_api_keys.split(",") if key.strip()}
+
+    @app.middleware("http")
+    async def _authenticate(request: Request, call_next: Any) -> Any:
+        """With GATEWAY_API_KEYS set, every /api call must present one of the keys."""
+        if api_keys and request.url.path.startswith("/api/"):
+            header = request.headers.get("authorization", "")
+            presented = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+            presented = presented or request.headers.get("x-api-key", "")
+            if not any(hmac.compare_digest(presented, key) for key in api_keys):
+                return JSONResponse(
+                    {"success": False, "error": "missing or unknown API key (Authorization: Bearer <key>)"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
