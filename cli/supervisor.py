@@ -77,9 +77,11 @@ class Supervisor:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.nats.start()
 
-    def start_service(self, name: str) -> subprocess.Popen[bytes]:
+    def start_service(self, name: str, replica: int = 0) -> subprocess.Popen[bytes]:
+        """Start ``services.<name>``; replicas (``replica`` > 0) share the same durable consumers."""
         self.logs.mkdir(parents=True, exist_ok=True)
-        log = (self.logs / f"{name}.log").open("ab")
+        key = name if replica == 0 else f"{name}-{replica}"
+        log = (self.logs / f"{key}.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],
             env=self.env(name),
@@ -88,7 +90,7 @@ class Supervisor:
             cwd=Path(__file__).resolve().parents[1],
         )
         log.close()
-        self.processes[name] = process
+        self.processes[key] = process
         return process
 
     def stop_service(self, name: str, *, kill: bool = False, timeout: float = 15.0) -> int | None:
