@@ -87,6 +87,8 @@ async def test_dry_run_of_demo_completes_with_the_right_report(system: InProcess
     # The BND loss lot would be washed by the IRA's AGG purchase of 2026-04-20: it is not the lot sold.
     sells = [a for a in report.actions if a.action == "sell"]
     assert sells and all(lot.lot_id != "demo-bnd-1" for a in sells for lot in a.lots)
+    bnd = next(a for a in sells if a.symbol == "BND")
+    assert "keeps demo-bnd-1: a household purchase in the last 30 days would wash its loss" in bnd.reason
     assert all(a.reason for a in report.actions)
     # Risk before and after the trades, from the analysis step's covariance (cash has no volatility).
     assert record.risk is not None and report.volatility_before is not None and report.volatility_after is not None

@@ -23,7 +23,7 @@ from .intent import Intent
 from .lots import shares_for_dollars
 from .model import PlanOptions, TaxInputs
 from .plan import LotSale, RebalancePlan, Trade, TradeAction
-from .reasons import drift_phrase, lots_phrase, tax_phrase
+from .reasons import drift_phrase, kept_phrase, lots_phrase, tax_phrase
 
 __all__ = ["finalize"]
 
@@ -282,6 +282,10 @@ def finalize(
         cls = book.class_of(symbol)
         parts = [p for p in (intent.purpose.get(symbol), drift_phrase(cls, before, after, target)) if p]
         parts += [lots_phrase(sales), tax_phrase(gain, est, taxable)]
+        sold_ids = {lot.lot_id for lot in sales}
+        kept = [f.lot_id for f in book.lots_of(symbol) if f.washed and f.lot_id not in sold_ids]
+        if kept:
+            parts.append(kept_phrase(kept))
         trades.append(
             Trade(
                 symbol=symbol,

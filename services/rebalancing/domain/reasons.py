@@ -9,7 +9,7 @@ from shared.money import cents
 
 from .plan import LotSale
 
-__all__ = ["drift_phrase", "lots_phrase", "tax_phrase"]
+__all__ = ["drift_phrase", "kept_phrase", "lots_phrase", "tax_phrase"]
 
 
 def _pts(value: Decimal) -> str:
@@ -43,3 +43,9 @@ def tax_phrase(gain: Decimal, tax: Decimal, taxable: bool) -> str:
     if gain < 0:
         return f"realizes a net loss of ${cents(-gain)}"
     return f"realizes a net gain of ${cents(gain)}, est. tax ${cents(tax)}"
+
+
+def kept_phrase(lot_ids: Sequence[str]) -> str:
+    """Why loss lots were left alone: a recent household purchase would wash their loss."""
+    which = ", ".join(lot_ids)
+    return f"keeps {which}: a household purchase in the last 30 days would wash its loss"
