@@ -3,6 +3,7 @@ from the coordinator's KV bucket, and asks the services over NATS request-reply 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import uuid
 from collections import OrderedDict
@@ -78,6 +79,22 @@ def _run_view(record: RunRecord) -> dict[str, Any]:
         "report": body["report"] if record.status == "completed" else None,
     }
     return view
+
+
+_STORED_WAIT_SECONDS = 2.0
+
+
+async def _until_stored(watcher: Any, seconds: float) -> bool:
+    """Wait (bounded) until the coordinator has stored the run, so any gateway replica can answer for it;
+    ``False`` when it has not yet (the coordinator is down or busy: the run starts when it is back)."""
+    try:
+        async with asyncio.timeout(seconds):
+            async for entry in watcher:
+                if entry is not None and entry.value:
+                    return True
+    except TimeoutError:
+        return False
+    return False
 
 
 def _request_of(body: RebalanceRequestBody, settings: Settings) -> RebalanceRequest:
@@ -181,7 +198,13 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         now = runtime.clock.now()
         request = _request_of(body, settings)
         message = RebalanceRequested(run_id=run_id, message_id=run_id, occurred_at=now, request=request, source="http")
-        await runtime.publish(subjects.REBALANCE_REQUESTED, message, msg_id=run_id)
+        runs = await runtime.kv(subjects.KV_RUNS)
+        watcher = await runs.watch(f"run.{run_id}")  # before publishing: the run's creation cannot be missed
+        try:
+            await runtime.publish(subjects.REBALANCE_REQUESTED, message, msg_id=run_id)
+            await _until_stored(watcher, _STORED_WAIT_SECONDS)
+        finally:
+            await watcher.stop()
         response = {
             "success": True,
             "message": "Portfolio rebalancing workflow initiated",

@@ -162,7 +162,9 @@ async def test_a_run_completes_with_every_service_as_its_own_user(provisioned: R
             source="http",
         )
         watcher = await (await admin.jetstream().key_value(subjects.KV_RUNS)).watch(run_key(run_id))
+        stored = await (await gateway.kv(subjects.KV_RUNS)).watch(run_key(run_id))  # as POST does
         await gateway.publish(subjects.REBALANCE_REQUESTED, message, msg_id=run_id)
+        await stored.stop()
         record = None
         async with asyncio.timeout(40):
             async for entry in watcher:
