@@ -39,7 +39,8 @@ from services.rebalancing.domain import (
     harvest_candidates,
     plan_rebalance,
 )
-from shared.money import MoneyError, parse_decimal
+from shared.errors import InvalidInputError
+from shared.fields import date_field, decimal_field, required
 from shared.securities import default_securities
 
 __all__ = ["PRICES_DIR", "load_account", "price_history", "register"]
@@ -48,8 +49,8 @@ PRICES_DIR = Path(__file__).resolve().parent.parent / "shared" / "data" / "marke
 _MODES = [m.value for m in RebalanceMode]
 
 
-class InputError(ValueError):
-    """The command's input is wrong; the message names the problem."""
+InputError = InvalidInputError
+"""The command's input is wrong; the message names the problem."""
 
 
 @cache
@@ -89,28 +90,11 @@ class _Prices(Mapping[str, Decimal]):
 
 
 def _dec(raw: Any, field: str, *, nonneg: bool = True) -> Decimal:
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        raise InputError(f"{field}: expected a decimal number, got {raw!r}")
-    try:
-        value = parse_decimal(str(raw), field=field)
-    except MoneyError as exc:
-        raise InputError(str(exc)) from None
-    if nonneg and value < 0:
-        raise InputError(f"{field}: must not be negative ({value})")
-    return value
-
-
-def _date(raw: Any, field: str) -> date:
-    try:
-        return date.fromisoformat(str(raw))
-    except ValueError:
-        raise InputError(f"{field}: {raw!r} is not a date (YYYY-MM-DD)") from None
+    return decimal_field(raw, field, non_negative=nonneg)
 
 
 def _req(doc: Mapping[str, Any], key: str, where: str) -> Any:
-    if key not in doc:
-        raise InputError(f"{where}: missing field {key!r}")
-    return doc[key]
+    return required(doc, key, where)
 
 
 def _symbols(doc: Mapping[str, Any], key: str) -> frozenset[str]:
@@ -145,7 +129,7 @@ def load_account(doc: Any) -> tuple[AccountSnapshot, dict[str, Any]]:
                 symbol=symbol,
                 shares=shares,
                 cost_basis=_dec(_req(raw, "cost_basis", where), f"{where}.cost_basis"),
-                acquired=_date(_req(raw, "acquired", where), f"{where}.acquired"),
+                acquired=date_field(_req(raw, "acquired", where), f"{where}.acquired"),
             )
         )
     target_raw = _req(doc, "target", "account")
@@ -278,7 +262,7 @@ def plan_command(
             raise InputError(f"{account_file}: malformed JSON ({exc.msg} at line {exc.lineno})") from None
         account, settings = load_account(doc)
         last = max(d for d, _ in price_history("VTI"))
-        day = last if as_of is None else _date(as_of, "--as-of")
+        day = last if as_of is None else date_field(as_of, "--as-of")
         prices = _Prices(day)
         for lot in account.lots:
             if prices.get(lot.symbol) is None:

@@ -6,7 +6,6 @@ Every problem is reported with the path of the field, e.g. ``accounts[0].lots[2]
 from __future__ import annotations
 
 import json
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from contracts import AccountSnapshot, Lot, TaxProfile
 from services.portfolio.domain.models import MODELS, target_for
 from services.portfolio.domain.state import AccountState, HouseholdState
 from shared.errors import InvalidInputError
-from shared.money import MoneyError, parse_decimal
+from shared.fields import date_field, decimal_field, required
 from shared.paths import DEMO_HOUSEHOLD_FILE
 
 __all__ = ["DEFAULT_HOUSEHOLD_FILE", "load_household", "parse_household"]
@@ -25,47 +24,20 @@ ACCOUNT_TYPES = ("taxable", "traditional_ira", "roth_ira")
 LOT_METHODS = ("fifo", "lifo", "hifo", "min_tax", "specific")
 
 
-def _dec(raw: Any, where: str, *, positive: bool = False, non_negative: bool = False) -> Decimal:
-    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-        raise InvalidInputError(f"{where}: expected a decimal number, got {raw!r}")
-    try:
-        value = parse_decimal(str(raw), field=where)
-    except MoneyError as exc:
-        raise InvalidInputError(str(exc)) from None
-    if positive and value <= 0:
-        raise InvalidInputError(f"{where}: must be positive, got {value}")
-    if non_negative and value < 0:
-        raise InvalidInputError(f"{where}: must not be negative, got {value}")
-    return value
-
-
-def _date(raw: Any, where: str) -> date:
-    try:
-        return date.fromisoformat(str(raw))
-    except ValueError:
-        raise InvalidInputError(f"{where}: {raw!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
-def _require(obj: dict[str, Any], key: str, where: str) -> Any:
-    if key not in obj:
-        raise InvalidInputError(f"{where}.{key}: missing")
-    return obj[key]
-
-
 def _lot(raw: Any, where: str) -> Lot:
     if not isinstance(raw, dict):
         raise InvalidInputError(f"{where}: expected an object")
-    symbol = str(_require(raw, "symbol", where)).strip().upper()
+    symbol = str(required(raw, "symbol", where)).strip().upper()
     if not symbol:
         raise InvalidInputError(f"{where}.symbol: empty")
-    acquired = _date(_require(raw, "acquired", where), f"{where}.acquired")
+    acquired = date_field(required(raw, "acquired", where), f"{where}.acquired")
     return Lot(
-        lot_id=str(_require(raw, "lot_id", where)),
+        lot_id=str(required(raw, "lot_id", where)),
         symbol=symbol,
-        shares=_dec(_require(raw, "shares", where), f"{where}.shares", positive=True),
-        cost_basis=_dec(_require(raw, "cost_basis", where), f"{where}.cost_basis", non_negative=True),
+        shares=decimal_field(required(raw, "shares", where), f"{where}.shares", positive=True),
+        cost_basis=decimal_field(required(raw, "cost_basis", where), f"{where}.cost_basis", non_negative=True),
         acquired=acquired,
-        holding_period_start=_date(raw["holding_period_start"], f"{where}.holding_period_start")
+        holding_period_start=date_field(raw["holding_period_start"], f"{where}.holding_period_start")
         if raw.get("holding_period_start")
         else None,
     )
@@ -95,23 +67,25 @@ def _account(raw: Any, where: str, household_id: str, profile: TaxProfile) -> Ac
     if custom is not None:
         if not isinstance(custom, dict) or not custom:
             raise InvalidInputError(f"{where}.target: expected an object of asset class to percent")
-        target = {str(k): _dec(v, f"{where}.target.{k}", non_negative=True) for k, v in custom.items()}
+        target = {str(k): decimal_field(v, f"{where}.target.{k}", non_negative=True) for k, v in custom.items()}
         if sum(target.values(), Decimal(0)) != 100:
             raise InvalidInputError(f"{where}.target: percentages add up to {sum(target.values())}, not 100")
     last = raw.get("last_rebalanced")
     snapshot = AccountSnapshot(
-        account_id=str(_require(raw, "account_id", where)),
+        account_id=str(required(raw, "account_id", where)),
         household_id=household_id,
         name=str(raw.get("name", "")),
         account_type=account_type,  # type: ignore[arg-type]
         risk_tolerance=risk,  # type: ignore[arg-type]
-        rebalance_threshold=_dec(raw.get("rebalance_threshold", "5"), f"{where}.rebalance_threshold", positive=True),
-        cash=_dec(raw.get("cash", "0"), f"{where}.cash", non_negative=True),
-        cash_reserve=_dec(raw.get("cash_reserve", "0"), f"{where}.cash_reserve", non_negative=True),
+        rebalance_threshold=decimal_field(
+            raw.get("rebalance_threshold", "5"), f"{where}.rebalance_threshold", positive=True
+        ),
+        cash=decimal_field(raw.get("cash", "0"), f"{where}.cash", non_negative=True),
+        cash_reserve=decimal_field(raw.get("cash_reserve", "0"), f"{where}.cash_reserve", non_negative=True),
         fractional=bool(raw.get("fractional", False)),
         lot_method=method,
         reinvest_dividends=bool(raw.get("reinvest_dividends", False)),
-        last_rebalanced=_date(last, f"{where}.last_rebalanced") if last else None,
+        last_rebalanced=date_field(last, f"{where}.last_rebalanced") if last else None,
         lots=sorted(lots, key=lambda lot: (lot.symbol, lot.acquired, lot.lot_id)),
         target=target,
         model=risk if custom is None else "custom",
@@ -126,18 +100,18 @@ def _planning_settings(raw: dict[str, Any], where: str) -> dict[str, Any]:
     """The account's optional planning settings, each checked (see contracts.AccountSnapshot)."""
     settings: dict[str, Any] = {}
     if raw.get("band_relative") is not None:
-        settings["band_relative"] = _dec(raw["band_relative"], f"{where}.band_relative", positive=True)
+        settings["band_relative"] = decimal_field(raw["band_relative"], f"{where}.band_relative", positive=True)
     if raw.get("rebalance_to") is not None:
         if raw["rebalance_to"] not in ("target", "band-edge"):
             raise InvalidInputError(f"{where}.rebalance_to: {raw['rebalance_to']!r} is not target or band-edge")
         settings["rebalance_to"] = raw["rebalance_to"]
     if raw.get("min_trade") is not None:
-        settings["min_trade"] = _dec(raw["min_trade"], f"{where}.min_trade", non_negative=True)
+        settings["min_trade"] = decimal_field(raw["min_trade"], f"{where}.min_trade", non_negative=True)
     if raw.get("turnover_cap") is not None:
-        settings["turnover_cap"] = _dec(raw["turnover_cap"], f"{where}.turnover_cap", positive=True)
+        settings["turnover_cap"] = decimal_field(raw["turnover_cap"], f"{where}.turnover_cap", positive=True)
     for key in ("max_realized_gain", "max_estimated_tax"):
         if raw.get(key) is not None:
-            settings[key] = _dec(raw[key], f"{where}.{key}", non_negative=True)
+            settings[key] = decimal_field(raw[key], f"{where}.{key}", non_negative=True)
     restricted = raw.get("restricted_symbols", [])
     if not isinstance(restricted, list) or not all(isinstance(s, str) and s.strip() for s in restricted):
         raise InvalidInputError(f"{where}.restricted_symbols: expected a list of symbols")
@@ -155,13 +129,13 @@ def _profile(raw: Any) -> TaxProfile:
         raise InvalidInputError(f"tax_profile.filing_status: {status!r} is not one of single, mfj, mfs, hoh")
 
     def optional_rate(key: str) -> Decimal | None:
-        return _dec(raw[key], f"tax_profile.{key}", non_negative=True) if raw.get(key) is not None else None
+        return decimal_field(raw[key], f"tax_profile.{key}", non_negative=True) if raw.get(key) is not None else None
 
     return TaxProfile(
         filing_status=status,  # type: ignore[arg-type]
-        taxable_income=_dec(raw.get("taxable_income", "0"), "tax_profile.taxable_income", non_negative=True),
-        magi=_dec(raw.get("magi", raw.get("taxable_income", "0")), "tax_profile.magi", non_negative=True),
-        state_rate=_dec(raw.get("state_rate", "0"), "tax_profile.state_rate", non_negative=True),
+        taxable_income=decimal_field(raw.get("taxable_income", "0"), "tax_profile.taxable_income", non_negative=True),
+        magi=decimal_field(raw.get("magi", raw.get("taxable_income", "0")), "tax_profile.magi", non_negative=True),
+        state_rate=decimal_field(raw.get("state_rate", "0"), "tax_profile.state_rate", non_negative=True),
         federal_short_term_rate=optional_rate("federal_short_term_rate"),
         federal_long_term_rate=optional_rate("federal_long_term_rate"),
     )
@@ -170,9 +144,9 @@ def _profile(raw: Any) -> TaxProfile:
 def parse_household(data: Any) -> tuple[HouseholdState, list[AccountState]]:
     if not isinstance(data, dict):
         raise InvalidInputError("household: expected a JSON object")
-    household_id = str(_require(data, "household_id", "household"))
+    household_id = str(required(data, "household_id", "household"))
     profile = _profile(data.get("tax_profile"))
-    accounts_raw = _require(data, "accounts", "household")
+    accounts_raw = required(data, "accounts", "household")
     if not isinstance(accounts_raw, list) or not accounts_raw:
         raise InvalidInputError("household.accounts: expected a non-empty list")
     accounts = [_account(a, f"accounts[{i}]", household_id, profile) for i, a in enumerate(accounts_raw)]
