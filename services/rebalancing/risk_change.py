@@ -13,15 +13,14 @@ from decimal import Decimal
 import numpy as np
 
 from contracts import AccountSnapshot, PortfolioRisk, Trade
+from shared.holdings import shares_by_symbol
 
 __all__ = ["holdings_after", "volatility"]
 
 
 def holdings_after(account: AccountSnapshot, trades: list[Trade]) -> dict[str, Decimal]:
     """Shares held by symbol once the trades are done."""
-    shares: dict[str, Decimal] = {}
-    for lot in account.lots:
-        shares[lot.symbol] = shares.get(lot.symbol, Decimal(0)) + lot.shares
+    shares = shares_by_symbol(account.lots)
     for trade in trades:
         signed = trade.shares if trade.action == "buy" else -trade.shares
         shares[trade.symbol] = shares.get(trade.symbol, Decimal(0)) + signed

@@ -16,7 +16,6 @@ class Outgoing:
     subject: str
     message: object
     msg_id: str
-    stream: str | None = None
 
 
 def result_envelope(command: Command, now: datetime) -> dict[str, Any]:

@@ -143,9 +143,7 @@ class ServiceRuntime:
 
     async def publish_all(self, outgoing: Sequence[Outgoing]) -> None:
         if outgoing:
-            await asyncio.gather(
-                *(self.publish(o.subject, o.message, msg_id=o.msg_id, stream=o.stream) for o in outgoing)
-            )
+            await asyncio.gather(*(self.publish(o.subject, o.message, msg_id=o.msg_id) for o in outgoing))
 
     # ---- commands ----------------------------------------------------------------------------------
     def command(

@@ -23,6 +23,7 @@ from contracts import (
     ApplyFills as ApplyFillsCommand,
 )
 from shared.errors import InvalidInputError
+from shared.holdings import values_by_symbol
 from shared.securities import DEFAULT_BY_CLASS, SecurityMaster, UnknownSecurityError, default_securities
 
 __all__ = ["build_command", "market_symbols", "prices_of", "weights_of"]
@@ -50,10 +51,7 @@ def weights_of(record: RunRecord) -> dict[str, Decimal]:
     if record.account is None:
         return {}
     prices = prices_of(record)
-    values: dict[str, Decimal] = {}
-    for lot in record.account.lots:
-        if lot.symbol in prices:
-            values[lot.symbol] = values.get(lot.symbol, Decimal(0)) + lot.shares * prices[lot.symbol]
+    values = values_by_symbol((lot for lot in record.account.lots if lot.symbol in prices), prices)
     total = sum(values.values(), Decimal(0))
     if total <= 0:
         return {}

@@ -23,7 +23,7 @@ from .csv_store import (
     read_index_csv,
     read_price_csv,
 )
-from .provider import INDEX_NAMES
+from .provider import INDEX_NAMES, quotes_of
 from .quote import Quote, make_quote
 
 __all__ = ["DEFAULT_STALE_AFTER_TRADING_DAYS", "FileMarketDataProvider"]
@@ -123,11 +123,7 @@ class FileMarketDataProvider:
         )
 
     def quotes(self, symbols: Iterable[str], as_of: dt.date) -> dict[str, Quote]:
-        out: dict[str, Quote] = {}
-        for symbol in symbols:
-            q = self.quote(symbol, as_of)
-            out[q.symbol] = q
-        return out
+        return quotes_of(self, symbols, as_of)
 
     # -- history ---------------------------------------------------------------------------
     def history(self, symbols: Iterable[str], start: dt.date, end: dt.date) -> pd.DataFrame:

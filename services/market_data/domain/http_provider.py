@@ -24,7 +24,7 @@ from .calendar import TradingCalendar, nyse_calendar
 from .chart_api import ChartBar, chart_params, chart_path, parse_chart
 from .clock import Clock, SystemClock
 from .file_provider import DEFAULT_STALE_AFTER_TRADING_DAYS
-from .provider import INDEX_NAMES
+from .provider import INDEX_NAMES, quotes_of
 from .quote import Quote, make_quote
 from .rate_limit import TokenBucket
 from .retry import RetryPolicy, parse_retry_after
@@ -141,11 +141,7 @@ class HttpMarketDataProvider:
         )
 
     def quotes(self, symbols: Iterable[str], as_of: dt.date) -> dict[str, Quote]:
-        out: dict[str, Quote] = {}
-        for symbol in symbols:
-            q = self.quote(symbol, as_of)
-            out[q.symbol] = q
-        return out
+        return quotes_of(self, symbols, as_of)
 
     def history(self, symbols: Iterable[str], start: dt.date, end: dt.date) -> pd.DataFrame:
         columns: dict[str, pd.Series] = {}

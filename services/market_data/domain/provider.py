@@ -10,7 +10,7 @@ import pandas as pd
 
 from .quote import Quote
 
-__all__ = ["INDEX_NAMES", "MarketDataProvider"]
+__all__ = ["INDEX_NAMES", "MarketDataProvider", "quotes_of"]
 
 INDEX_NAMES = ("VIX", "IRX", "TNX")
 """Indices a provider serves: VIX (index points), IRX and TNX (annualized yield, percent)."""
@@ -39,3 +39,12 @@ class MarketDataProvider(Protocol):
     def index_history(self, name: str, start: dt.date, end: dt.date) -> pd.Series: ...
 
     def last_date(self) -> dt.date: ...
+
+
+def quotes_of(provider: MarketDataProvider, symbols: Iterable[str], as_of: dt.date) -> dict[str, Quote]:
+    """``provider.quote`` for each symbol, keyed by the symbol as the provider spells it, in the order given."""
+    out: dict[str, Quote] = {}
+    for symbol in symbols:
+        q = provider.quote(symbol, as_of)
+        out[q.symbol] = q
+    return out

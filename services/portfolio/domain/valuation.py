@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from contracts import AccountSnapshot
+from shared.holdings import values_by_symbol
 from shared.money import ZERO
 from shared.securities import SecurityMaster, default_securities
 
@@ -14,10 +15,7 @@ __all__ = ["allocation", "holdings_value", "total_value"]
 
 def holdings_value(account: AccountSnapshot, prices: Mapping[str, Decimal]) -> dict[str, Decimal]:
     """Market value by symbol (shares times the close)."""
-    values: dict[str, Decimal] = {}
-    for lot in account.lots:
-        values[lot.symbol] = values.get(lot.symbol, ZERO) + lot.shares * prices[lot.symbol]
-    return dict(sorted(values.items()))
+    return values_by_symbol(account.lots, prices)
 
 
 def total_value(account: AccountSnapshot, prices: Mapping[str, Decimal]) -> Decimal:
