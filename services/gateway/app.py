@@ -291,24 +291,18 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             return _error(404, f"unknown schedule {name!r}")
         return JSONResponse({"success": True, "deleted": name})
 
+    async def account_status(account_id: str, as_of: date | None) -> AccountStatus:
+        query = AccountStatusQuery(account_id=account_id, as_of=as_of or settings.as_of_date)
+        return await ask(runtime.broker, subjects.PORTFOLIO_QUERY_STATUS, query, AccountStatus)
+
     @app.get("/api/portfolio/{account_id}/status")
     async def portfolio_status(account_id: AccountId, asOf: date | None = Query(None)) -> JSONResponse:
-        status = await ask(
-            runtime.broker,
-            subjects.PORTFOLIO_QUERY_STATUS,
-            AccountStatusQuery(account_id=account_id, as_of=asOf or settings.as_of_date),
-            AccountStatus,
-        )
+        status = await account_status(account_id, asOf)
         return JSONResponse({"success": True, "portfolio": to_builtins(status)})
 
     @app.get("/api/portfolio/{account_id}/risk")
     async def portfolio_risk(account_id: AccountId, asOf: date | None = Query(None)) -> JSONResponse:
-        status = await ask(
-            runtime.broker,
-            subjects.PORTFOLIO_QUERY_STATUS,
-            AccountStatusQuery(account_id=account_id, as_of=asOf or settings.as_of_date),
-            AccountStatus,
-        )
+        status = await account_status(account_id, asOf)
         invested = sum(status.holdings.values())
         if invested <= 0:
             raise InvalidInputError(f"account {account_id!r} holds no securities")
