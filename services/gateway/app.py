@@ -36,6 +36,7 @@ from contracts.queries import (
     RealizedQuery,
     RiskQuery,
 )
+from services.gateway.routes_reports import reports_router
 from services.gateway.schemas import ApprovalBody, RealizedRequest, RebalanceRequestBody, ScheduleBody
 from shared.bus import kv as kvops
 from shared.bus import schedules
@@ -132,6 +133,8 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         description="Start rebalancing runs, follow them step by step, and read their reports.",
         lifespan=lifespan,
     )
+
+    app.include_router(reports_router(runtime))
 
     api_keys = {key.strip() for key in settings.gateway_api_keys.split(",") if key.strip()}
 
