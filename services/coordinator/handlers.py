@@ -36,6 +36,7 @@ from services.coordinator.domain import (
     apply_result,
     apply_timer,
     effects,
+    final_effects,
     refuse_busy,
     resume_effects,
     start_run,
@@ -58,6 +59,7 @@ __all__ = ["Coordinator", "Hook"]
 
 log = get_logger("coordinator")
 Hook = Callable[[RunRecord], Awaitable[None]]
+TERMINAL = ("completed", "failed", "cancelled")
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _SCHEDULE_NAMESPACE = uuid.UUID("0b8a3f5e-5d1c-4f7e-8a8e-3c9e2f7d6a41")
 
@@ -178,17 +180,21 @@ class Coordinator:
                 if holder is not None:
                     log.warning("account busy: run refused", account_id=request.request.account_id, holder=holder)
                     record = refuse_busy(record, holder, now)
+            marked = await store.mark_active(record.run_id)  # first: a crash leaves no unindexed run
             if not await store.create(record):
                 log.info("duplicate request ignored: run exists")
                 existing = await store.get(record.run_id)
                 if existing is not None and existing.status == "running":
-                    await store.mark_active(existing.run_id)
                     await self._publish(resume_effects(existing, now, self.policy))
+                elif existing is not None and marked:  # long finished: the marker is ours, not a crash's
+                    await store.mark_finished(existing.run_id)
+                elif existing is not None:
+                    await self._finalize_if_unconfirmed(existing, now)
                 return
-            if record.status == "running":
-                await store.mark_active(record.run_id)
             log.info("run started", account_id=request.request.account_id, source=request.source)
             await self._publish(effects(None, record, now, self.policy))
+            if record.status in TERMINAL:  # refused before it started: nothing to release
+                await store.mark_finished(record.run_id)
 
     async def handle_event(self, event: Event, *, redelivered: bool = False) -> None:
         now = self.runtime.clock.now()
@@ -239,14 +245,13 @@ class Coordinator:
         if after is None:  # nothing changed; a redelivery may mean our last effects were not published
             if redelivered and before.status == "running":
                 await self._publish(resume_effects(before, now, self.policy))
+            elif redelivered:
+                await self._finalize_if_unconfirmed(before, now)
             return
         await self._publish(effects(before, after, now, self.policy))
-        finished = after.status != before.status and after.status in ("completed", "failed", "cancelled")
+        finished = after.status != before.status and after.status in TERMINAL
         if finished:
-            store = await self.store()
-            if not after.request.dry_run:
-                await store.release(after.request.account_id, after.run_id)
-            await store.mark_finished(after.run_id)
+            await self._release(after)
         if after.status != before.status:
             log.info("run status", status=after.status, error=after.error)
             hooks = self.on_success if after.status == "completed" else self.on_failure
@@ -257,20 +262,44 @@ class Coordinator:
                     except Exception:
                         log.exception("run hook failed")
 
+    async def _release(self, record: RunRecord) -> None:
+        """The last writes of a finished run, after its effects are published: the account's lock, then
+        the run's ``active.*`` marker (its absence says everything of the run was published)."""
+        store = await self.store()
+        if not record.request.dry_run:
+            await store.release(record.request.account_id, record.run_id)
+        await store.mark_finished(record.run_id)
+
+    async def _finalize_if_unconfirmed(self, record: RunRecord, now: datetime) -> None:
+        """A finished run still marked active: its coordinator stopped (or the bus failed) between writing
+        the finished state and publishing. Publish its final effects again (same message ids) and release."""
+        store = await self.store()
+        if not await store.is_active(record.run_id):
+            return
+        with bind_step(record.run_id, "finalize"):
+            log.warning("publishing a finished run's final effects again", status=record.status)
+            await self._publish(final_effects(record, now, self.policy))
+            await self._release(record)
+
     async def resume(self) -> None:
-        """Publish again what every unfinished run waits for (after a restart)."""
+        """Publish again what every unfinished run waits for, and the final effects of every finished run
+        still marked active (after a restart)."""
         store = await self.store()
         now = self.runtime.clock.now()
-        resumed = 0
+        resumed = finalized = 0
         for run_id in await store.active_run_ids():
             record = await store.get(run_id)
-            if record is None or record.status != "running":
-                await store.mark_finished(run_id)  # a stale mark (a crash between two writes)
+            if record is None:
+                await store.mark_finished(run_id)  # marked, never stored: a crash between the two writes
+                continue
+            if record.status != "running":
+                await self._finalize_if_unconfirmed(record, now)
+                finalized += 1
                 continue
             with bind_step(run_id, record.current_step or "resume"):
                 await self._publish(resume_effects(record, now, self.policy))
             resumed += 1
-        log.info("resumed unfinished runs", count=resumed)
+        log.info("resumed unfinished runs", count=resumed, finalized=finalized)
 
     async def _publish(self, out: Effects) -> None:
         """Publish a transition's messages and timers at once, each awaiting its stream's ack."""

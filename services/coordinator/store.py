@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nats.js.errors import APIError, KeyWrongLastSequenceError, NoKeysError
+from nats.js.errors import APIError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from contracts import RunRecord, Value, run_key
 from shared.bus import kv as kvops
 from shared.errors import ConflictError
 
-__all__ = ["AccountLock", "ActiveRun", "RunStore", "lock_key"]
+__all__ = ["AccountLock", "ActiveRun", "RunStore", "keys_matching", "lock_key"]
 
 
 TERMINAL = ("completed", "failed", "cancelled")
@@ -87,17 +87,36 @@ class RunStore:
             except (KeyWrongLastSequenceError, APIError):  # someone else changed it: not ours any more
                 return
 
-    async def mark_active(self, run_id: str) -> None:
-        """Index an unfinished run (``active.<run_id>``), so a restart resumes it without reading every run."""
-        await kvops.create(self.bucket, f"active.{run_id}", ActiveRun(run_id=run_id))
+    async def mark_active(self, run_id: str) -> bool:
+        """Index an unfinished run (``active.<run_id>``), so a restart resumes it without reading every run;
+        ``False`` when the marker was there already."""
+        return await kvops.create(self.bucket, f"active.{run_id}", ActiveRun(run_id=run_id)) is not None
 
     async def mark_finished(self, run_id: str) -> None:
         await self.bucket.delete(f"active.{run_id}")
 
+    async def is_active(self, run_id: str) -> bool:
+        """Whether ``run_id`` is still indexed: a finished run whose final effects are not known published."""
+        marker, _ = await kvops.read(self.bucket, f"active.{run_id}", ActiveRun)
+        return marker is not None
+
     async def active_run_ids(self) -> list[str]:
-        """The runs marked active: what a restarted coordinator must look at."""
-        try:
-            keys = await self.bucket.keys(filters=["active.*"])
-        except NoKeysError:
-            return []
-        return sorted(key.removeprefix("active.") for key in keys if key.startswith("active."))
+        """The runs marked active: what a restarted coordinator must look at.
+
+        A watch on the subject filter ``active.*`` (nats-py's ``keys(filters=...)`` matches substrings, so
+        ``active.*`` matched nothing), read up to its end-of-history marker."""
+        return sorted(key.removeprefix("active.") for key in await keys_matching(self.bucket, "active.*"))
+
+
+async def keys_matching(bucket: KeyValue, pattern: str) -> list[str]:
+    """The live keys of ``bucket`` matching the NATS subject ``pattern`` (``*`` one token, ``>`` the rest)."""
+    watcher = await bucket.watch(pattern, ignore_deletes=True, meta_only=True)
+    keys: list[str] = []
+    try:
+        async for entry in watcher:
+            if entry is None:  # the end of the stored history: what is live now has been seen
+                break
+            keys.append(entry.key)
+    finally:
+        await watcher.stop()
+    return keys

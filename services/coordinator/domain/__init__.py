@@ -2,7 +2,13 @@
 
 from services.coordinator.domain.commands import build_command, market_symbols, prices_of, weights_of
 from services.coordinator.domain.decisions import should_rebalance
-from services.coordinator.domain.effects import Effects, ScheduledTimer, effects, resume_effects
+from services.coordinator.domain.effects import (
+    Effects,
+    ScheduledTimer,
+    effects,
+    final_effects,
+    resume_effects,
+)
 from services.coordinator.domain.report import build_report
 from services.coordinator.domain.steps import (
     COORDINATOR_STEPS,
@@ -36,6 +42,7 @@ __all__ = [
     "build_command",
     "build_report",
     "effects",
+    "final_effects",
     "is_after_pivot",
     "market_symbols",
     "prices_of",

@@ -1,7 +1,8 @@
 """What to publish after a transition, derived from the state before and after it.
 
 Everything here is derived from state, so a restarted coordinator publishes the same messages again
-for unfinished runs (:func:`resume_effects`); their deterministic ``Nats-Msg-Id`` lets JetStream drop
+for unfinished runs (:func:`resume_effects`) and the public events of finished runs whose publication
+is not known to have happened (:func:`final_effects`); their deterministic ``Nats-Msg-Id`` lets JetStream drop
 the copies it already has, and every handler is idempotent on (run_id, step) for the rest.
 """
 
@@ -22,7 +23,7 @@ from services.coordinator.domain.commands import build_command
 from services.coordinator.domain.steps import SERVICE_STEPS, RetryPolicy
 from shared.bus.outgoing import Outgoing
 
-__all__ = ["Effects", "ScheduledTimer", "effects", "resume_effects"]
+__all__ = ["Effects", "ScheduledTimer", "effects", "final_effects", "resume_effects"]
 
 
 class ScheduledTimer:
@@ -149,4 +150,16 @@ def resume_effects(record: RunRecord, now: datetime, policy: RetryPolicy) -> Eff
     out = Effects()
     for step in record.steps:
         _step_effects(record, step, now, policy, out)
+    return out
+
+
+def final_effects(record: RunRecord, now: datetime, policy: RetryPolicy) -> Effects:
+    """Everything a finished run publishes: its public events (``report.v1.generated`` and
+    ``run.v1.completed``, or ``run.v1.failed``) and the notification it still waits for.
+
+    Published again when a coordinator died (or the bus failed) between writing the finished state and
+    publishing: the same message ids, so JetStream keeps one copy of each.
+    """
+    out = resume_effects(record, now, policy)
+    _public_effects(None, record, now, out)
     return out
