@@ -6,7 +6,7 @@ resume. A restarted coordinator finds its unfinished runs through the ``active.*
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -87,9 +87,9 @@ async def _gone(store: RunStore, key: str) -> bool:
     try:
         async with asyncio.timeout(20):
             async for entry in watcher:
-                if entry is None or entry.value is None or entry.operation in ("DEL", "PURGE"):
-                    if key not in await _live(store, key):
-                        return True
+                deleted = entry is None or entry.value is None or entry.operation in ("DEL", "PURGE")
+                if deleted and not await _live(store, key):
+                    return True
     finally:
         await watcher.stop()
     return False
@@ -113,14 +113,14 @@ async def _subscribe(system: InProcessSystem, collector: Collector) -> list[Any]
 async def test_a_run_finished_by_a_coordinator_that_died_before_publishing_is_finalized_at_resume(
     workers: InProcessSystem, settings: Settings
 ) -> None:
-    runtime, first = await _coordinator(workers, settings)
+    _, first = await _coordinator(workers, settings)
 
     async def dies_after_the_write(before: RunRecord | None, after: RunRecord | None, now: datetime, r: bool) -> None:
         if after is not None and after.status == "completed" and before is not None and before.status == "running":
             return  # the finished state is stored; the process is gone before it publishes anything
         await Coordinator._after(first, before, after, now, r)
 
-    first._after = dies_after_the_write  # type: ignore[method-assign]
+    first._after = dies_after_the_write  # type: ignore[method-assign,assignment]
     run_id = await workers.request_run("demo", dry_run=False)
     await _wait_status(workers, run_id, "completed")
     store = await _store(workers)
@@ -154,7 +154,7 @@ async def test_final_effects_lost_to_a_bus_failure_are_published_on_redelivery(
     real_publish_all = coordinator.runtime.publish_all
     failures: list[str] = []
 
-    async def blips_once(outgoing: list[Outgoing]) -> None:
+    async def blips_once(outgoing: Sequence[Outgoing]) -> None:
         if not failures and any(o.subject == subjects.RUN_COMPLETED for o in outgoing):
             failures.append("run.v1.completed")
             raise ConnectionError("nats: connection closed")  # the bus blipped as the run finished
