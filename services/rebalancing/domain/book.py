@@ -35,6 +35,10 @@ class LotFacts:
     rate: Decimal
     washed: bool = False
     """A loss that a recent household purchase would wash: no tax saved by selling it now."""
+    cost_per_share: Decimal = ZERO
+    """Tax cost of selling one share: gain per share times the lot's rate (negative for a loss: a
+    saving, larger for short-term losses). A washed loss saves nothing now and gives up its saving:
+    its cost is that forfeited saving (the loss times its term's rate), so it goes after cheaper gains."""
 
     @property
     def lot_id(self) -> str:
@@ -54,19 +58,11 @@ class LotFacts:
         return self.gain_per_share / self.price if self.price else ZERO
 
 
-def lot_tax_order(facts: LotFacts) -> tuple[int, Decimal, str]:
-    """Relief order within a security: losses (largest per dollar first), then long-term lots with the
-    smallest gain per dollar, then losses a recent purchase would wash (no saving, and the loss is
-    deferred or, after an IRA purchase, lost), then short-term lots with the smallest gain per dollar."""
-    if facts.gain_per_share <= 0 and not facts.washed:
-        group = 0
-    elif facts.term is Term.LONG and facts.gain_per_share > 0:
-        group = 1
-    elif facts.washed:
-        group = 2
-    else:
-        group = 3
-    return (group, facts.gain_fraction, facts.lot_id)
+def lot_tax_order(facts: LotFacts) -> tuple[Decimal, Decimal, str]:
+    """Relief order within a security: the lowest tax cost per share first (losses, short-term losses
+    before long-term ones at the usual rates, then the cheapest gains whatever their term); ties by
+    gain per share, then lot id."""
+    return (facts.cost_per_share, facts.gain_per_share, facts.lot_id)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,11 +146,13 @@ def build_book(
         if price <= 0:
             raise InvalidAccountError(f"{lot.symbol}: price must be positive ({price})")
         term = (tax.lot_terms.get(lot.lot_id) if tax else None) or term_of(lot.acquired, as_of)
-        rate = ZERO
         gain_per_share = price - lot.cost_basis / lot.shares
         washed = tax is not None and lot.lot_id in tax.washed_lot_ids and gain_per_share < 0
-        if account.taxable and tax is not None and not washed:
-            rate = tax.long_term_rate if term is Term.LONG else tax.short_term_rate
+        term_rate = ZERO
+        if account.taxable and tax is not None:
+            term_rate = tax.long_term_rate if term is Term.LONG else tax.short_term_rate
+        rate = ZERO if washed else term_rate
+        cost_per_share = -gain_per_share * term_rate if washed else gain_per_share * rate
         facts.append(
             LotFacts(
                 lot=lot,
@@ -163,6 +161,7 @@ def build_book(
                 gain_per_share=gain_per_share,
                 rate=rate,
                 washed=washed,
+                cost_per_share=cost_per_share,
             )
         )
     facts.sort(key=lambda f: (f.symbol, *lot_tax_order(f)))

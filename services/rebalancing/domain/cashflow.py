@@ -51,8 +51,9 @@ def buy_only_intent(book: Book, options: PlanOptions, tax: TaxInputs | None) -> 
 
 
 def sell_only_intent(book: Book, options: PlanOptions, tax: TaxInputs | None) -> Intent:
-    """Raise ``withdraw_amount`` (plus what keeps the reserve and pays the costs): losses first, then
-    the smallest gains (long-term before short-term). Never buys."""
+    """Raise ``withdraw_amount`` (plus what keeps the reserve and pays the costs): lots by tax cost per
+    dollar sold, cheapest first (losses, the largest savings first, then the cheapest gains whatever
+    their term). Never buys."""
     intent = Intent()
     rate = options.costs.rate
     need = options.withdraw_amount + book.account.cash_reserve - book.cash
@@ -60,7 +61,7 @@ def sell_only_intent(book: Book, options: PlanOptions, tax: TaxInputs | None) ->
         return intent
     order = sorted(
         (f for f in book.lots if f.symbol not in options.exclude_symbols),
-        key=lambda f: (*lot_tax_order(f), f.symbol),
+        key=lambda f: (f.cost_per_share / f.price, *lot_tax_order(f), f.symbol),
     )
     cap = options.max_trade_amount
     sold: dict[str, Decimal] = {}

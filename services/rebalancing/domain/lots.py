@@ -1,5 +1,6 @@
-"""Choosing lots to sell: tax order (losses, then long-term smallest gain, then short-term smallest
-gain) or FIFO (the naive method), in whole shares unless the account allows fractional."""
+"""Choosing lots to sell: tax order (lowest tax cost per share first, see
+:func:`~.book.lot_tax_order`) or FIFO (the naive method), in whole shares unless the account allows
+fractional."""
 
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ subject to d = b - M s;  e = C d + cash flow;  g = F d;  0 <= b <= ub_b;  0 <= s
            gain . s <= max net gain;  tax . s <= max tax.
 
 ``F`` is the upper Cholesky factor of the covariance of returns when one is given, else
-``0.2 * I`` (plain weights). Each lot's ``tax`` coefficient is its rate times its gain per dollar,
-made non-decreasing along the security's relief order (losses, long-term, short-term), so the
-solver uses lots in that order, the same order the repair step applies.
+``0.2 * I`` (plain weights). Each lot's ``tax`` coefficient is its tax cost per dollar sold (gain
+times the lot's rate, see :attr:`~.book.LotFacts.cost_per_share`), so the solver uses a security's
+lots cheapest first, the same order the repair step applies.
 """
 
 from __future__ import annotations
@@ -138,15 +138,11 @@ def build_qp(
     tax = np.zeros(L)
     gain = np.zeros(L)
     ub_s = np.zeros(L)
-    running: dict[str, float] = {}
     for j, f in enumerate(lots):  # book order: by symbol, then relief order
         i = sidx[f.symbol]
         M[i, j] = 1.0
-        g = _f(f.gain_fraction)
-        gain[j] = g
-        t = max(g * _f(f.rate), running.get(f.symbol, -INF))
-        running[f.symbol] = t
-        tax[j] = t
+        gain[j] = _f(f.gain_fraction)
+        tax[j] = _f(f.cost_per_share / f.price)
         if directions[f.symbol] < 0 and f.symbol not in options.exclude_symbols:
             ub_s[j] = _f(f.value) / V
     target = np.array([_f(goals[c]) / V for c in CLASSES])

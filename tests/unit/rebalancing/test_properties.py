@@ -17,7 +17,7 @@ from services.rebalancing.domain import (
     TradeAction,
     plan_rebalance,
 )
-from shared.holding_period import Term
+from shared.holding_period import Term, term_of
 from shared.securities import default_securities
 
 from .helpers import AS_OF, PRICES
@@ -105,18 +105,21 @@ def test_core_invariants(acct: AccountSnapshot, options: PlanOptions, tax: TaxIn
     for t in p.trades:
         assert options.max_trade_amount is None or t.value <= options.max_trade_amount
         assert t.value >= options.min_trade
-    # never a short-term gain while a loss or long-term lot of the same security is left
+    # lots go cheapest tax first: no lot is sold while a lot of the same security with a lower tax
+    # cost per share stays unsold (every cap and budget trims the dearest end, so none forces it)
     for t in p.trades:
         if t.action is not TradeAction.SELL:
             continue
-        if any(s.term is Term.SHORT and s.gain > 0 for s in t.lots):
-            for lot in acct.lots:
-                if lot.symbol != t.symbol or sold.get(lot.lot_id, D(0)) >= lot.shares:
-                    continue
-                price = PRICES[lot.symbol]
-                is_loss = lot.cost_basis >= lot.shares * price
-                is_long = (AS_OF - lot.acquired).days > 366
-                assert not (is_loss or is_long), (t, lot)
+        for s in t.lots:
+            for other in acct.lots:
+                if other.symbol == t.symbol and _cost_per_share(other, tax) < _cost_per_share(lots[s.lot_id], tax):
+                    assert sold.get(other.lot_id, D(0)) == other.shares, (t, other)
+
+
+def _cost_per_share(lot: TaxLot, tax: TaxInputs) -> Decimal:
+    gain = PRICES[lot.symbol] - lot.cost_basis / lot.shares
+    rate = tax.long_term_rate if term_of(lot.acquired, AS_OF) is Term.LONG else tax.short_term_rate
+    return gain * rate
 
 
 @SETTINGS
