@@ -39,9 +39,11 @@ from services.rebalancing.domain import (
     harvest_candidates,
     plan_rebalance,
 )
+from shared.costs import cost_model_from
 from shared.errors import InvalidInputError
 from shared.fields import date_field, decimal_field, required
 from shared.securities import default_securities
+from shared.settings import load_settings
 
 __all__ = ["PRICES_DIR", "load_account", "price_history", "register"]
 
@@ -174,6 +176,7 @@ def _options(doc: Mapping[str, Any], mode: RebalanceMode, withdraw: Decimal) -> 
         improvement_threshold=_dec(doc.get("improvement_threshold", 0), "improvement_threshold"),
         max_trade_amount=opt.get("max_trade_amount"),
         turnover_cap=opt.get("turnover_cap"),
+        costs=cost_model_from(load_settings()),  # COMMISSION_PER_TRADE, COMMISSION_BPS, HALF_SPREAD_BPS
         exclude_symbols=_symbols(doc, "excluded"),
         restricted_symbols=_symbols(doc, "restricted"),
         tax_budget=TaxBudget(

@@ -53,10 +53,12 @@ class Settings(BaseSettings):
     as_of_date: date | None = Field(None, description="the run's date; default: last date of the data")
     stale_after_trading_days: int = Field(3, ge=0)
 
-    # Execution (paper broker cost model)
-    commission_per_trade: Decimal = Decimal("0")
-    commission_bps: Decimal = Decimal("1")
-    spread_bps: Decimal = Decimal("2")
+    # Trading costs (shared.costs: the planner, harvesting, the CLI and the paper broker)
+    commission_per_trade: Decimal = Field(Decimal("0"), ge=0, description="dollars per order")
+    commission_bps: Decimal = Field(Decimal("0"), ge=0, description="basis points of the notional")
+    half_spread_bps: Decimal = Field(
+        Decimal("5"), ge=0, description="half the bid-ask spread, basis points: buys fill above the close, sells below"
+    )
 
     # Notifications
     webhook_url: str | None = None

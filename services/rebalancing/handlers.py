@@ -16,10 +16,11 @@ from services.rebalancing.adapters import (
     plan_to_contract,
     tax_inputs_of,
 )
-from services.rebalancing.domain import CostModel, PlanningError, plan_rebalance
+from services.rebalancing.domain import PlanningError, plan_rebalance
 from services.rebalancing.risk_change import holdings_after, volatility
 from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
+from shared.costs import cost_model_from
 from shared.errors import InvalidInputError
 from shared.securities import default_securities
 
@@ -30,11 +31,7 @@ class RebalancingService:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.runtime = runtime
         settings = runtime.settings
-        self.costs = CostModel(
-            commission_per_trade=settings.commission_per_trade,
-            commission_bps=settings.commission_bps,
-            spread_bps=settings.spread_bps / 2,  # the half spread each trade pays
-        )
+        self.costs = cost_model_from(settings)
         self.securities = default_securities()
 
     def register(self) -> None:

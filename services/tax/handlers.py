@@ -16,6 +16,7 @@ from services.tax.adapters import (
 )
 from services.tax.domain import (
     FilingStatus,
+    HarvestThresholds,
     LotMethod,
     TaxDomainError,
     TransactionError,
@@ -26,6 +27,7 @@ from services.tax.domain import (
 )
 from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
+from shared.costs import cost_model_from
 from shared.errors import InvalidInputError
 from shared.securities import default_securities
 
@@ -51,6 +53,8 @@ class TaxService:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.runtime = runtime
         self.securities = default_securities()
+        costs = cost_model_from(runtime.settings)  # the shared cost model: a harvest pays a round trip
+        self.thresholds = HarvestThresholds(trading_cost_bps=costs.rate * 10_000)
 
     def register(self) -> None:
         self.runtime.command(subjects.TAX_BUILD_CONTEXT, BuildTaxContext, self.build_context)
@@ -64,6 +68,7 @@ class TaxService:
             as_of=command.as_of,
             profile=profile_of(command.account.tax_profile),
             household_transactions=recent_of(command.household_activity),
+            thresholds=self.thresholds,
             securities=self.securities,
         )
         event = TaxContextBuilt(
@@ -81,6 +86,7 @@ class TaxService:
             as_of=command.as_of,
             profile=profile_of(command.account.tax_profile),
             household_transactions=recent_of(command.household_activity),
+            thresholds=self.thresholds,
             securities=self.securities,
         )
         sells, buys = trades_of(command.plan.trades)

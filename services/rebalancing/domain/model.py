@@ -2,7 +2,8 @@
 
 Units: money (cash, cost basis, amounts) in dollars as :class:`~decimal.Decimal`; shares as Decimal;
 allocations and bands in *percentage points* of the account's total value (``Decimal("60")`` is
-60%); rates as fractions (``Decimal("0.15")`` is 15%); costs in basis points of the traded value.
+60%); rates as fractions (``Decimal("0.15")`` is 15%); costs: :class:`shared.costs.CostModel`
+(basis points of the traded value).
 All dataclasses are frozen and keyword-only.
 """
 
@@ -17,6 +18,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
+from shared.costs import CostModel
 from shared.holding_period import Term
 from shared.money import ZERO
 
@@ -109,20 +111,6 @@ class TaxBudget:
 
     max_net_gain: Decimal | None = None
     max_tax: Decimal | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CostModel:
-    """Transaction costs: a fixed commission per trade (dollars) and proportional costs (bps)."""
-
-    commission_per_trade: Decimal = ZERO
-    commission_bps: Decimal = ZERO
-    spread_bps: Decimal = Decimal("10")
-
-    @property
-    def rate(self) -> Decimal:
-        """Proportional cost as a fraction of the traded value."""
-        return (self.commission_bps + self.spread_bps) / Decimal(10_000)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from shared.costs import DEFAULT_COSTS
 from shared.holding_period import Term
 from shared.securities import SecurityMaster
 
@@ -39,11 +40,12 @@ DO_NOT_BUY_DAYS = 31
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HarvestThresholds:
     """``min_loss_percent`` in percent of basis (5 = 5%); ``min_loss_amount`` in dollars;
-    ``trading_cost_bps`` in basis points of traded value, charged on the sale and on the replacement buy."""
+    ``trading_cost_bps`` in basis points of traded value, charged on the sale and on the replacement buy
+    (default: one side of the shared cost model, :data:`shared.costs.DEFAULT_COSTS`)."""
 
     min_loss_percent: Decimal = Decimal("5")
     min_loss_amount: Decimal = Decimal("500")
-    trading_cost_bps: Decimal = Decimal("10")
+    trading_cost_bps: Decimal = DEFAULT_COSTS.rate * 10_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

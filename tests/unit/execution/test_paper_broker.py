@@ -37,28 +37,28 @@ def _trade(action: str = "buy", shares: str = "10", symbol: str = "VTI", trade_i
     ],
 )
 def test_fill_price_is_close_plus_or_minus_half_the_spread(close: str, spread_bps: str, buy: str, sell: str) -> None:
-    model = CostModel(spread_bps=D(spread_bps))
+    model = CostModel(half_spread_bps=D(spread_bps) / 2)
     assert model.fill_price(D(close), "buy") == D(buy)
     assert model.fill_price(D(close), "sell") == D(sell)
     assert model.fill_price(D(close), "buy").as_tuple().exponent == -4
 
 
 def test_price_rounding_is_half_up() -> None:
-    model = CostModel(spread_bps=D(2))
+    model = CostModel(half_spread_bps=D(2) / 2)
     # 0.5 * 1.0001 = 0.50005 exactly: half up gives 0.5001 (banker's rounding would give 0.5000)
     assert model.fill_price(D("0.5"), "buy") == D("0.5001")
 
 
 def test_commission_is_fixed_plus_bps_in_cents() -> None:
-    assert CostModel().commission(D("3000.30")) == D("0.30")  # 1 bp
-    assert CostModel().commission(D("1250")) == D("0.13")  # 0.125 half up
-    assert CostModel(commission_per_trade=D("4.95"), commission_bps=D(0)).commission(D("1e6")) == D("4.95")
+    assert CostModel(commission_bps=D(1), half_spread_bps=D(1)).commission(D("3000.30")) == D("0.30")  # 1 bp
+    assert CostModel(commission_bps=D(1), half_spread_bps=D(1)).commission(D("1250")) == D("0.13")  # 0.125 half up
+    assert CostModel(commission_per_trade=D("4.95")).commission(D("1e6")) == D("4.95")
     assert CostModel(commission_per_trade=D("1"), commission_bps=D(5)).commission(D("999.99")) == D("1.50")
-    assert CostModel().commission(D("1250")).as_tuple().exponent == -2
+    assert CostModel(commission_bps=D(1), half_spread_bps=D(1)).commission(D("1250")).as_tuple().exponent == -2
 
 
 def test_fill_trade() -> None:
-    model = CostModel()
+    model = CostModel(commission_bps=D(1), half_spread_bps=D(1))
     fill = fill_trade(_trade("buy", "10"), run_id="r1", close=D("300.00"), model=model, at=AT, simulated=False)
     assert fill.order_id == "r1.t7" == order_id_for("r1", "t7")
     assert (fill.trade_id, fill.symbol, fill.action, fill.shares) == ("t7", "VTI", "buy", D(10))
@@ -72,7 +72,7 @@ def test_fill_trade() -> None:
 
 
 def test_fill_trade_is_deterministic() -> None:
-    model = CostModel(commission_per_trade=D("0.99"), spread_bps=D(5))
+    model = CostModel(commission_per_trade=D("0.99"), commission_bps=D(1), half_spread_bps=D("2.5"))
     fills = [
         fill_trade(_trade("sell", "7"), run_id="r9", close=D("123.4567"), model=model, at=AT, simulated=False)
         for _ in range(3)
