@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     # Notifications
     webhook_url: str | None = None
     webhook_timeout_seconds: float = 5.0
+    smtp_host: str | None = Field(None, description="SMTP server; with SMTP_TO set, each run's report is mailed")
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = Field("rebalancer@localhost", description="the From address of report mails")
+    smtp_to: str = Field("", description="comma-separated recipients of report mails")
+    smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
+    smtp_timeout_seconds: float = Field(10.0, gt=0)
 
     # Gateway
     gateway_host: str = "127.0.0.1"

@@ -1,6 +1,6 @@
-"""Send a run's notification: always a log line; an HTTP webhook when one is configured.
+"""Send a run's notification: always a log line; an HTTP webhook and an email when configured.
 
-A failed webhook is reported in the ``notified`` event; it never fails the run.
+A failed webhook or email is reported in the ``notified`` event; it never fails the run.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import httpx
 
 from contracts import Notified, Notify, subjects
 from services.notifications.domain import webhook_payload
+from services.notifications.email import recipients_of, send_report_email
 from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
 from shared.log import get_logger
@@ -48,6 +49,14 @@ class NotificationService:
             except httpx.HTTPError as exc:
                 errors.append(f"webhook {url}: {type(exc).__name__}: {exc}")
                 log.warning("webhook failed", error=errors[-1])
+        settings = self.runtime.settings
+        if settings.smtp_host and recipients_of(settings):
+            failure = await send_report_email(settings, command)
+            if failure is None:
+                channels.append("email")
+            else:
+                errors.append(failure)
+                log.warning("email failed", error=failure)
         event = Notified(
             **result_envelope(command, self.runtime.clock.now()),
             channels=channels,
