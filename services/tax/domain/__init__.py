@@ -6,9 +6,16 @@ No bus and no I/O except reading the shipped tax tables. The three facades the t
 
 from __future__ import annotations
 
-from .accounts import AccountPolicy, AccountType, LotMethod
+from shared.lot_ledger.accounts import AccountPolicy, AccountType, LotMethod
+from shared.lot_ledger.errors import TaxDomainError, TransactionError, UnknownTaxYearError
+from shared.lot_ledger.ledger import WASH_WINDOW_DAYS, LedgerResult, replay
+from shared.lot_ledger.lots import Lot
+from shared.lot_ledger.relief import relief_order
+from shared.lot_ledger.sales import Sale, WashMatch
+from shared.lot_ledger.transactions import Action, Transaction, canonical_key, canonical_order
+from shared.lot_ledger.transactions_csv import REQUIRED_COLUMNS, parse_transactions_csv
+
 from .context import ContextTotals, RecentTransaction, TaxAccount, TaxContext, WashRisk, build_tax_context
-from .errors import TaxDomainError, TransactionError, UnknownTaxYearError
 from .harvest import (
     DO_NOT_BUY_DAYS,
     HarvestCandidate,
@@ -18,8 +25,6 @@ from .harvest import (
     find_harvest_candidates,
     merge_restrictions,
 )
-from .ledger import WASH_WINDOW_DAYS, LedgerResult, replay
-from .lots import Lot
 from .netting import YearSummary, net_year, net_years
 from .plan import (
     LotEffect,
@@ -41,11 +46,7 @@ from .rates import (
     ordinary_tax,
 )
 from .realized import RealizedResult, compute_realized
-from .relief import relief_order
-from .sales import Sale, WashMatch
 from .tables import Bracket, FilingStatus, TaxTable, available_years, tax_table
-from .transactions import Action, Transaction, canonical_key, canonical_order
-from .transactions_csv import REQUIRED_COLUMNS, parse_transactions_csv
 
 __all__ = [
     "DO_NOT_BUY_DAYS",

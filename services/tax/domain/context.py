@@ -8,10 +8,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from shared.holding_period import Term
+from shared.lot_ledger.accounts import AccountType, LotMethod
+from shared.lot_ledger.ledger import WASH_WINDOW_DAYS
+from shared.lot_ledger.lots import Lot
+from shared.lot_ledger.transactions import Action
 from shared.money import ZERO
 from shared.securities import SecurityMaster, default_securities
 
-from .accounts import AccountType, LotMethod
 from .harvest import (
     DO_NOT_BUY_DAYS,
     HarvestCandidate,
@@ -21,11 +24,8 @@ from .harvest import (
     find_harvest_candidates,
     merge_restrictions,
 )
-from .ledger import WASH_WINDOW_DAYS
-from .lots import Lot
 from .positions import LotPosition, value_lots
 from .rates import MarginalRates, RateOverrides, TaxProfile, marginal_rates
-from .transactions import Action
 
 __all__ = ["ContextTotals", "RecentTransaction", "TaxAccount", "TaxContext", "WashRisk", "build_tax_context"]
 

@@ -16,16 +16,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from shared.holding_period import Term
+from shared.lot_ledger.errors import TaxDomainError
+from shared.lot_ledger.ledger import WASH_WINDOW_DAYS
+from shared.lot_ledger.lots import Lot
+from shared.lot_ledger.relief import relief_order
 from shared.money import ZERO, cents
 from shared.securities import SecurityMaster, default_securities
 
 from .context import TaxContext, _recent_purchases
-from .errors import TaxDomainError
 from .harvest import Restriction, do_not_buy_after, merge_restrictions
-from .ledger import WASH_WINDOW_DAYS
-from .lots import Lot
 from .rates import TaxEstimate, estimate_tax
-from .relief import relief_order
 
 __all__ = [
     "LotEffect",

@@ -8,11 +8,10 @@ from datetime import date
 from decimal import Decimal
 
 from shared.holding_period import Term
+from shared.lot_ledger.errors import TaxDomainError
+from shared.lot_ledger.lots import Lot
 from shared.money import ZERO
 from shared.securities import SecurityMaster
-
-from .errors import TaxDomainError
-from .lots import Lot
 
 __all__ = ["LotPosition", "value_lots"]
 

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from shared.holding_period import Term
+from shared.lot_ledger.accounts import AccountPolicy, LotMethod
+from shared.lot_ledger.ledger import replay
+from shared.lot_ledger.lots import Lot
+from shared.lot_ledger.sales import Sale, WashMatch
+from shared.lot_ledger.transactions import Transaction
 from shared.money import ZERO, cents
 from shared.securities import SecurityMaster, default_securities
 
-from .accounts import AccountPolicy, LotMethod
-from .ledger import replay
-from .lots import Lot
 from .netting import YearSummary, net_years
-from .sales import Sale, WashMatch
 from .tables import FilingStatus, available_years, tax_table
-from .transactions import Transaction
 
 __all__ = ["RealizedResult", "compute_realized"]
 

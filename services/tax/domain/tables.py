@@ -10,7 +10,7 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
-from .errors import UnknownTaxYearError
+from shared.lot_ledger.errors import UnknownTaxYearError
 
 __all__ = ["TAX_TABLES_FILE", "Bracket", "FilingStatus", "TaxTable", "available_years", "tax_table"]
 
