@@ -1,8 +1,10 @@
 """``rebalance tax``: offline tax tools over :mod:`services.tax.domain`.
 
 ``rebalance tax realized TRANSACTIONS.csv [--securities FILE] [--method fifo|lifo|hifo|min-tax]
-[--filing-status single|mfj|mfs|hoh|qss] [--json]`` replays the transactions (any order) and prints the
-realized gains like Form 8949, or one JSON object. A bad row exits with code 2 and names its line on stderr.
+[--filing-status single|mfj|mfs|hoh|qss] [--json] [--form8949 OUT.csv [--year YYYY]]`` replays the
+transactions (any order) and prints the realized gains like Form 8949, or one JSON object; ``--form8949``
+also writes the Form 8949 rows (one per sale) to OUT.csv. A bad row exits with code 2 and names its line
+on stderr.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from services.tax.domain import (
     compute_realized,
     parse_transactions_csv,
 )
+from shared.lot_ledger import form8949_csv, form8949_rows
 from shared.money import cents
 from shared.securities import SecurityMaster, default_securities
 
@@ -49,12 +52,15 @@ def _print_table(result: RealizedResult) -> None:
         "Cost basis",
         "Code",
         "Adjustment",
+        "Permanent",
         "Gain/loss",
         "Term",
     ):
         sales.add_column(
             column,
-            justify="right" if column in {"Shares", "Proceeds", "Cost basis", "Adjustment", "Gain/loss"} else "left",
+            justify="right"
+            if column in {"Shares", "Proceeds", "Cost basis", "Adjustment", "Permanent", "Gain/loss"}
+            else "left",
         )
     for s in result.sales:
         sales.add_row(
@@ -67,6 +73,7 @@ def _print_table(result: RealizedResult) -> None:
             str(cents(s.cost_basis)),
             s.code,
             str(cents(s.wash_sale_disallowed)),
+            str(cents(s.permanently_disallowed)),
             str(cents(s.gain)),
             s.term.value,
         )
@@ -104,6 +111,10 @@ def realized(
     method: Annotated[str, typer.Option("--method", help="fifo, lifo, hifo or min-tax")] = "fifo",
     filing_status: Annotated[str, typer.Option("--filing-status", help="single, mfj, mfs, hoh or qss")] = "single",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    form8949: Annotated[
+        Path | None, typer.Option("--form8949", help="also write the Form 8949 rows (one per sale) to this CSV")
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year", help="only this tax year's sales in --form8949")] = None,
 ) -> None:
     """Realized gains and losses, wash sales and open lots after replaying TRANSACTIONS."""
     try:
@@ -128,6 +139,12 @@ def realized(
     except TransactionError as exc:
         _fail(f"{transactions}: {exc}")
         return
+    if form8949 is not None:
+        try:
+            form8949.write_text(form8949_csv(form8949_rows(result.sales, year=year)), encoding="utf-8")
+        except OSError as exc:
+            _fail(f"{form8949}: {exc.strerror or exc}")
+            return
     if as_json:
         typer.echo(json.dumps(result.to_json_dict(), indent=2))
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .accounts import AccountPolicy, AccountType, LotMethod
 from .errors import TaxDomainError, TransactionError, UnknownTaxYearError
+from .form8949 import COVERED_SINCE, FORM_8949_COLUMNS, Form8949Row, form8949_csv, form8949_rows
 from .ledger import WASH_WINDOW_DAYS, LedgerResult, replay
 from .lots import Lot
 from .relief import relief_order
@@ -16,11 +17,14 @@ from .transactions import Action, Transaction, canonical_key, canonical_order
 from .transactions_csv import REQUIRED_COLUMNS, parse_transactions_csv
 
 __all__ = [
+    "COVERED_SINCE",
+    "FORM_8949_COLUMNS",
     "REQUIRED_COLUMNS",
     "WASH_WINDOW_DAYS",
     "AccountPolicy",
     "AccountType",
     "Action",
+    "Form8949Row",
     "LedgerResult",
     "Lot",
     "LotMethod",
@@ -32,6 +36,8 @@ __all__ = [
     "WashMatch",
     "canonical_key",
     "canonical_order",
+    "form8949_csv",
+    "form8949_rows",
     "parse_transactions_csv",
     "relief_order",
     "replay",

@@ -10,6 +10,10 @@ Wash sales (IRC §1091, Treas. Reg. §1.1091-1 and -2, Publication 550 "Wash Sal
   its lots are matched in relief order.
 - The shares sold are never their own replacement, nor are the other shares of the same purchase
   (the lot a sale relieves cannot wash its own loss; Rev. Rul. 56-602).
+- One order, many fills: the rows of one security in one account on one date are one event. Sales of
+  that day are relieved together before any loss looks for replacements (shares sold that day are never
+  replacements for each other), and purchases of that day with the same lot id (or none) are one lot,
+  one purchase: splitting an order into fills never changes gain, character, disallowed loss or basis.
 - A taxable replacement gets the disallowed loss added to its basis (§1091(d)) and the holding period
   of the shares sold added to its own (§1223(3)): its holding-period start moves back by the number of
   days the sold shares were held. Adjustments chain: a replacement sold at a loss carries them on.
@@ -18,6 +22,10 @@ Wash sales (IRC §1091, Treas. Reg. §1.1091-1 and -2, Publication 550 "Wash Sal
 
 Limit (documented in the README): a purchase inside the 30 days before a loss sale counts only while
 those shares are still held on the sale date.
+
+Every disallowed dollar lands exactly once: ``sum(sale.wash_sale_disallowed)`` equals the adjustments of
+the open lots plus those carried by lots since sold (``sale.wash_sale_adjustment``) plus
+``sum(sale.permanently_disallowed)``.
 """
 
 from __future__ import annotations
@@ -69,9 +77,62 @@ class _PendingLoss:
     account_id: str
     lot_id: str
     symbol: str
+    acquired: date
     held_days: int
     shares: Decimal
     loss: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Order:
+    """The rows of one event merged: one purchase (same account, symbol, date, action and lot id) or one
+    sale of a lot id (or of none) in an account on a date. ``gross`` is the sum of shares x price."""
+
+    trade_date: date
+    account_id: str
+    account_type: AccountType
+    symbol: str
+    action: Action
+    lot_id: str | None
+    shares: Decimal
+    gross: Decimal
+    fees: Decimal
+    line: int | None
+    holding_period_start: date | None = None
+
+
+def _order_of(rows: list[Transaction]) -> _Order:
+    first = rows[0]
+    return _Order(
+        trade_date=first.trade_date,
+        account_id=first.account_id,
+        account_type=first.account_type,
+        symbol=first.symbol,
+        action=first.action,
+        lot_id=first.lot_id,
+        shares=sum((t.shares for t in rows), ZERO),
+        gross=sum((t.gross for t in rows), ZERO),
+        fees=sum((t.fees for t in rows), ZERO),
+        line=first.line,
+        holding_period_start=first.holding_period_start,
+    )
+
+
+def _events(transactions: list[Transaction]) -> list[tuple[list[_Order], list[_Order]]]:
+    """Per date (in canonical order): the day's purchases, then its sales, each merged into orders."""
+    days: dict[date, tuple[dict[tuple[object, ...], list[Transaction]], dict[tuple[object, ...], list[Transaction]]]]
+    days = {}
+    for tx in transactions:
+        buys, sells = days.setdefault(tx.trade_date, ({}, {}))
+        if tx.action.is_acquisition:
+            key: tuple[object, ...] = (tx.account_id, tx.symbol, tx.action, tx.lot_id, tx.holding_period_start)
+            buys.setdefault(key, []).append(tx)
+        else:
+            sells.setdefault((tx.account_id, tx.symbol, tx.lot_id), []).append(tx)
+    return [
+        ([_order_of(rows) for rows in buys.values()], [_order_of(rows) for rows in sells.values()])
+        for buys, sells in days.values()
+    ]
 
 
 def _portion(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
@@ -132,7 +193,7 @@ class _Ledger:
 
     # -- acquisitions ------------------------------------------------------------------------------
 
-    def acquire(self, tx: Transaction) -> None:
+    def acquire(self, tx: _Order) -> None:
         if tx.lot_id:
             lot_id = tx.lot_id
         else:
@@ -153,6 +214,7 @@ class _Ledger:
                 shares=tx.shares,
                 cost_basis=tx.gross + tx.fees,
                 acquired=tx.trade_date,
+                holding_period_start=tx.holding_period_start,
             ),
             seq=self._seq,
             account_type=tx.account_type,
@@ -216,6 +278,11 @@ class _Ledger:
         )
         return rest
 
+    @staticmethod
+    def _same_purchase(lot: Lot, loss: _PendingLoss) -> bool:
+        """The sold shares' own purchase: the same lot, or shares of the symbol bought the same day."""
+        return lot.lot_id == loss.lot_id or (lot.symbol == loss.symbol and lot.acquired == loss.acquired)
+
     def _look_back(self, loss: _PendingLoss) -> None:
         """Match a new loss with replacement shares acquired up to 30 days before it, earliest first."""
         earliest = loss.sale_date - timedelta(days=WASH_WINDOW_DAYS)
@@ -226,7 +293,7 @@ class _Ledger:
             for piece in pieces
             if piece.available
             and earliest <= piece.lot.acquired <= loss.sale_date
-            and not (account_id == loss.account_id and piece.lot.lot_id == loss.lot_id)
+            and not (account_id == loss.account_id and self._same_purchase(piece.lot, loss))
         ]
         candidates.sort(key=lambda c: (c[0], c[1]))
         for _, _, piece, pieces in candidates:
@@ -236,7 +303,8 @@ class _Ledger:
 
     # -- sales -------------------------------------------------------------------------------------
 
-    def sell(self, tx: Transaction) -> None:
+    def _relieve(self, tx: _Order) -> list[Lot]:
+        """Take the order's shares out of the open lots (the named lot, or by the account's method)."""
         pieces = self._open.get((tx.account_id, tx.symbol), [])
         if tx.lot_id:
             chosen = [p for p in pieces if p.lot.lot_id == tx.lot_id]
@@ -271,12 +339,22 @@ class _Ledger:
             pieces[position : position + 1] = [] if rest is None else [rest]
             sold.append(part.lot)
             remaining -= take
-        self._record_sales(tx, sold)
+        return sold
 
-    def _record_sales(self, tx: Transaction, sold: list[Lot]) -> None:
+    def sell(self, orders: list[_Order]) -> None:
+        """One sale event: every order of a security in an account on a date. All its lots are relieved
+        first, so no share sold that day is a replacement for another sold that day."""
+        relieved = [(tx, self._relieve(tx)) for tx in orders]
+        losses = [loss for tx, sold in relieved for loss in self._record_sales(tx, sold)]
+        for loss in losses:
+            self._pending.append(loss)
+            self._look_back(loss)
+
+    def _record_sales(self, tx: _Order, sold: list[Lot]) -> list[_PendingLoss]:
         proceeds_left = tx.gross - tx.fees
         shares_left = tx.shares
         security = self._securities.get(tx.symbol)
+        losses = []
         for lot in sold:
             proceeds = _portion(proceeds_left, lot.shares, shares_left)
             proceeds_left -= proceeds
@@ -295,35 +373,45 @@ class _Ledger:
                 cost_basis=lot.adjusted_basis,
                 term=lot.term_on(tx.trade_date),
                 collectible=bool(security and security.collectible),
+                wash_sale_adjustment=lot.wash_sale_adjustment,
             )
             self._sales.append(sale)
             if sale.taxable and sale.proceeds < sale.cost_basis:
-                loss = _PendingLoss(
-                    sale_id=sale.sale_id,
-                    sale_date=sale.sale_date,
-                    group=self._group(sale.symbol),
-                    account_id=sale.account_id,
-                    lot_id=sale.lot_id,
-                    symbol=sale.symbol,
-                    held_days=(sale.sale_date - sale.holding_period_start).days,
-                    shares=sale.shares,
-                    loss=sale.cost_basis - sale.proceeds,
+                losses.append(
+                    _PendingLoss(
+                        sale_id=sale.sale_id,
+                        sale_date=sale.sale_date,
+                        group=self._group(sale.symbol),
+                        account_id=sale.account_id,
+                        lot_id=sale.lot_id,
+                        symbol=sale.symbol,
+                        acquired=sale.acquired,
+                        held_days=(sale.sale_date - sale.holding_period_start).days,
+                        shares=sale.shares,
+                        loss=sale.cost_basis - sale.proceeds,
+                    )
                 )
-                self._pending.append(loss)
-                self._look_back(loss)
+        return losses
 
-    def apply(self, tx: Transaction) -> None:
+    def check(self, tx: Transaction) -> None:
         if tx.shares <= 0:
             raise TransactionError(f"shares must be positive, got {tx.shares}", line=tx.line)
         if tx.price < 0 or tx.fees < 0:
             raise TransactionError("price and fees must not be negative", line=tx.line)
         self._check_account(tx)
-        horizon = tx.trade_date - timedelta(days=WASH_WINDOW_DAYS)
+
+    def day(self, purchases: list[_Order], sales: list[_Order]) -> None:
+        """Apply one date: its purchases (inside the window of that day's sales), then its sale events."""
+        today = (purchases or sales)[0].trade_date
+        horizon = today - timedelta(days=WASH_WINDOW_DAYS)
         self._pending = [loss for loss in self._pending if loss.shares > 0 and loss.sale_date >= horizon]
-        if tx.action.is_acquisition:
-            self.acquire(tx)
-        else:
-            self.sell(tx)
+        for order in purchases:
+            self.acquire(order)
+        events: dict[tuple[str, str], list[_Order]] = {}
+        for order in sales:
+            events.setdefault((order.account_id, order.symbol), []).append(order)
+        for orders in events.values():
+            self.sell(orders)
 
     def result(self) -> LedgerResult:
         open_lots = tuple(piece.lot for key in sorted(self._open) for piece in self._open[key] if piece.lot.shares > 0)
@@ -348,6 +436,9 @@ def replay(
     :class:`TransactionError` naming the source line of the first transaction that cannot be applied.
     """
     ledger = _Ledger(securities, method, {policy.account_id: policy for policy in accounts})
-    for tx in canonical_order(transactions):
-        ledger.apply(tx)
+    ordered = canonical_order(transactions)
+    for tx in ordered:
+        ledger.check(tx)
+    for purchases, sales in _events(ordered):
+        ledger.day(purchases, sales)
     return ledger.result()

@@ -21,7 +21,8 @@ class Sale:
     ``proceeds`` are net of sale fees; ``cost_basis`` includes buy fees and the lot's wash-sale
     adjustments. ``wash_sale_disallowed`` is the loss disallowed under §1091 (column (g), code W), of
     which ``permanently_disallowed`` was replaced inside an IRA and added to no basis. ``taxable`` is
-    False for sales inside an IRA, which are not taxable events.
+    False for sales inside an IRA, which are not taxable events. ``wash_sale_adjustment`` is the part of
+    ``cost_basis`` that earlier disallowed losses added to the lot (carried into this sale's gain).
     """
 
     sale_id: int
@@ -39,6 +40,7 @@ class Sale:
     wash_sale_disallowed: Decimal = ZERO
     permanently_disallowed: Decimal = ZERO
     collectible: bool = False
+    wash_sale_adjustment: Decimal = ZERO
 
     @property
     def taxable(self) -> bool:

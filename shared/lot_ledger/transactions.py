@@ -36,8 +36,10 @@ class Action(StrEnum):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transaction:
     """One trade. ``price`` is per share in dollars; ``fees`` in dollars (added to the cost of a buy,
-    deducted from the proceeds of a sale). ``lot_id`` names the new lot of a buy, or picks the lot a sale
-    relieves. ``line`` is the source line (for error messages only; it never affects the result)."""
+        deducted from the proceeds of a sale). ``lot_id`` names the new lot of a buy, or picks the lot a sale
+        relieves. ``holding_period_start`` (buys only, optional) starts the lot's holding period earlier than the
+    trade date (a lot that carries a tacked holding period). ``line`` is the source line (for error messages
+    only; it never affects the result)."""
 
     trade_date: date
     account_id: str
@@ -49,6 +51,7 @@ class Transaction:
     fees: Decimal = ZERO
     lot_id: str | None = None
     line: int | None = None
+    holding_period_start: date | None = None
 
     @property
     def gross(self) -> Decimal:
@@ -68,6 +71,7 @@ def canonical_key(tx: Transaction) -> tuple[object, ...]:
         tx.price,
         tx.fees,
         tx.account_type.value,
+        tx.holding_period_start or tx.trade_date,
     )
 
 

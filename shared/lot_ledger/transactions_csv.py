@@ -1,6 +1,7 @@
 """Parsing of transaction rows (already read as text) into :class:`Transaction` values.
 
-Columns: ``date,account,account_type,symbol,action,shares,price``, optional ``lot_id`` and ``fees``.
+Columns: ``date,account,account_type,symbol,action,shares,price``, optional ``lot_id``, ``fees`` and
+``holding_period_start`` (a buy's holding period start, when earlier than its date).
 Every problem raises :class:`TransactionError` naming the line (the header is line 1).
 """
 
@@ -64,7 +65,15 @@ def _row(row: dict[str, str | None], line: int) -> Transaction:
     fees = _decimal(fees_text, "fees", line) if fees_text else ZERO
     if fees < 0:
         raise TransactionError(f"fees must not be negative, got {fees}", line=line)
+    start_text = (row.get("holding_period_start") or "").strip()
+    try:
+        holding_start = date.fromisoformat(start_text) if start_text else None
+    except ValueError:
+        raise TransactionError(f"bad holding_period_start {start_text!r} (expected YYYY-MM-DD)", line=line) from None
+    if holding_start is not None and (action is Action.SELL or holding_start > trade_date):
+        raise TransactionError("holding_period_start is for buys only, on or before the trade date", line=line)
     return Transaction(
+        holding_period_start=holding_start,
         trade_date=trade_date,
         account_id=cell("account"),
         account_type=account_type,

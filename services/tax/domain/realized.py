@@ -41,6 +41,11 @@ class RealizedResult:
     def total_disallowed(self) -> Decimal:
         return sum((s.wash_sale_disallowed for s in self.sales), ZERO)
 
+    @property
+    def total_permanently_disallowed(self) -> Decimal:
+        """The part of :attr:`total_disallowed` replaced inside IRAs: lost for good, in no lot's basis."""
+        return sum((s.permanently_disallowed for s in self.sales), ZERO)
+
     def to_json_dict(self) -> dict[str, object]:
         """The CLI's JSON shape; amounts are decimal strings rounded to cents."""
         return {
@@ -55,6 +60,7 @@ class RealizedResult:
                     "proceeds": _money(s.proceeds),
                     "cost_basis": _money(s.cost_basis),
                     "wash_sale_disallowed": _money(s.wash_sale_disallowed),
+                    "permanently_disallowed": _money(s.permanently_disallowed),
                     "gain": _money(s.gain),
                     "term": s.term.value,
                     "code": s.code,
@@ -79,6 +85,9 @@ class RealizedResult:
                     "short_term": _money(y.short_term),
                     "long_term": _money(y.long_term),
                     "disallowed": _money(y.disallowed),
+                    "permanently_disallowed": _money(
+                        sum((s.permanently_disallowed for s in self.sales if s.sale_date.year == y.year), ZERO)
+                    ),
                     "deductible_loss": _money(y.deductible_loss),
                     "carryforward": _money(y.carryforward),
                     "carryforward_short_term": _money(y.carryforward_short_term),

@@ -198,3 +198,19 @@ def test_never_sells_more_than_held(txs: list[Transaction], extra: int) -> None:
     )
     with pytest.raises(TransactionError, match="line 99: selling"):
         compute_realized([*txs, oversell])
+
+
+@settings(max_examples=200, deadline=None)
+@given(households, methods)
+def test_every_disallowed_dollar_lands_exactly_once(txs: list[Transaction], method: LotMethod) -> None:
+    """sum(disallowed) == adjustments of the lots still held + adjustments carried by the lots since sold
+    (in those sales' basis) + permanently disallowed (IRA replacements), to the cent and exactly."""
+    result = compute_realized(txs, method=method)
+    disallowed = sum((s.wash_sale_disallowed for s in result.sales), Decimal(0))
+    held = sum((lot.wash_sale_adjustment for lot in result.open_lots), Decimal(0))
+    carried = sum((s.wash_sale_adjustment for s in _all_sales(result)), Decimal(0))
+    permanent = sum((s.permanently_disallowed for s in result.sales), Decimal(0))
+    event("carried into a later sale" if carried else "held or permanent only")
+    assert disallowed == held + carried + permanent
+    for sale in _all_sales(result):
+        assert 0 <= sale.wash_sale_adjustment <= sale.cost_basis
