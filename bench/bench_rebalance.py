@@ -239,18 +239,18 @@ def timing(accounts: list[AccountSnapshot], prices: dict[str, Decimal]) -> None:
     qps = []
     for acct in accounts:
         book = build_book(acct, prices, as_of=AS_OF, securities=default_securities(), tax=TAX)
-        qps.append(prepare_qp(book, PlanOptions(), TAX, None))
+        qps.append(prepare_qp(book, PlanOptions(), TAX, None)[0])
     shapes = sorted({(q.n_sec, q.n_lots) for q in qps})
     print()
-    print(f"solve time per account, one core (OMP_NUM_THREADS=1), padded shapes {shapes}, first compile excluded")
+    print(f"solve time per account, one core (OMP_NUM_THREADS=1), QP sizes {shapes[0]}..{shapes[-1]}")
     results = []
     compile_osqp = _time(lambda: solve_osqp(qps[0]))
     osqp_t = [_time(lambda q=q: solve_osqp(q), 5) for q in qps]
-    results.append(("OSQP direct (update + zero warm start)", compile_osqp, osqp_t))
+    results.append(("OSQP direct (sparse, built per account)", compile_osqp, osqp_t))
     for solver in ("OSQP", "CLARABEL"):
         first = _time(lambda s=solver: solve_cvxpy(qps[0], solver=s))
         ts = [_time(lambda q=q, s=solver: solve_cvxpy(q, solver=s), 2) for q in qps]
-        results.append((f"cvxpy DPP re-solve / {solver}", first, ts))
+        results.append((f"cvxpy (built per account) / {solver}", first, ts))
     plan_t = [
         _time(lambda a=a: plan_rebalance(a, prices, as_of=AS_OF, options=PlanOptions(), tax=TAX), 3) for a in accounts
     ]

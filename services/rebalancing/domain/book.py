@@ -77,12 +77,13 @@ class Book:
     cash: Decimal
     total: Decimal
     target: Mapping[str, Decimal]  # every class of ASSET_CLASSES, percent
+    by_symbol: Mapping[str, tuple[LotFacts, ...]]  # symbol -> its lots in tax order
 
     def class_of(self, symbol: str) -> str:
         return self.securities.asset_class(symbol)
 
     def lots_of(self, symbol: str) -> list[LotFacts]:
-        return [f for f in self.lots if f.symbol == symbol]
+        return list(self.by_symbol.get(symbol, ()))
 
     def class_values(self) -> dict[str, Decimal]:
         values = {c: ZERO for c in ASSET_CLASSES}
@@ -167,7 +168,9 @@ def build_book(
     facts.sort(key=lambda f: (f.symbol, *lot_tax_order(f)))
     holdings: dict[str, Decimal] = {}
     shares: dict[str, Decimal] = {}
+    by_symbol: dict[str, list[LotFacts]] = {}
     for f in facts:
+        by_symbol.setdefault(f.symbol, []).append(f)
         holdings[f.symbol] = holdings.get(f.symbol, ZERO) + f.value
         shares[f.symbol] = shares.get(f.symbol, ZERO) + f.lot.shares
     total = account.cash + sum(holdings.values(), ZERO)
@@ -184,4 +187,5 @@ def build_book(
         cash=account.cash,
         total=total,
         target=target,
+        by_symbol={s: tuple(v) for s, v in by_symbol.items()},
     )

@@ -3,7 +3,8 @@
 Every class moves to its goal (see :func:`~.drift.class_goals`) using every holding of the class:
 an overweight class sells from each holding in proportion to its value, lots in tax order; an
 underweight class buys over its holdings (or its default security). Cash is a class: it absorbs
-the difference. Rounding and the constraints are applied by :func:`~.finalize.finalize`.
+the difference, and its funds (BIL, SGOV, ...) are sold when it must shrink by more than its spare cash. Rounding and
+the constraints are applied by :func:`~.finalize.finalize`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def heuristic_intent(book: Book, options: PlanOptions, tax: TaxInputs | None) ->
     values = book.class_values()
     blocked = blocked_for_buying(options, tax)
     sold_groups: set[str] = set()
+    spare_cash = book.cash - book.account.cash_reserve
+    cash_short = values[CASH] - goals[CASH] - max(spare_cash, ZERO)
+    if cash_short > 0:  # the cash class must shrink by more than its spare cash: sell cash funds
+        sell_class(book, options, CASH, cash_short, intent)
     for cls in book.target:
         if cls == CASH:
             continue

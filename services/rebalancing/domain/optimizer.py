@@ -1,14 +1,29 @@
-"""The tax-aware optimizer: fix each security's direction, solve the QP, turn the result into an intent.
+"""The tax-aware optimizer: fix a direction per "substantially identical" group, solve the QP, turn the
+result into an intent.
 
-Directions are fixed first, per "substantially identical" group: a class that must shrink may only
-sell its holdings, a class that must grow may only buy (its holdings or its default security), so no
-plan buys and sells one security or a pair of identical ones (no self-made wash sales).
-The QP then chooses *which* holdings and lots to sell (tax) and how to spread the buys (tracking
-error). Sells per security go to lots in relief order; rounding and repair are :func:`~.finalize.finalize`'s.
+Directions are fixed per identical group (never per class), so no plan buys and sells one security or a
+pair of identical ones (no self-made wash sales), while a class may still sell one group and buy
+another. Per asset class (cash-class funds included):
+
+- a group holding a lot whose sale saves more tax than a round trip costs (a harvestable loss) may
+  only sell: the optimizer can harvest it even inside an underweight or in-band class, buying another
+  group of the class with the proceeds;
+- the class's other held groups may only sell when the class must shrink by more than its harvestable
+  losses, else they may only buy;
+- a class that must grow (or reinvest harvested losses) with no group left to buy gets one buy
+  candidate (see :func:`~.buys.buy_candidates`); with none (excluded, blocked or without a price) the
+  plan warns, naming the class;
+- cash-class funds (BIL, SGOV, ...) may be sold into cash; buying them never changes a class weight,
+  so they are not bought.
+
+The QP then chooses how much of each group and which lots to sell (tax, cheapest first) and how to
+spread the buys (tracking error). Sells per security go to lots in tax order; rounding and repair
+are :func:`~.finalize.finalize`'s.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from shared.money import ZERO
@@ -24,58 +39,114 @@ from .model import Covariance, PlanOptions, TaxInputs
 from .osqp_backend import solve_osqp
 from .qp import QPData, build_qp
 
-__all__ = ["optimizer_intent", "prepare_qp"]
+__all__ = ["Directions", "choose_directions", "optimizer_intent", "prepare_qp"]
+
+_HUNDRED = Decimal(100)
 
 
-def prepare_qp(book: Book, options: PlanOptions, tax: TaxInputs | None, covariance: Covariance | None) -> QPData:
-    """The QP of a full or threshold rebalance of ``book``."""
+@dataclass(slots=True)
+class Directions:
+    """Symbol to +1 (may only buy), -1 (may only sell) or 0 (held still); the tracking targets; warnings."""
+
+    sign: dict[str, int] = field(default_factory=dict)
+    wstar: dict[str, Decimal] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _harvestable(book: Book, symbols: list[str], options: PlanOptions) -> Decimal:
+    """Dollars of lots among ``symbols`` whose sale saves more tax than selling and replacing them costs."""
+    round_trip = 2 * options.costs.rate
+    total = ZERO
+    for symbol in symbols:
+        if symbol in options.exclude_symbols:
+            continue
+        for f in book.by_symbol.get(symbol, ()):
+            if f.cost_per_share / f.price + round_trip < 0:
+                total += f.value
+    return total
+
+
+def _no_candidate_warning(book: Book, cls: str, options: PlanOptions, blocked: frozenset[str]) -> str:
+    members = [s for s in book.securities if book.class_of(s) == cls]
+    unpriced = [s for s in members if s not in blocked and book.prices.get(s, ZERO) <= 0]
+    parts = [f"{cls}: target {book.target[cls]}% but no security of the class can be bought"]
+    if blocked & set(members):
+        parts.append(f"excluded, restricted or do-not-buy: {', '.join(sorted(blocked & set(members)))}")
+    if unpriced:
+        parts.append(f"no price for {', '.join(unpriced)}")
+    return "; ".join(parts)
+
+
+def choose_directions(book: Book, options: PlanOptions, tax: TaxInputs | None) -> Directions:
+    """Directions per identical group and the security-level tracking targets (see the module doc)."""
     goals = class_goals(book, options)
     values = book.class_values()
     blocked = blocked_for_buying(options, tax)
-    directions: dict[str, int] = {}
-    wstar: dict[str, Decimal] = {}
+    sec = book.securities
+    out = Directions()
     for cls in book.target:
-        if cls == CASH:
-            continue
-        delta = goals[cls] - values[cls]
         held = [s for s in book.holdings if book.class_of(s) == cls]
-        if delta < 0:
-            for s in held:
-                directions[s] = -1
-                wstar[s] = book.holdings[s] * goals[cls] / values[cls]
-        elif delta > 0:
-            sold_groups = {book.securities.identical_group(s) for s, d in directions.items() if d < 0}
-            symbols = buy_candidates(book, cls, blocked=blocked, sold_groups=sold_groups)
-            split = split_buy(book, symbols, delta)
-            for s in held:
-                directions.setdefault(s, 0)
-                wstar[s] = book.holdings[s]
-            for s in symbols:
-                directions[s] = 1
-                wstar[s] = book.holdings.get(s, ZERO) + split.get(s, ZERO)
-        else:
-            for s in held:
-                directions[s] = 0
-                wstar[s] = book.holdings[s]
-    for s in book.holdings:  # cash-class holdings and anything left: held still
-        directions.setdefault(s, 0)
-        wstar.setdefault(s, book.holdings[s])
-    return build_qp(
+        delta = goals[cls] - values[cls]
+        if cls == CASH:
+            for s in held:  # selling a cash fund into cash never moves a class weight: the QP decides
+                out.sign[s] = -1
+                out.wstar[s] = book.holdings[s]
+            continue
+        groups: dict[str, list[str]] = {}
+        for s in held:
+            groups.setdefault(sec.identical_group(s), []).append(s)
+        harvest = {g for g, members in groups.items() if _harvestable(book, members, options) > 0}
+        loss_value = sum((_harvestable(book, groups[g], options) for g in harvest), ZERO)
+        shrink_all = delta < 0 and loss_value < -delta
+        sell_groups = set(groups) if shrink_all else harvest
+        sells = [s for s in held if sec.identical_group(s) in sell_groups]
+        buys = [s for s in held if sec.identical_group(s) not in sell_groups and s not in blocked]
+        if not buys and (delta > 0 or sells) and not shrink_all:
+            buys = [s for s in buy_candidates(book, cls, blocked=blocked, sold_groups=sell_groups) if s not in held]
+            if not buys and delta > 0:
+                # nothing else to buy: keep the losses rather than leave the class short
+                sell_groups, sells = set(), []
+                buys = [s for s in held if s not in blocked]
+                if not buys:
+                    buys = buy_candidates(book, cls, blocked=blocked, sold_groups=())
+        if delta > 0 and not buys and book.target[cls] > 0:
+            out.warnings.append(_no_candidate_warning(book, cls, options, blocked))
+        scale = goals[cls] / values[cls] if delta < 0 and values[cls] > 0 else Decimal(1)
+        for s in held:
+            out.sign[s] = -1 if s in sells else 0
+            out.wstar[s] = book.holdings[s] * (scale if s in sells else 1)
+        split = split_buy(book, buys, max(delta, ZERO))
+        for s in buys:
+            out.sign[s] = 1
+            out.wstar[s] = book.holdings.get(s, ZERO) + split.get(s, ZERO)
+    for s in book.holdings:  # anything left (no target class): held still
+        out.sign.setdefault(s, 0)
+        out.wstar.setdefault(s, book.holdings[s])
+    return out
+
+
+def prepare_qp(
+    book: Book, options: PlanOptions, tax: TaxInputs | None, covariance: Covariance | None
+) -> tuple[QPData, list[str]]:
+    """The QP of a full or threshold rebalance of ``book`` and the warnings of choosing directions."""
+    directions = choose_directions(book, options, tax)
+    qp = build_qp(
         book,
         options,
-        directions=directions,
-        wstar_values=wstar,
-        goals=goals,
+        directions=directions.sign,
+        wstar_values=directions.wstar,
+        goals=class_goals(book, options),
         covariance=covariance,
-        blocked_buy=blocked,
+        blocked_buy=blocked_for_buying(options, tax),
     )
+    return qp, directions.warnings
 
 
 def optimizer_intent(
     book: Book, options: PlanOptions, tax: TaxInputs | None, covariance: Covariance | None
 ) -> tuple[Intent, str]:
     """The optimizer's intent and the solver's name. Raises on a failed solve."""
-    qp = prepare_qp(book, options, tax, covariance)
+    qp, warnings = prepare_qp(book, options, tax, covariance)
     if options.backend == "cvxpy":
         buys, sells, _ = solve_cvxpy(qp, solver="CLARABEL")
         name = "cvxpy/CLARABEL"
@@ -85,7 +156,7 @@ def optimizer_intent(
     else:
         buys, sells = solve_osqp(qp)
         name = "osqp"
-    intent = Intent(drift_driven=True)
+    intent = Intent(drift_driven=True, warnings=list(warnings))
     V = book.total
     for i, symbol in enumerate(qp.symbols):
         dollars = Decimal(repr(max(float(buys[i]), 0.0))) * V

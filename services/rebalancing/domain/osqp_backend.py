@@ -1,16 +1,13 @@
-"""The QP solved by OSQP directly: matrices laid out once per padded shape, then updated in place.
+"""The QP solved by OSQP directly, built sparse for each account.
 
-One :class:`_Compiled` per shape ``(N, L)`` holds an OSQP workspace whose sparsity pattern is fixed
-(dense blocks keep explicit zeros), so a new account only updates ``q``, ``l``, ``u`` and the values
-of ``A``. Each solve starts from zero with the same ``rho`` so results never depend on the previous
-account. Tolerances (1e-5 of the account value, with polishing) were tuned on the benchmark set:
-the objective is within a few dollars of the Clarabel reference. Not thread-safe: one cache per
-process (services scale with processes).
+The constraint matrix is assembled in coordinate form from the sparse blocks of :class:`~.qp.QPData`
+(one entry per lot in ``M``, one per security in ``C``, ``R x N`` factor loadings) and rows that
+bind nothing (no turnover cap, no tax budget, no trade cap) are left out. Each account gets its own
+OSQP workspace solved from zero, so results never depend on a previous account. Tolerances (1e-5 of
+the account value, with polishing) keep the objective within a few dollars of the Clarabel reference.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -19,9 +16,8 @@ import scipy.sparse as sp
 
 from .qp import CLASSES, QPData
 
-__all__ = ["OsqpSolveError", "cache_size", "solve_osqp"]
+__all__ = ["OsqpSolveError", "solve_osqp"]
 
-_RHO = 0.01
 _SETTINGS = {
     "verbose": False,
     "eps_abs": 1e-5,
@@ -29,196 +25,123 @@ _SETTINGS = {
     "max_iter": 20000,
     "polishing": True,
     "adaptive_rho_interval": 25,
-    "rho": _RHO,
-    "warm_starting": True,
+    "rho": 0.01,
 }
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int_]
 
 
 class OsqpSolveError(RuntimeError):
     """OSQP did not reach an optimal solution."""
 
 
-@dataclass(slots=True)
-class _Layout:
-    N: int
-    L: int
-    K: int
+class _Rows:
+    """Coordinate entries and bounds of the constraint matrix, one block at a time."""
 
-    @property
-    def n(self) -> int:
-        return 3 * self.N + self.L + self.K
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.m = 0
+        self.rows: list[IntArray] = []
+        self.cols: list[IntArray] = []
+        self.vals: list[FloatArray] = []
+        self.lo: list[FloatArray] = []
+        self.hi: list[FloatArray] = []
 
-    # variable offsets
-    @property
-    def ob(self) -> int:
-        return 0
+    def add(self, rows: npt.ArrayLike, cols: npt.ArrayLike, vals: npt.ArrayLike) -> None:
+        """Entries at block-relative ``rows`` of the block being built (see :meth:`close`)."""
+        self.rows.append(np.asarray(rows, dtype=np.int64) + self.m)
+        self.cols.append(np.asarray(cols, dtype=np.int64))
+        self.vals.append(np.asarray(vals, dtype=float))
 
-    @property
-    def os(self) -> int:
-        return self.N
+    def close(self, lo: FloatArray, hi: FloatArray) -> None:
+        """Finish a block of ``len(lo)`` rows."""
+        self.lo.append(np.asarray(lo, dtype=float))
+        self.hi.append(np.asarray(hi, dtype=float))
+        self.m += len(self.lo[-1])
 
-    @property
-    def od(self) -> int:
-        return self.N + self.L
-
-    @property
-    def oe(self) -> int:
-        return 2 * self.N + self.L
-
-    @property
-    def og(self) -> int:
-        return 2 * self.N + self.L + self.K
+    def matrix(self) -> tuple[sp.csc_matrix, FloatArray, FloatArray]:
+        A = sp.csc_matrix(
+            (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
+            shape=(self.m, self.n),
+        )
+        return A, np.concatenate(self.lo), np.concatenate(self.hi)
 
 
-def _dense_A(lay: _Layout, qp: QPData | None) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """The constraint matrix (dense) and its fixed sparsity mask."""
-    N, L, K, n = lay.N, lay.L, lay.K, lay.n
-    rows = N + K + N + (N + L + N) + 4
-    A = np.zeros((rows, n))
-    mask = np.zeros((rows, n), dtype=bool)
-    r = 0
-    ob, os_, od, oe, og = lay.ob, lay.os, lay.od, lay.oe, lay.og
+def _problem(qp: QPData) -> tuple[sp.csc_matrix, FloatArray, sp.csc_matrix, FloatArray, FloatArray]:
+    N, L, K, R = qp.n_sec, qp.n_lots, len(CLASSES), qp.G.shape[0]
+    ob, os_, od, oe, og = 0, N, N + L, 2 * N + L, 2 * N + L + K
+    n = og + R
+    rate = qp.cost_rate
     cash = CLASSES.index("cash")
-    rate = qp.cost_rate if qp else 0.0
+    rows = _Rows(n)
+    sec = np.arange(N)
+    lot = np.arange(L)
+    Mc = qp.M.tocoo()
+    lot_sec = np.empty(L, dtype=np.int64)
+    lot_sec[Mc.col] = Mc.row
     # d - b + M s = 0
-    mask[r : r + N, od : od + N] |= np.eye(N, dtype=bool)
-    mask[r : r + N, ob : ob + N] |= np.eye(N, dtype=bool)
-    mask[r : r + N, os_ : os_ + L] = True
-    A[r : r + N, od : od + N] = np.eye(N)
-    A[r : r + N, ob : ob + N] = -np.eye(N)
-    if qp:
-        A[r : r + N, os_ : os_ + L] = qp.M
-    r += N
-    # e - C d - cash flow = 0
-    mask[r : r + K, oe : oe + K] |= np.eye(K, dtype=bool)
-    mask[r : r + K, od : od + N] = True
-    mask[r + cash, ob : ob + N] = True
-    mask[r + cash, os_ : os_ + L] = True
-    A[r : r + K, oe : oe + K] = np.eye(K)
-    if qp:
-        A[r : r + K, od : od + N] = -qp.C
-        A[r + cash, ob : ob + N] = 1.0 + rate
-        A[r + cash, os_ : os_ + L] = -(1.0 - rate)
-    r += K
-    # g - F d = 0
-    mask[r : r + N, og : og + N] |= np.eye(N, dtype=bool)
-    mask[r : r + N, od : od + N] |= np.triu(np.ones((N, N), dtype=bool))
-    A[r : r + N, og : og + N] = np.eye(N)
-    if qp:
-        A[r : r + N, od : od + N] -= qp.F
-    r += N
-    # bounds on b, s, d
-    for off, size in ((ob, N), (os_, L), (od, N)):
-        mask[r : r + size, off : off + size] |= np.eye(size, dtype=bool)
-        A[r : r + size, off : off + size] = np.eye(size)
-        r += size
-    # cash, turnover, gain, tax
-    mask[r : r + 4, ob : ob + N + L] = True
-    A[r, ob : ob + N] = -(1.0 + rate)
-    A[r, os_ : os_ + L] = 1.0 - rate
-    A[r + 1, ob : ob + N + L] = 1.0
-    if qp:
-        A[r + 2, os_ : os_ + L] = qp.gain
-        A[r + 3, os_ : os_ + L] = qp.tax
-    return A, mask
-
-
-def _bounds(lay: _Layout, qp: QPData) -> tuple[FloatArray, FloatArray]:
-    N, L, K = lay.N, lay.L, lay.K
-    lo = np.concatenate(
-        [
-            np.zeros(N + K + N),
-            np.zeros(N),
-            np.zeros(L),
-            -qp.d_cap,
-            [qp.cash_lo, -np.inf, -np.inf, -np.inf],
-        ]
+    rows.add(sec, od + sec, np.ones(N))
+    rows.add(sec, ob + sec, -np.ones(N))
+    rows.add(lot_sec, os_ + lot, np.ones(L))
+    rows.close(np.zeros(N), np.zeros(N))
+    # e - C d - cash flow = 0, cash flow = (1 - r) sum s - (1 + r) sum b
+    Cc = qp.C.tocoo()
+    rows.add(np.arange(K), oe + np.arange(K), np.ones(K))
+    rows.add(Cc.row, od + Cc.col, -Cc.data)
+    rows.add(np.full(N, cash), ob + sec, np.full(N, 1.0 + rate))
+    rows.add(np.full(L, cash), os_ + lot, np.full(L, -(1.0 - rate)))
+    rows.close(np.zeros(K), np.zeros(K))
+    # g - G d = 0
+    if R:
+        rr, cc = np.nonzero(qp.G)
+        rows.add(np.arange(R), og + np.arange(R), np.ones(R))
+        rows.add(rr, od + cc, -qp.G[rr, cc])
+        rows.close(np.zeros(R), np.zeros(R))
+    # bounds on b and s
+    rows.add(sec, ob + sec, np.ones(N))
+    rows.close(np.zeros(N), np.minimum(qp.ub_b, 1e20))
+    rows.add(lot, os_ + lot, np.ones(L))
+    rows.close(np.zeros(L), qp.ub_s)
+    if np.isfinite(qp.d_cap).any():
+        rows.add(sec, od + sec, np.ones(N))
+        rows.close(-np.minimum(qp.d_cap, 1e20), np.minimum(qp.d_cap, 1e20))
+    # cash after trading at or above the reserve (plus any withdrawal)
+    rows.add(np.zeros(N), ob + sec, np.full(N, -(1.0 + rate)))
+    rows.add(np.zeros(L), os_ + lot, np.full(L, 1.0 - rate))
+    rows.close(np.array([qp.cash_lo]), np.array([1e20]))
+    if np.isfinite(qp.turnover_hi):
+        rows.add(np.zeros(N + L), np.arange(N + L), np.ones(N + L))
+        rows.close(np.array([-1e20]), np.array([qp.turnover_hi]))
+    for coef, limit in ((qp.gain, qp.gain_hi), (qp.tax, qp.tax_hi)):
+        if np.isfinite(limit):
+            rows.add(np.zeros(L), os_ + lot, coef)
+            rows.close(np.array([-1e20]), np.array([limit]))
+    A, lo, hi = rows.matrix()
+    pdiag = np.concatenate(
+        [np.full(N + L, 1e-6), 2 * qp.beta * qp.h + 1e-9, np.full(K, 2 * qp.alpha), np.full(R, 2 * qp.beta)]
     )
-    hi = np.concatenate(
-        [
-            np.zeros(N + K + N),
-            qp.ub_b,
-            qp.ub_s,
-            qp.d_cap,
-            [np.inf, qp.turnover_hi, qp.gain_hi, qp.tax_hi],
-        ]
-    )
-    return lo, np.minimum(hi, 1e20)
-
-
-def _objective(lay: _Layout, qp: QPData) -> tuple[FloatArray, FloatArray]:
-    N, L, K = lay.N, lay.L, lay.K
-    pdiag = np.concatenate([np.full(N + L, 1e-6), np.full(N, 1e-9), np.full(K, 2 * qp.alpha), np.full(N, 2 * qp.beta)])
     q = np.concatenate(
         [
-            np.full(N, qp.cost_rate),
-            qp.tax + qp.cost_rate,
-            np.zeros(N),
+            np.full(N, rate),
+            qp.tax + rate,
+            2 * qp.beta * qp.h * qp.f,
             2 * qp.alpha * qp.c_offset,
-            2 * qp.beta * qp.f_offset,
+            2 * qp.beta * (qp.G @ qp.f),
         ]
     )
-    return pdiag, q
-
-
-class _Compiled:
-    def __init__(self, qp: QPData) -> None:
-        self.lay = _Layout(qp.n_sec, qp.n_lots, len(CLASSES))
-        _, mask = _dense_A(self.lay, None)
-        self.mask_t = mask.T  # CSC order: column-major gather
-        self.mask_csc = sp.csc_matrix(mask.astype(float))
-        self.mask_csc.sort_indices()
-        A_dense, _ = _dense_A(self.lay, qp)
-        A = self._csc(A_dense)
-        pdiag, q = _objective(self.lay, qp)
-        self.pdiag = pdiag
-        P = sp.diags(pdiag, format="csc")
-        lo, hi = _bounds(self.lay, qp)
-        self.solver = osqp.OSQP()
-        self.solver.setup(P, q, A, lo, hi, **_SETTINGS)
-        self.fresh = True
-
-    def _csc(self, dense: FloatArray) -> sp.csc_matrix:
-        """``dense`` in the fixed pattern (explicit zeros kept)."""
-        data = dense.T[self.mask_t]
-        return sp.csc_matrix((data, self.mask_csc.indices, self.mask_csc.indptr), shape=dense.shape)
-
-    def solve(self, qp: QPData) -> FloatArray:
-        if not self.fresh:
-            A_dense, _ = _dense_A(self.lay, qp)
-            pdiag, q = _objective(self.lay, qp)
-            lo, hi = _bounds(self.lay, qp)
-            update: dict[str, object] = {"q": q, "l": lo, "u": hi, "Ax": A_dense.T[self.mask_t]}
-            if not np.array_equal(pdiag, self.pdiag):
-                update["Px"] = pdiag
-                self.pdiag = pdiag
-            self.solver.update(**update)
-            self.solver.update_settings(rho=_RHO)
-        self.fresh = False
-        self.solver.warm_start(x=np.zeros(self.lay.n), y=np.zeros(self.mask_csc.shape[0]))
-        result = self.solver.solve(raise_error=False)
-        status = str(result.info.status)
-        if "solved" not in status.lower() or "inaccurate" in status.lower():
-            raise OsqpSolveError(f"OSQP status: {status}")
-        return np.asarray(result.x, dtype=float)
-
-
-_CACHE: dict[tuple[int, int], _Compiled] = {}
-
-
-def cache_size() -> int:
-    """Number of compiled shapes (for tests and benchmarks)."""
-    return len(_CACHE)
+    return sp.diags(pdiag, format="csc"), q, A, lo, hi
 
 
 def solve_osqp(qp: QPData) -> tuple[FloatArray, FloatArray]:
-    """Buys per security slot and sells per lot slot, as fractions of the account value."""
-    key = (qp.n_sec, qp.n_lots)
-    compiled = _CACHE.get(key)
-    if compiled is None:
-        compiled = _CACHE[key] = _Compiled(qp)
-    x = compiled.solve(qp)
-    lay = compiled.lay
-    return x[lay.ob : lay.ob + lay.N], x[lay.os : lay.os + lay.L]
+    """Buys per security and sells per lot, as fractions of the account value."""
+    P, q, A, lo, hi = _problem(qp)
+    solver = osqp.OSQP()
+    solver.setup(P, q, A, lo, hi, **_SETTINGS)
+    result = solver.solve(raise_error=False)
+    status = str(result.info.status)
+    if "solved" not in status.lower() or "inaccurate" in status.lower():
+        raise OsqpSolveError(f"OSQP status: {status}")
+    x = np.asarray(result.x, dtype=float)
+    N, L = qp.n_sec, qp.n_lots
+    return x[:N], x[N : N + L]

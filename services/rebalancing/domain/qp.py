@@ -1,22 +1,27 @@
-"""The tax-aware rebalance as a quadratic program, in numbers (floats live only here and in the solvers).
+"""The tax-aware rebalance as a sparse quadratic program, in numbers (floats live only here and in the solvers).
 
 Units: every variable is a fraction of the account's total value ``V``.
 
-Variables (padded to a fixed shape so one compiled problem serves many accounts):
-``b`` (N) buys per security, ``s`` (L) sells per lot, ``d`` (N) net change per security,
-``e`` (K) change of each class weight (cash included), ``g`` (N) factor exposure ``F d``.
+Variables: ``b`` (N) buys per security, ``s`` (L) sells per lot, ``d`` (N) net change per security,
+``e`` (K) change of each class weight (cash included), ``g`` (R) exposure to the risk factors.
 
-minimize   alpha * ||e + (C w0 + c0 - t)||^2          squared class deviation from the goal t
-         + beta  * ||g + F (w0 - w*)||^2              tracking error vs security-level targets
-         + tax . s + r * (sum b + sum s)              estimated tax and proportional costs
-subject to d = b - M s;  e = C d + cash flow;  g = F d;  0 <= b <= ub_b;  0 <= s <= ub_s;
-           |d| <= max trade;  cash after >= reserve (+ withdrawal);  sum b + sum s <= turnover;
-           gain . s <= max net gain;  tax . s <= max tax.
+minimize   alpha * ||e + (C w0 + c0 - t)||^2                    squared class deviation from the goal t
+         + beta  * (||g + G f||^2 + sum_i h_i (d_i + f_i)^2)    tracking error vs security targets w*
+         + tax . s + r * (sum b + sum s)                        estimated tax and proportional costs
+with ``f = w0 - w*``, subject to d = b - M s;  e = C d + cash flow;  g = G d;  0 <= b <= ub_b;
+0 <= s <= ub_s;  |d| <= max trade;  cash after >= reserve (+ withdrawal);  sum b + sum s <= turnover;
+gain . s <= max net gain;  tax . s <= max tax (the last four rows only when they bind anything).
 
-``F`` is the upper Cholesky factor of the covariance of returns when one is given, else
-``0.2 * I`` (plain weights). Each lot's ``tax`` coefficient is its tax cost per dollar sold (gain
-times the lot's rate, see :attr:`~.book.LotFacts.cost_per_share`), so the solver uses a security's
-lots cheapest first, the same order the repair step applies.
+The covariance of returns is ``G' G + diag(h)``: with a covariance given, ``G`` holds its leading
+eigenvectors (at most :data:`_FACTORS`, scaled by the root of their eigenvalue) and ``h`` what they
+leave on the diagonal; without one, a class factor (20% volatility, every security of a class moves
+with it) and 10% idiosyncratic volatility, so a swap inside a class costs little tracking error. ``M``
+(lot membership) and ``C`` (class membership) are sparse: one entry per lot and per security; no
+dense block or factor triangle, so 500 securities with 2,500 lots stay a small problem.
+
+Each lot's ``tax`` coefficient is its tax cost per dollar sold (gain times the lot's rate, see
+:attr:`~.book.LotFacts.cost_per_share`), so the solver uses a security's lots cheapest first, the
+same order the repair step applies.
 """
 
 from __future__ import annotations
@@ -26,45 +31,36 @@ from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from .book import CASH, Book
 from .model import Covariance, PlanOptions
 
-__all__ = ["CLASSES", "QPData", "build_qp", "padded_size"]
+__all__ = ["CLASSES", "QPData", "build_qp"]
 
 CLASSES = ("equity", "bond", "reit", "commodity", CASH)
 INF = np.inf
-_SEC_BUCKETS = (20, 40, 80)
-_LOT_BUCKETS = (100, 200, 400, 800)
-_DEFAULT_VOL = 0.2
+_CLASS_VOL = 0.2
+_IDIO_VOL = 0.1
+_FACTORS = 10
 
 FloatArray = npt.NDArray[np.float64]
 
 
-def padded_size(n: int, buckets: tuple[int, ...]) -> int:
-    """The smallest bucket holding ``n`` (beyond the largest: the next multiple of it)."""
-    for size in buckets:
-        if n <= size:
-            return size
-    step = buckets[-1]
-    return -(-n // step) * step
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QPData:
-    n_sec: int  # padded N
-    n_lots: int  # padded L
-    symbols: tuple[str, ...]  # the first len(symbols) security slots
-    lot_ids: tuple[str, ...]  # the first len(lot_ids) lot slots
+    symbols: tuple[str, ...]  # N securities
+    lot_ids: tuple[str, ...]  # L lots
     total: float
     w0: FloatArray
     wstar: FloatArray
-    M: FloatArray  # N x L membership
-    C: FloatArray  # K x N class membership
+    M: sp.csr_matrix  # N x L lot membership
+    C: sp.csr_matrix  # K x N class membership
     c_offset: FloatArray  # K: C w0 + cash weight - target
-    F: FloatArray  # N x N upper triangular
-    f_offset: FloatArray  # N: F (w0 - w*)
-    tax: FloatArray  # L
+    G: FloatArray  # R x N factor loadings (R small)
+    h: FloatArray  # N idiosyncratic variances
+    f: FloatArray  # N: w0 - w*
+    tax: FloatArray  # L tax cost per dollar sold
     gain: FloatArray  # L gain per dollar sold
     ub_b: FloatArray
     ub_s: FloatArray
@@ -77,29 +73,38 @@ class QPData:
     alpha: float
     beta: float
 
+    @property
+    def n_sec(self) -> int:
+        return len(self.symbols)
+
+    @property
+    def n_lots(self) -> int:
+        return len(self.lot_ids)
+
 
 def _f(x: Decimal) -> float:
     return float(x)
 
 
-def _factor(symbols: list[str], n: int, covariance: Covariance | None) -> FloatArray:
-    F = np.eye(n) * _DEFAULT_VOL
+def _risk_model(symbols: list[str], C: sp.csr_matrix, covariance: Covariance | None) -> tuple[FloatArray, FloatArray]:
+    """Factor loadings ``G`` (R x N) and idiosyncratic variances ``h`` (N)."""
+    n = len(symbols)
+    default = (np.asarray(C.toarray()) * _CLASS_VOL, np.full(n, _IDIO_VOL**2))
     if covariance is None or not symbols:
-        return F
+        return default
     index = {s: i for i, s in enumerate(covariance.symbols)}
-    known = [s for s in symbols if s in index]
-    if len(known) != len(symbols):
-        return F  # incomplete covariance: plain weights
+    if any(s not in index for s in symbols):
+        return default  # incomplete covariance: the default model
     idx = [index[s] for s in symbols]
     sigma = np.asarray(covariance.matrix, dtype=float)[np.ix_(idx, idx)]
-    k = len(symbols)
-    sigma = sigma + np.eye(k) * 1e-8
-    try:
-        lower = np.linalg.cholesky(sigma)
-    except np.linalg.LinAlgError:
-        return F
-    F[:k, :k] = lower.T
-    return F
+    sigma = (sigma + sigma.T) / 2
+    values, vectors = np.linalg.eigh(sigma)
+    keep = min(_FACTORS, n)
+    values, vectors = values[-keep:], vectors[:, -keep:]
+    values = np.clip(values, 0.0, None)
+    G = (vectors * np.sqrt(values)).T
+    h = np.clip(np.diag(sigma) - np.sum(G * G, axis=0), 1e-8, None)
+    return G, h
 
 
 def build_qp(
@@ -115,45 +120,32 @@ def build_qp(
     """Numbers of the QP for ``book``. ``directions``: symbol to +1 (may buy), -1 (may sell), 0;
     ``goals``: class to dollars after trading (the mode's goal, see :func:`~.drift.class_goals`)."""
     symbols = sorted(directions)
-    lots = [f for f in book.lots if f.symbol in directions]
-    N = padded_size(len(symbols), _SEC_BUCKETS)
-    L = padded_size(len(lots), _LOT_BUCKETS)
+    N = len(symbols)
     K = len(CLASSES)
     V = _f(book.total)
     sidx = {s: i for i, s in enumerate(symbols)}
-    w0 = np.zeros(N)
-    wstar = np.zeros(N)
-    C = np.zeros((K, N))
-    ub_b = np.zeros(N)
-    d_cap = np.zeros(N)
+    lots = [f for s in symbols for f in book.lots_of(s)]
+    L = len(lots)
+    w0 = np.array([_f(book.holdings.get(s, Decimal(0))) / V for s in symbols])
+    wstar = np.array([_f(wstar_values.get(s, Decimal(0))) / V for s in symbols])
+    class_index = [CLASSES.index(book.class_of(s)) for s in symbols]
+    C = sp.csr_matrix((np.ones(N), (class_index, np.arange(N))), shape=(K, N))
     cap = INF if options.max_trade_amount is None else _f(options.max_trade_amount) / V
-    for s, i in sidx.items():
-        w0[i] = _f(book.holdings.get(s, Decimal(0))) / V
-        wstar[i] = _f(wstar_values.get(s, Decimal(0))) / V
-        C[CLASSES.index(book.class_of(s)), i] = 1.0
-        if directions[s] > 0 and s not in blocked_buy:
-            ub_b[i] = cap
-        d_cap[i] = cap
-    M = np.zeros((N, L))
-    tax = np.zeros(L)
-    gain = np.zeros(L)
-    ub_s = np.zeros(L)
-    for j, f in enumerate(lots):  # book order: by symbol, then relief order
-        i = sidx[f.symbol]
-        M[i, j] = 1.0
-        gain[j] = _f(f.gain_fraction)
-        tax[j] = _f(f.cost_per_share / f.price)
-        if directions[f.symbol] < 0 and f.symbol not in options.exclude_symbols:
-            ub_s[j] = _f(f.value) / V
+    ub_b = np.array([cap if directions[s] > 0 and s not in blocked_buy else 0.0 for s in symbols])
+    d_cap = np.full(N, cap)
+    lot_sec = np.array([sidx[f.symbol] for f in lots], dtype=int)
+    M = sp.csr_matrix((np.ones(L), (lot_sec, np.arange(L))), shape=(N, L))
+    gain = np.array([_f(f.gain_fraction) for f in lots])
+    tax = np.array([_f(f.cost_per_share / f.price) for f in lots])
+    excluded = options.exclude_symbols
+    ub_s = np.array([_f(f.value) / V if directions[f.symbol] < 0 and f.symbol not in excluded else 0.0 for f in lots])
     target = np.array([_f(goals[c]) / V for c in CLASSES])
     current = C @ w0
     current[CLASSES.index(CASH)] += _f(book.cash) / V
-    F = _factor(symbols, N, covariance)
+    G, h = _risk_model(symbols, C, covariance)
     budget = options.tax_budget
     withdraw = _f(options.withdraw_amount)
     return QPData(
-        n_sec=N,
-        n_lots=L,
         symbols=tuple(symbols),
         lot_ids=tuple(f.lot_id for f in lots),
         total=V,
@@ -162,8 +154,9 @@ def build_qp(
         M=M,
         C=C,
         c_offset=current - target,
-        F=F,
-        f_offset=F @ (w0 - wstar),
+        G=G,
+        h=h,
+        f=w0 - wstar,
         tax=tax,
         gain=gain,
         ub_b=ub_b,

@@ -131,7 +131,7 @@ def test_fallback_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_osqp_direct_matches_cvxpy_reference() -> None:
     book = build_book(equity_heavy(), PRICES, as_of=AS_OF, securities=default_securities(), tax=TAX)
-    qp = prepare_qp(book, PlanOptions(), TAX, None)
+    qp, _ = prepare_qp(book, PlanOptions(), TAX, None)
     b1, s1 = solve_osqp(qp)
     b2, s2, _ = solve_cvxpy(qp, solver="CLARABEL")
     assert np.allclose(b1, b2, atol=1e-4) and np.allclose(s1 @ qp.tax, s2 @ qp.tax, atol=1e-5)

@@ -23,7 +23,7 @@ from shared.securities import default_securities
 from .helpers import AS_OF, PRICES
 
 D = Decimal
-SYMBOLS = ["VTI", "ITOT", "VEA", "IVV", "VOO", "BND", "AGG", "VNQ", "SCHH", "GLD"]
+SYMBOLS = ["VTI", "ITOT", "VEA", "IVV", "VOO", "BND", "AGG", "VNQ", "SCHH", "GLD", "BIL"]
 DATES = [date(2019, 5, 1), date(2022, 8, 15), date(2025, 6, 2), date(2026, 2, 10)]
 TARGETS = [
     {"equity": D(60), "bond": D(30), "reit": D(10)},
