@@ -108,12 +108,15 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
         account_id: Annotated[str, typer.Argument(help="account to rebalance")],
-        url: Annotated[str, typer.Option("--url", envvar="GATEWAY_URL")] = "http://127.0.0.1:8000",
+        url: Annotated[str | None, typer.Option("--url", help="default GATEWAY_URL, else :GATEWAY_PORT")] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run/--execute")] = True,
         force: Annotated[bool, typer.Option("--force")] = False,
         risk: Annotated[str | None, typer.Option("--risk", help="conservative|moderate|aggressive")] = None,
     ) -> None:
         """Start a run on the running system and print its report."""
+        from cli.gateway_client import gateway_url
+
+        url = url or gateway_url()
         body: dict[str, Any] = {"accountId": account_id, "dryRun": dry_run, "forceRebalance": force}
         if risk:
             body["riskOverride"] = risk

@@ -37,6 +37,7 @@ from contracts.queries import (
     RiskQuery,
 )
 from services.gateway.routes_reports import reports_router
+from services.gateway.routes_runs import runs_router
 from services.gateway.schemas import ApprovalBody, RealizedRequest, RebalanceRequestBody, ScheduleBody
 from shared.bus import kv as kvops
 from shared.bus import schedules
@@ -135,6 +136,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
     )
 
     app.include_router(reports_router(runtime))
+    app.include_router(runs_router(runtime))
 
     api_keys = {key.strip() for key in settings.gateway_api_keys.split(",") if key.strip()}
 
@@ -235,6 +237,8 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), f"run.{run_id}", RunRecord)
         if record is None:
             return _error(404, f"unknown run {run_id!r}")
+        if record.status in ("completed", "failed", "cancelled"):
+            return _error(409, f"run {run_id} is already {record.status}: nothing to cancel")
         message = RunCancelRequested(
             run_id=run_id,
             message_id=f"{run_id}:cancel",

@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
-from contracts import RunRecord, decode_as
 from services.gateway.app import create_app
 from shared.reports import BLOTTER_COLUMNS
 from shared.settings import Settings
 from shared.testing.system import InProcessSystem
+from tests.integration.waits import wait_awaiting_approval
 
 pytestmark = pytest.mark.integration
 
@@ -58,15 +58,7 @@ async def test_report_html_and_trades_csv_of_a_completed_run(system: InProcessSy
 
 async def test_report_of_an_unfinished_run_is_409(system: InProcessSystem, settings: Settings) -> None:
     run_id = await system.request_run("demo", dry_run=True, require_approval=True)
-    bucket = await system.client.jetstream().key_value("runs")
-    watcher = await bucket.watch(f"run.{run_id}")
-    async with asyncio.timeout(30):
-        async for entry in watcher:
-            if entry is not None and entry.value:
-                record = decode_as(entry.value, RunRecord)
-                if record.step("approval").status == "running":
-                    break
-    await watcher.stop()
+    await wait_awaiting_approval(system, run_id)
     app = create_app(settings)
 
     def call() -> int:
