@@ -5,7 +5,7 @@ Depends on nothing in ``services``. See :mod:`contracts.envelope` for the schema
 
 from contracts import queries, subjects
 from contracts.codec import ContractError, decode, decode_as, encode, to_builtins
-from contracts.envelope import Command, Envelope, Event, Value
+from contracts.envelope import Command, Envelope, Event, Value, run_id_problem
 from contracts.messages import (
     AnalyzeMarket,
     ApplyFills,
@@ -177,6 +177,7 @@ __all__ = [
     "decode_as",
     "encode",
     "queries",
+    "run_id_problem",
     "run_key",
     "subjects",
     "to_builtins",

@@ -36,6 +36,8 @@ def decode(data: bytes) -> Message:
         return _decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise ContractError(str(exc)) from None
+    except RecursionError:
+        raise ContractError("JSON nested too deeply") from None
 
 
 def decode_as(data: bytes, type_: type[T]) -> T:
@@ -44,6 +46,8 @@ def decode_as(data: bytes, type_: type[T]) -> T:
         return msgspec.json.decode(data, type=type_)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise ContractError(str(exc)) from None
+    except RecursionError:
+        raise ContractError("JSON nested too deeply") from None
 
 
 def to_builtins(value: object) -> Any:

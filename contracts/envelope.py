@@ -14,11 +14,23 @@ Schema evolution rules (enforced by the golden tests in ``tests/contract``):
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import msgspec
 
-__all__ = ["Command", "Envelope", "Event", "Value"]
+_RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def run_id_problem(run_id: str) -> str | None:
+    """Why ``run_id`` cannot name a run (it becomes a KV key and a subject token), or ``None``."""
+    if _RUN_ID.fullmatch(run_id):
+        return None
+    shown = run_id if len(run_id) <= 40 else f"{run_id[:40]}... ({len(run_id)} characters)"
+    return f"run_id {shown!r}: use 1 to 128 letters, digits, '-' or '_'"
+
+
+__all__ = ["Command", "Envelope", "Event", "Value", "run_id_problem"]
 
 
 class Value(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):

@@ -18,6 +18,7 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "RebalancerError",
+    "RefusedMessageError",
     "TransientError",
     "is_retryable",
 ]
@@ -39,6 +40,11 @@ class InvalidInputError(RebalancerError):
 
 class NotFoundError(InvalidInputError):
     """Something asked for does not exist."""
+
+
+class RefusedMessageError(InvalidInputError):
+    """A bus message a service will not act on (forged, sent by a service that does not own its step,
+    fills that match no recorded order): dead-lettered with the reason, never answered."""
 
 
 class DomainError(RebalancerError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -13,7 +12,6 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsMessage, PullSub
 
 from contracts import (
-    ContractError,
     Event,
     RebalanceRequested,
     RunApprovalDecided,
@@ -24,6 +22,7 @@ from contracts import (
     StepTimerFired,
     decode,
     encode,
+    run_id_problem,
     subjects,
 )
 from services.coordinator.domain import (
@@ -42,6 +41,7 @@ from services.coordinator.domain import (
     start_run,
 )
 from services.coordinator.domain.transitions import StepResult
+from services.coordinator.domain.trust import RESULT_OF, result_problem
 from services.coordinator.store import RunStore
 from shared.bus.dlq import dead_letter
 from shared.bus.runtime import ServiceRuntime, deliveries_of
@@ -60,7 +60,6 @@ __all__ = ["Coordinator", "Hook"]
 log = get_logger("coordinator")
 Hook = Callable[[RunRecord], Awaitable[None]]
 TERMINAL = ("completed", "failed", "cancelled")
-_RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _SCHEDULE_NAMESPACE = uuid.UUID("0b8a3f5e-5d1c-4f7e-8a8e-3c9e2f7d6a41")
 
 
@@ -114,32 +113,46 @@ class Coordinator:
         self.runtime.on_startup(self.resume)
 
     # ---- message entry points ----------------------------------------------------------------------
-    async def _decoded(self, message: NatsMessage) -> object | None:
+    async def _guarded(
+        self, message: NatsMessage, expected: tuple[type, ...], act: Callable[[object], Awaitable[None]]
+    ) -> None:
+        """Decode and check a message, then ``act`` on it. Whatever cannot be handled reaches the DLQ with
+        its reason (logged): undecodable, of a type this subject does not carry, a run id that cannot name
+        a run, a step result from a service that does not own the step, or a failure that persists to the
+        last delivery. A failure before that is logged and redelivered with a growing delay."""
+        subject = message.raw_message.subject
+        deliveries = deliveries_of(message)
+        problem = ""
         try:
-            return decode(message.body)
-        except ContractError as exc:
-            subject = message.raw_message.subject
-            await dead_letter(
-                self.runtime.broker,
-                subject=subject,
-                body=message.body,
-                reason=f"undecodable {subject}: {exc}",
-                deliveries=deliveries_of(message),
-                service="coordinator",
-            )
-            await message.reject()
-            return None
+            decoded: object = decode(message.body)
+        except Exception as exc:  # ContractError, or whatever else a decoder raises: never stuck
+            decoded, problem = None, f"undecodable {subject}: {exc}"
+        if decoded is not None:
+            problem = _message_problem(subject, decoded, expected) or ""
+        if problem:
+            await self._dead_letter(message, subject, problem, deliveries)
+            return
+        try:
+            await act(decoded)
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            if deliveries >= self.runtime.settings.max_deliver:
+                log.error("handling failed at the last delivery", subject=subject, error=reason, exc_info=exc)
+                await self._dead_letter(message, subject, f"failed {deliveries} times: {reason}", deliveries)
+                return
+            log.warning("handling failed, will be redelivered", subject=subject, error=reason, exc_info=exc)
+            await message.nack(delay=self.runtime.settings.nak_delay_seconds * deliveries)
+
+    async def _dead_letter(self, message: NatsMessage, subject: str, reason: str, deliveries: int) -> None:
+        await dead_letter(self.runtime.broker, subject=subject, body=message.body, reason=reason,
+                          deliveries=deliveries, service="coordinator")  # fmt: skip
+        await message.reject()
 
     async def _on_request_message(self, message: NatsMessage) -> None:
-        decoded = await self._decoded(message)
+        await self._guarded(message, (RebalanceRequested, RunCancelRequested, RunApprovalDecided), self._request)
+
+    async def _request(self, decoded: object) -> None:
         if isinstance(decoded, RebalanceRequested):
-            if not _RUN_ID.match(decoded.run_id):
-                subject = message.raw_message.subject
-                reason = f"run_id {decoded.run_id!r}: use 1 to 128 letters, digits, '-' or '_'"
-                await dead_letter(self.runtime.broker, subject=subject, body=message.body, reason=reason,
-                                  deliveries=deliveries_of(message), service="coordinator")  # fmt: skip
-                await message.reject()
-                return
             await self.start(decoded)
         elif isinstance(decoded, RunCancelRequested):
             await self.cancel(decoded.run_id, decoded.reason)
@@ -147,17 +160,22 @@ class Coordinator:
             await self.decide(decoded)
 
     async def _on_event_message(self, message: NatsMessage) -> None:
-        decoded = await self._decoded(message)
-        if isinstance(decoded, Event):
-            redelivered = deliveries_of(message) > 1
+        redelivered = deliveries_of(message) > 1
+
+        async def act(decoded: object) -> None:
+            assert isinstance(decoded, Event)
             await self.handle_event(decoded, redelivered=redelivered)
 
+        await self._guarded(message, (StepFailed, *RESULT_OF), act)
+
     async def _on_timer_message(self, message: NatsMessage) -> None:
-        decoded = await self._decoded(message)
-        if isinstance(decoded, StepTimerFired):
-            await self.handle_timer(decoded)
-        elif isinstance(decoded, ScheduledRun):
-            await self.fire_schedule(decoded, tick=_stream_sequence(message))
+        async def act(decoded: object) -> None:
+            if isinstance(decoded, StepTimerFired):
+                await self.handle_timer(decoded)
+            elif isinstance(decoded, ScheduledRun):
+                await self.fire_schedule(decoded, tick=_stream_sequence(message))
+
+        await self._guarded(message, (StepTimerFired, ScheduledRun), act)
 
     async def fire_schedule(self, schedule: ScheduledRun, *, tick: int) -> None:
         """One tick of a cron schedule: one run, whose id the tick determines (at most once)."""
@@ -326,3 +344,25 @@ def _stream_sequence(message: NatsMessage) -> int:
 
 async def _passthrough(message: NatsMessage, original: object = None) -> NatsMessage:
     return message
+
+
+_CARRIES = {
+    subjects.REBALANCE_REQUESTED: RebalanceRequested,
+    subjects.RUN_CANCEL_REQUESTED: RunCancelRequested,
+    subjects.RUN_APPROVAL_DECIDED: RunApprovalDecided,
+}
+
+
+def _message_problem(subject: str, decoded: object, expected: tuple[type, ...]) -> str | None:
+    """Why the coordinator cannot act on ``decoded`` received on ``subject``; ``None`` when it can."""
+    carried = _CARRIES.get(subject)
+    if not isinstance(decoded, expected) or (carried is not None and not isinstance(decoded, carried)):
+        wanted = carried.__name__ if carried is not None else " or ".join(t.__name__ for t in expected)
+        return f"{subject} carries {wanted}, not {type(decoded).__name__}"
+    if not isinstance(decoded, ScheduledRun):
+        problem = run_id_problem(getattr(decoded, "run_id", ""))
+        if problem is not None:
+            return problem
+    if isinstance(decoded, Event):
+        return result_problem(subject, decoded)
+    return None

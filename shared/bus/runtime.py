@@ -23,13 +23,13 @@ from nats.errors import NotJSMessageError
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
-from contracts import Command, ContractError, StepFailed, decode, encode, subjects
+from contracts import Command, ContractError, StepFailed, decode, encode, run_id_problem, subjects
 from shared.bus.dlq import dead_letter
 from shared.bus.outgoing import Outgoing
 from shared.bus.provisioning import provision
 from shared.bus.topology import durable_name, stream_for
 from shared.clock import Clock, SystemClock
-from shared.errors import InvalidInputError, NotFoundError, is_retryable
+from shared.errors import InvalidInputError, NotFoundError, RefusedMessageError, is_retryable
 from shared.log import bind_step, configure_logging, get_logger
 from shared.settings import Settings
 
@@ -152,7 +152,11 @@ class ServiceRuntime:
         """Consume ``subject`` from the CMD work queue and run ``handler`` on each decoded command."""
 
         async def consume(message: NatsMessage) -> None:
-            await self._handle_command(subject, message_type, handler, message)
+            try:
+                await self._handle_command(subject, message_type, handler, message)
+            except Exception:  # FastStream's own logger is off: say it here, then let it nack
+                log.exception("command handling failed; it will be redelivered", subject=subject)
+                raise
 
         self.broker.subscriber(
             subject,
@@ -174,31 +178,28 @@ class ServiceRuntime:
     ) -> None:
         body: bytes = message.body
         deliveries = deliveries_of(message)
-        try:
-            command = decode(body)
-            if not isinstance(command, message_type):
-                raise ContractError(f"expected {message_type.__name__}, got {type(command).__name__}")
-        except ContractError as exc:
-            reason = f"undecodable {subject} message: {exc}"
-            log.error("message to DLQ", subject=subject, reason=reason)
-            await dead_letter(
-                self.broker,
-                subject=subject,
-                body=body,
-                reason=reason,
-                deliveries=deliveries,
-                service=self.service,
-            )
-            await message.reject()
+        command, problem = _decoded_command(body, message_type)
+        if command is None:
+            await self._dead_letter(message, subject, body, f"undecodable {subject} message: {problem}", deliveries)
             return
         with bind_step(command.run_id, command.step, attempt=command.attempt, delivery=deliveries):
             try:
                 outgoing = await handler(command)
                 await self.publish_all(outgoing)
+            except RefusedMessageError as exc:  # forged or not ours: captured, never answered
+                await self._dead_letter(message, subject, body, f"refused {subject} message: {exc}", deliveries)
+                return
             except Exception as exc:  # every failure is answered: retried, reported, or dead-lettered
                 await self._on_command_error(subject, command, message, body, deliveries, exc)
                 return
             log.info("step handled", subject=subject, published=len(outgoing))
+
+    async def _dead_letter(self, message: NatsMessage, subject: str, body: bytes, reason: str, deliveries: int) -> None:
+        """Capture ``message`` in the DLQ with ``reason`` (logged there), then terminate it."""
+        await dead_letter(
+            self.broker, subject=subject, body=body, reason=reason, deliveries=deliveries, service=self.service
+        )
+        await message.reject()
 
     async def _on_command_error(
         self,
@@ -212,11 +213,11 @@ class ServiceRuntime:
         reason = f"{type(exc).__name__}: {exc}"
         retryable = is_retryable(exc)
         if retryable and deliveries < self.settings.max_deliver:
-            log.warning("step failed, will be redelivered", error=reason)
+            log.warning("step failed, will be redelivered", error=reason, exc_info=exc)
             await message.nack(delay=self.settings.nak_delay_seconds * deliveries)
             return
         if retryable:  # exhausted its deliveries: capture it with the reason
-            log.error("message to DLQ after max deliveries", error=reason)
+            log.error("message to DLQ after max deliveries", error=reason, exc_info=exc)
             await dead_letter(
                 self.broker,
                 subject=subject,
@@ -258,3 +259,20 @@ class ServiceRuntime:
                 return encode({"ok": False, "status": 500, "error": f"{type(exc).__name__}: {exc}"})
 
         self.broker.subscriber(subject, queue=f"{self.service}-queries", decoder=_passthrough)(answer)
+
+
+def _decoded_command(body: bytes, message_type: type[C]) -> tuple[C | None, str]:
+    """The command in ``body``, or ``None`` and why it cannot be handled (it does not decode, it is
+    another message type, or its run id cannot name a run)."""
+    try:
+        command = decode(body)
+    except ContractError as exc:
+        return None, str(exc)
+    except Exception as exc:  # whatever a decoder raises, the message is captured, never retried forever
+        return None, f"{type(exc).__name__}: {exc}"
+    if not isinstance(command, message_type):
+        return None, f"expected {message_type.__name__}, got {type(command).__name__}"
+    problem = run_id_problem(command.run_id)
+    if problem is not None:
+        return None, problem
+    return command, ""

@@ -63,7 +63,7 @@ def streams(*, evt_max_age_days: float = 7.0) -> tuple[StreamSpec, ...]:
     return (
         StreamSpec(
             s.STREAM_CMD,
-            tuple(s.commands_of(svc) for svc in s.SERVICES),
+            s.COMMAND_SUBJECTS,  # the known verbs only: a command to another verb is refused at publish
             "workqueue",
             description="commands to services; one durable pull consumer per command subject",
         ),

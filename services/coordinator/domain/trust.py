@@ -1,0 +1,61 @@
+"""Who may answer a step: a result counts only from the subject of the service that owns the step.
+
+Trust comes from the subject (each service's NATS user may publish only its own ``<svc>.v1.evt.>``),
+never from the payload: a ``TradesExecuted`` published on the tax service's subject is forged, whatever
+it says. Whether the run awaits that step and attempt is the transitions' business (``_accepts``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from contracts import (
+    FillsApplied,
+    MarketAnalyzed,
+    MarketDataFetched,
+    Notified,
+    PlanReviewed,
+    PortfolioLoaded,
+    RebalancePlanned,
+    StepFailed,
+    TaxContextBuilt,
+    TradesExecuted,
+    subjects,
+)
+from services.coordinator.domain.steps import SERVICE_STEPS
+
+__all__ = ["RESULT_OF", "result_problem"]
+
+# result type -> (the step it answers, the only subject it may arrive on)
+RESULT_OF: Final[dict[type, tuple[str, str]]] = {
+    PortfolioLoaded: ("load-portfolio", subjects.PORTFOLIO_LOADED),
+    MarketDataFetched: ("fetch-market-data", subjects.MARKET_DATA_FETCHED),
+    MarketAnalyzed: ("analyze-market-conditions", subjects.ANALYSIS_ANALYZED),
+    TaxContextBuilt: ("tax-context", subjects.TAX_CONTEXT_BUILT),
+    RebalancePlanned: ("calculate-rebalancing", subjects.REBALANCING_PLANNED),
+    PlanReviewed: ("tax-optimization", subjects.TAX_PLAN_REVIEWED),
+    TradesExecuted: ("execute-trades", subjects.EXECUTION_EXECUTED),
+    FillsApplied: ("update-portfolio", subjects.PORTFOLIO_FILLS_APPLIED),
+    Notified: ("send-notifications", subjects.NOTIFICATIONS_NOTIFIED),
+}
+
+
+def result_problem(subject: str, event: object) -> str | None:
+    """Why ``event``, received on ``subject``, cannot answer a step; ``None`` when it may."""
+    name = type(event).__name__
+    if isinstance(event, StepFailed):
+        owner = SERVICE_STEPS.get(event.step)
+        if owner is None:
+            return f"step-failed for {event.step!r}, which no service does"
+        expected = subjects.step_failed(owner[0])
+        if subject != expected or event.service != owner[0]:
+            return f"a failure of {event.step} comes from {owner[0]} on {expected}, not on {subject}"
+        return None
+    if type(event) not in RESULT_OF:
+        return f"{name} is not a step result"
+    step, expected = RESULT_OF[type(event)]
+    if getattr(event, "step", None) != step:
+        return f"{name} answers {step}, not {getattr(event, 'step', None)!r}"
+    if subject != expected:
+        return f"{name} ({step}) comes from {SERVICE_STEPS[step][0]} on {expected}, not on {subject}"
+    return None
