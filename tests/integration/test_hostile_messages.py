@@ -157,7 +157,7 @@ async def test_a_coordinator_handler_that_keeps_failing_reaches_the_dlq_with_its
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the run store is corrupt")
 
-    coordinator.start = broken  # type: ignore[method-assign,assignment]
+    coordinator.start = broken  # type: ignore[method-assign]
     await runtime.start()
     without_coordinator.runtimes["coordinator"] = runtime
     js = without_coordinator.client.jetstream()
