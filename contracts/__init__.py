@@ -3,7 +3,7 @@
 Depends on nothing in ``services``. See :mod:`contracts.envelope` for the schema-evolution rules.
 """
 
-from contracts import queries, subjects
+from contracts import queries, reconcile, subjects
 from contracts.codec import ContractError, decode, decode_as, encode, to_builtins
 from contracts.envelope import Command, Envelope, Event, Value, run_id_problem
 from contracts.messages import (
@@ -51,6 +51,15 @@ from contracts.queries import (
     RealizedQuery,
     RiskQuery,
 )
+from contracts.reconcile import (
+    DEFAULT_BROKER_ACCOUNT,
+    BrokerBookQuery,
+    LedgerBook,
+    PositionDifference,
+    ReconcileQuery,
+    ReconcileReport,
+    broker_account_of,
+)
 from contracts.report import (
     ExecutedTrade,
     Report,
@@ -59,6 +68,7 @@ from contracts.report import (
     ReportExecution,
     ReportLot,
     TaxOptimizationSummary,
+    UnfilledTrade,
 )
 from contracts.runs import STEP_NAMES, RunRecord, RunStatus, StepRecord, StepStatus, run_key
 from contracts.values import (
@@ -86,10 +96,12 @@ from contracts.values import (
     TaxReview,
     Trade,
     Transaction,
+    UnfilledOrder,
     WashSaleAdjustment,
 )
 
 __all__ = [
+    "DEFAULT_BROKER_ACCOUNT",
     "STEP_NAMES",
     "AccountSnapshot",
     "AccountStatus",
@@ -98,6 +110,7 @@ __all__ = [
     "Action",
     "AnalyzeMarket",
     "ApplyFills",
+    "BrokerBookQuery",
     "BuildTaxContext",
     "Command",
     "ContractError",
@@ -113,6 +126,7 @@ __all__ = [
     "HistoryQuery",
     "HistoryReply",
     "Identifier",
+    "LedgerBook",
     "LoadPortfolio",
     "Lot",
     "LotSale",
@@ -130,6 +144,7 @@ __all__ = [
     "PlanReviewed",
     "PortfolioLoaded",
     "PortfolioRisk",
+    "PositionDifference",
     "QueryReply",
     "Quote",
     "QuotesQuery",
@@ -140,6 +155,8 @@ __all__ = [
     "RebalancePlanned",
     "RebalanceRequest",
     "RebalanceRequested",
+    "ReconcileQuery",
+    "ReconcileReport",
     "Report",
     "ReportAction",
     "ReportAnalysis",
@@ -171,12 +188,16 @@ __all__ = [
     "TradeRejected",
     "TradesExecuted",
     "Transaction",
+    "UnfilledOrder",
+    "UnfilledTrade",
     "Value",
     "WashSaleAdjustment",
+    "broker_account_of",
     "decode",
     "decode_as",
     "encode",
     "queries",
+    "reconcile",
     "run_id_problem",
     "run_key",
     "subjects",

@@ -23,6 +23,7 @@ __all__ = [
     "ReportExecution",
     "ReportLot",
     "TaxOptimizationSummary",
+    "UnfilledTrade",
 ]
 
 
@@ -78,6 +79,19 @@ class ExecutedTrade(Value, frozen=True, kw_only=True, rename="camel"):
     commission: Decimal = Decimal(0)
 
 
+class UnfilledTrade(Value, frozen=True, kw_only=True, rename="camel"):
+    """A trade that did not fill, or filled in part: shares planned, sent and filled, the broker's final
+    status and the reason."""
+
+    symbol: str
+    action: Literal["buy", "sell"]
+    planned_shares: Decimal
+    ordered_shares: Decimal
+    filled_shares: Decimal
+    status: str
+    reason: str
+
+
 class ReportExecution(Value, frozen=True, kw_only=True, rename="camel"):
     executed: bool
     dry_run: bool
@@ -86,6 +100,9 @@ class ReportExecution(Value, frozen=True, kw_only=True, rename="camel"):
     errors: list[str]
     commissions: Decimal = Decimal(0)
     simulated_trades: list[ExecutedTrade] = msgspec.field(default_factory=list)
+    unfilled: list[UnfilledTrade] = msgspec.field(default_factory=list)
+    """Trades that did not fill or filled in part, with the broker's status and reason."""
+    broker: str = ""
 
 
 class Report(Value, frozen=True, kw_only=True, rename="camel"):

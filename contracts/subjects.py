@@ -21,9 +21,11 @@ __all__ = [
     "EVENT_SUBJECTS",
     "EXECUTION_EXECUTE",
     "EXECUTION_EXECUTED",
+    "EXECUTION_QUERY_RECONCILE",
     "KV_EXECUTIONS",
     "KV_ORDERS",
     "KV_PORTFOLIOS",
+    "KV_RECONCILE",
     "KV_RUNS",
     "MARKET_DATA_FETCH",
     "MARKET_DATA_FETCHED",
@@ -36,6 +38,7 @@ __all__ = [
     "PORTFOLIO_LOAD",
     "PORTFOLIO_LOADED",
     "PORTFOLIO_QUERY_ACCOUNTS",
+    "PORTFOLIO_QUERY_BROKER_BOOK",
     "PORTFOLIO_QUERY_STATUS",
     "PUBLIC_SUBJECTS",
     "REBALANCE_REQUESTED",
@@ -86,6 +89,7 @@ KV_RUNS: Final = "runs"
 KV_PORTFOLIOS: Final = "portfolios"
 KV_ORDERS: Final = "orders"
 KV_EXECUTIONS: Final = "executions"
+KV_RECONCILE: Final = "reconcile"
 
 # Public, stable API.
 REBALANCE_REQUESTED: Final = "rebalance.v1.requested"
@@ -122,6 +126,8 @@ NOTIFICATIONS_NOTIFIED: Final = "notifications.v1.evt.notified"
 # Queries (core NATS request-reply, not stored): <svc>.v1.query.<name>.
 PORTFOLIO_QUERY_STATUS: Final = "portfolio.v1.query.status"
 PORTFOLIO_QUERY_ACCOUNTS: Final = "portfolio.v1.query.accounts"
+PORTFOLIO_QUERY_BROKER_BOOK: Final = "portfolio.v1.query.broker-book"
+EXECUTION_QUERY_RECONCILE: Final = "execution.v1.query.reconcile"
 MARKET_DATA_QUERY_QUOTES: Final = "market_data.v1.query.quotes"
 MARKET_DATA_QUERY_HISTORY: Final = "market_data.v1.query.history"
 ANALYSIS_QUERY_MARKET: Final = "analysis.v1.query.market"

@@ -35,6 +35,7 @@ __all__ = [
     "TaxReview",
     "Trade",
     "Transaction",
+    "UnfilledOrder",
     "WashSaleAdjustment",
 ]
 
@@ -136,6 +137,9 @@ class AccountSnapshot(Value, frozen=True, kw_only=True):
     max_realized_gain: Decimal | None = None
     max_estimated_tax: Decimal | None = None
     """The run's tax budget: a cap on net realized gains and on estimated tax (dollars)."""
+    broker_account: str = ""
+    """The broker account that holds this account's positions; "" is the one the credentials name
+    (an omnibus account shared by every account without a setting)."""
 
     @property
     def taxable(self) -> bool:
@@ -327,6 +331,25 @@ class Fill(Value, frozen=True, kw_only=True):
     value: Decimal
     filled_at: datetime
     simulated: bool = False
+    broker_order_id: str = ""
+    """The broker's own id of the order ("" on the paper broker)."""
+
+
+class UnfilledOrder(Value, frozen=True, kw_only=True):
+    """A trade of the plan that did not fill, or filled only in part, and why."""
+
+    trade_id: str
+    symbol: str
+    action: Action
+    planned: Decimal
+    """Shares the plan asked for."""
+    ordered: Decimal
+    """Shares sent to the broker (fewer than planned when a buy was cut to the cash the sells raised)."""
+    filled: Decimal
+    status: str
+    """The order's final status at the broker (``rejected``, ``canceled``, ``expired``, ``partially_filled``,
+    ``not_sent``)."""
+    reason: str
 
 
 class ExecutionResult(Value, frozen=True, kw_only=True):
@@ -337,3 +360,5 @@ class ExecutionResult(Value, frozen=True, kw_only=True):
     total_cost: Decimal = Decimal(0)
     total_commission: Decimal = Decimal(0)
     errors: list[str] = msgspec.field(default_factory=list)
+    unfilled: list[UnfilledOrder] = msgspec.field(default_factory=list)
+    broker: str = "paper"

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "load_settings"]
@@ -58,6 +58,27 @@ class Settings(BaseSettings):
     commission_bps: Decimal = Field(Decimal("0"), ge=0, description="basis points of the notional")
     half_spread_bps: Decimal = Field(
         Decimal("5"), ge=0, description="half the bid-ask spread, basis points: buys fill above the close, sells below"
+    )
+
+    # Execution: the broker (README "Trading through a broker")
+    broker: Literal["paper", "alpaca"] = Field("paper", description="where orders go: the paper broker or Alpaca")
+    apca_api_key_id: SecretStr | None = Field(None, description="Alpaca API key id (never logged)")
+    apca_api_secret_key: SecretStr | None = Field(None, description="Alpaca API secret key (never logged)")
+    apca_api_base_url: str = Field("https://paper-api.alpaca.markets", description="Alpaca trading API base URL")
+    broker_order_type: Literal["market", "limit"] = "market"
+    broker_time_in_force: Literal["day", "gtc", "opg", "cls", "ioc", "fok"] = "day"
+    broker_limit_bps: Decimal = Field(
+        Decimal("20"), ge=0, description="a limit order's limit: the run's price plus (buy) or minus (sell) this"
+    )
+    broker_fractional: bool = Field(False, description="the broker account may trade fractional shares")
+    broker_trade_when_closed: bool = Field(False, description="send orders while the market clock says closed")
+    broker_poll_interval_seconds: float = Field(1.0, ge=0)
+    broker_fill_polls: int = Field(60, ge=0, description="checks of an open order before it is canceled")
+    broker_request_timeout_seconds: float = Field(10.0, gt=0)
+    broker_max_retries: int = Field(5, ge=0, description="tries again after a 429, a 5xx or a timeout")
+    broker_backoff_seconds: float = Field(0.5, ge=0)
+    broker_price_allowance_bps: Decimal = Field(
+        Decimal("25"), ge=0, description="slippage and fees a sell may lose before the buys are cut to the cash raised"
     )
 
     # Notifications

@@ -1,19 +1,31 @@
-"""Execution handler: dry runs simulate; real runs send sells first, then buys, one order per trade."""
+"""Execution handler: dry runs simulate; live runs go to the broker (sells first, then buys sized to the
+cash raised), once per run however often the command is delivered. Reconciliation with the broker runs
+after every trading run (once its fills are in the ledger) and on demand."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from faststream.nats import NatsMessage
+
 from contracts import (
     ExecuteTrades,
     ExecutionResult,
     Fill,
+    FillsApplied,
+    ReconcileQuery,
+    ReconcileReport,
+    Trade,
     TradeExecuted,
     TradeRejected,
     TradesExecuted,
+    decode_as,
     subjects,
 )
-from services.execution.domain import CostModel, fill_trade, order_id_for, validate_trade
+from services.execution.brokers import Broker, TradingRefusedError
+from services.execution.domain import CostModel, fill_trade, validate_trade
+from services.execution.reconciliation import Reconciler
+from services.execution.trading import OrderPolicy, trade_through
 from shared.bus import kv as kvops
 from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
@@ -26,13 +38,29 @@ __all__ = ["ExecutionService"]
 log = get_logger("execution")
 
 
+async def _passthrough(message: NatsMessage, original: object = None) -> NatsMessage:
+    return message
+
+
 class ExecutionService:
-    def __init__(self, runtime: ServiceRuntime, model: CostModel) -> None:
+    def __init__(self, runtime: ServiceRuntime, model: CostModel, broker: Broker, policy: OrderPolicy) -> None:
         self.runtime = runtime
         self.model = model
+        self.broker = broker
+        self.policy = policy
+        self.reconciler = Reconciler(runtime, broker)
 
     def register(self) -> None:
         self.runtime.command(subjects.EXECUTION_EXECUTE, ExecuteTrades, self.execute)
+        self.runtime.query(subjects.EXECUTION_QUERY_RECONCILE, self.reconcile)
+
+        async def on_fills_applied(message: NatsMessage) -> None:
+            await self.after_fills_applied(message.body)
+
+        self.runtime.broker.subscriber(
+            subjects.PORTFOLIO_FILLS_APPLIED, queue="execution-reconcile", decoder=_passthrough
+        )(on_fills_applied)
+        self.runtime.on_shutdown(self.broker.aclose)
 
     async def execute(self, command: ExecuteTrades) -> Sequence[Outgoing]:
         now = self.runtime.clock.now()
@@ -42,54 +70,101 @@ class ExecutionService:
         if stored is not None:  # this run's orders were sent already: answer with what happened
             log.info("execution already recorded; not sending orders again")
             return self._events(command, stored, rejected=[])
-        ordered = sorted(command.trades, key=lambda t: (t.action != "sell", t.trade_id))
-        fills: list[Fill] = []
+        valid: list[Trade] = []
         errors: list[str] = []
         rejected: list[Outgoing] = []
-        orders = await self.runtime.kv(subjects.KV_ORDERS)
-        for trade in ordered:
+        for trade in sorted(command.trades, key=lambda t: (t.action != "sell", t.trade_id)):
             try:
-                close = validate_trade(trade, command.prices)
+                validate_trade(trade, command.prices)
             except InvalidInputError as exc:
                 errors.append(f"Failed to execute {trade.action} for {trade.symbol}: {exc.message}")
-                event = TradeRejected(
-                    run_id=command.run_id,
-                    message_id=f"{command.run_id}:{trade.trade_id}:rejected",
-                    occurred_at=now,
-                    step=command.step,
-                    attempt=command.attempt,
-                    account_id=command.account_id,
-                    trade=trade,
-                    reason=exc.message,
-                )
-                rejected.append(Outgoing(subjects.TRADE_REJECTED, event, event.message_id))
+                rejected.append(self._rejected(command, trade, exc.message))
                 continue
-            fill = fill_trade(
-                trade, run_id=command.run_id, close=close, model=self.model, at=now, simulated=command.dry_run
-            )
-            if not command.dry_run:
-                order_key = f"order.{order_id_for(command.run_id, trade.trade_id)}"
-                if await kvops.create(orders, order_key, fill) is None:  # sent before a crash: reuse it
-                    existing, _ = await kvops.read(orders, order_key, Fill)
-                    fill = existing or fill
-            fills.append(fill)
+            valid.append(trade)
+        if command.dry_run:
+            fills = [
+                fill_trade(
+                    t, run_id=command.run_id, close=command.prices[t.symbol], model=self.model, at=now, simulated=True
+                )
+                for t in valid
+            ]
+            result = ExecutionResult(executed=False, dry_run=True, fills=fills, errors=errors, broker=self.broker.name)
+            log.info("trades simulated", fills=len(fills), errors=len(errors))
+            return self._events(command, result, rejected)
+        broker_account = await self._may_trade(command)
+        if valid:
+            await self.reconciler.mark_in_flight(broker_account, command.run_id)
+        outcome = await trade_through(
+            self.broker, valid, command.prices, run_id=command.run_id, now=now, policy=self.policy
+        )
+        fills = await self._recorded(outcome.fills)
+        for item in outcome.unfilled:
+            if item.filled == 0 and item.status == "rejected":
+                trade = next(t for t in valid if t.trade_id == item.trade_id)
+                rejected.append(self._rejected(command, trade, item.reason))
         result = ExecutionResult(
-            executed=not command.dry_run and bool(fills),
-            dry_run=command.dry_run,
+            executed=bool(fills),
+            dry_run=False,
             fills=fills,
             rejected=[o.msg_id for o in rejected],
-            total_cost=sum((f.value for f in fills if not f.simulated), ZERO),
-            total_commission=sum((f.commission for f in fills if not f.simulated), ZERO),
-            errors=errors,
+            total_cost=sum((f.value for f in fills), ZERO),
+            total_commission=sum((f.commission for f in fills), ZERO),
+            errors=[*errors, *outcome.errors],
+            unfilled=outcome.unfilled,
+            broker=self.broker.name,
         )
-        if not command.dry_run:
-            await kvops.create(executions, key, result)
-        log.info(
-            "trades executed" if not command.dry_run else "trades simulated",
-            fills=len(fills),
-            errors=len(errors),
-        )
+        if await kvops.create(executions, key, result) is None:  # a concurrent delivery finished first
+            stored, _ = await kvops.read(executions, key, ExecutionResult)
+            result = stored or result
+        if not result.executed:  # no fills to apply: nothing will come back from the ledger
+            await self.reconciler.fills_applied(command.run_id)
+        log.info("trades executed", fills=len(fills), unfilled=len(outcome.unfilled), errors=len(result.errors))
         return self._events(command, result, rejected)
+
+    async def _may_trade(self, command: ExecuteTrades) -> str:
+        """The account's broker account, once sure it may trade: no reconciliation break stands, and the
+        market is open (unless configured to send orders while it is closed)."""
+        broker_account = await self.reconciler.broker_account_of(command.account_id)
+        standing = await self.reconciler.standing_break(broker_account)
+        if standing is not None:
+            raise TradingRefusedError(
+                f"account {command.account_id} may not trade: reconciliation break on broker account "
+                f"{broker_account} ({standing.message}); clear it with POST "
+                f"/api/accounts/{command.account_id}/reconcile/clear"
+            )
+        if not self.runtime.settings.broker_trade_when_closed:
+            clock = await self.broker.clock()
+            if not clock.is_open:
+                raise TradingRefusedError(
+                    f"the market is closed (broker clock {clock.timestamp.isoformat()}, next open "
+                    f"{clock.next_open.isoformat() if clock.next_open else 'unknown'}): no orders sent"
+                )
+        return broker_account
+
+    async def _recorded(self, fills: list[Fill]) -> list[Fill]:
+        """Each order's fill, written once under its order id (a concurrent delivery keeps the first)."""
+        orders = await self.runtime.kv(subjects.KV_ORDERS)
+        recorded = []
+        for fill in fills:
+            order_key = f"order.{fill.order_id}"
+            if await kvops.create(orders, order_key, fill) is None:
+                existing, _ = await kvops.read(orders, order_key, Fill)
+                fill = existing or fill
+            recorded.append(fill)
+        return recorded
+
+    def _rejected(self, command: ExecuteTrades, trade: Trade, reason: str) -> Outgoing:
+        event = TradeRejected(
+            run_id=command.run_id,
+            message_id=f"{command.run_id}:{trade.trade_id}:rejected",
+            occurred_at=self.runtime.clock.now(),
+            step=command.step,
+            attempt=command.attempt,
+            account_id=command.account_id,
+            trade=trade,
+            reason=reason,
+        )
+        return Outgoing(subjects.TRADE_REJECTED, event, event.message_id)
 
     def _events(self, command: ExecuteTrades, result: ExecutionResult, rejected: list[Outgoing]) -> list[Outgoing]:
         now = self.runtime.clock.now()
@@ -109,3 +184,16 @@ class ExecutionService:
             )
             out.append(Outgoing(subjects.TRADE_EXECUTED, event, event.message_id))
         return out
+
+    # ---- reconciliation ----------------------------------------------------------------------------
+    async def reconcile(self, body: bytes) -> list[ReconcileReport]:
+        query = decode_as(body, ReconcileQuery)
+        return await self.reconciler.on_demand(query)
+
+    async def after_fills_applied(self, body: bytes) -> None:
+        """A run's fills are in the ledger: reconcile its broker account once no other run is in flight."""
+        try:
+            event = decode_as(body, FillsApplied)
+            await self.reconciler.fills_applied(event.run_id)
+        except Exception:  # the on-demand reconciliation remains; never lose the consumer
+            log.exception("reconciliation after a run failed")

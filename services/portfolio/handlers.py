@@ -11,9 +11,12 @@ import msgspec
 from contracts import (
     AccountSnapshot,
     ApplyFills,
+    BrokerBookQuery,
     FillsApplied,
+    LedgerBook,
     LoadPortfolio,
     PortfolioLoaded,
+    broker_account_of,
     decode_as,
     subjects,
 )
@@ -26,6 +29,7 @@ from services.portfolio.domain import (
     apply_wash_adjustment,
     holdings_value,
     household_activity,
+    ledger_books,
     load_household,
     target_for,
     total_value,
@@ -57,6 +61,7 @@ class PortfolioService:
         self.runtime.command(subjects.PORTFOLIO_APPLY_FILLS, ApplyFills, self.apply)
         self.runtime.query(subjects.PORTFOLIO_QUERY_STATUS, self.status)
         self.runtime.query(subjects.PORTFOLIO_QUERY_ACCOUNTS, self.accounts)
+        self.runtime.query(subjects.PORTFOLIO_QUERY_BROKER_BOOK, self.broker_books)
         if self.runtime.settings.seed_demo or self.runtime.settings.household_file:
             self.runtime.on_startup(self.seed)
 
@@ -166,6 +171,20 @@ class PortfolioService:
             account_type=account.account_type,
             holdings={s: v.quantize(_CENT) for s, v in holdings_value(account, prices).items()},
         )
+
+    async def broker_books(self, body: bytes) -> list[LedgerBook]:
+        """The ledger's book of the broker account of ``account_id`` (or ``broker_account``; every one
+        when neither is given)."""
+        query = decode_as(body, BrokerBookQuery)
+        store = await self.store()
+        books = ledger_books(state.account for state in await store.all_accounts())
+        if query.account_id is not None:
+            wanted = broker_account_of((await store.account(query.account_id)).account.broker_account)
+        elif query.broker_account is not None:
+            wanted = query.broker_account
+        else:
+            return list(books.values())
+        return [books.get(wanted, LedgerBook(broker_account=wanted, account_ids=[], positions={}, cash=Decimal(0)))]
 
     async def accounts(self, body: bytes) -> AccountSnapshot:
         query = decode_as(body, AccountStatusQuery)

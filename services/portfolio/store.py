@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from nats.js.errors import NoKeysError
 from nats.js.kv import KeyValue
 
 from services.portfolio.domain import AccountState, HouseholdState, account_key, household_key
@@ -32,6 +33,15 @@ class PortfolioStore:
     async def household_accounts(self, household_id: str) -> list[AccountState]:
         household = await self.household(household_id)
         return [await self.account(account_id) for account_id in household.account_ids]
+
+    async def all_accounts(self) -> list[AccountState]:
+        """Every account of the store, by id."""
+        try:
+            keys = await self.bucket.keys()
+        except NoKeysError:
+            return []
+        ids = sorted(key.removeprefix("account.") for key in keys if key.startswith("account."))
+        return [await self.account(account_id) for account_id in ids]
 
     async def seed(self, household: HouseholdState, accounts: list[AccountState]) -> bool:
         """Store a household and its accounts if absent; ``False`` when it was there already."""

@@ -136,4 +136,5 @@ def buckets() -> tuple[BucketSpec, ...]:
         BucketSpec(s.KV_PORTFOLIOS, history=10, description="accounts, lots, cash (portfolio)"),
         BucketSpec(s.KV_ORDERS, history=2, description="paper broker orders by client order id (execution)"),
         BucketSpec(s.KV_EXECUTIONS, history=2, description="execution results by run (execution)"),
+        BucketSpec(s.KV_RECONCILE, history=5, description="reconciliation breaks and runs in flight (execution)"),
     )

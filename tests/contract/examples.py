@@ -70,6 +70,8 @@ from contracts import (
     TradeRejected,
     TradesExecuted,
     Transaction,
+    UnfilledOrder,
+    UnfilledTrade,
     WashSaleAdjustment,
 )
 
@@ -169,6 +171,7 @@ ACCOUNT = AccountSnapshot(
     restricted_symbols=["XLE"],
     max_realized_gain=D("10000"),
     max_estimated_tax=D("1500"),
+    broker_account="omnibus-1",
 )
 QUOTE = Quote(
     symbol="VTI",
@@ -317,6 +320,17 @@ FILL = Fill(
     value=D("3345.265"),
     filled_at=AT,
     simulated=True,
+    broker_order_id="904837e3-3b76-47ec-b432-046db621571b",
+)
+UNFILLED = UnfilledOrder(
+    trade_id="t3",
+    symbol="BND",
+    action="buy",
+    planned=D("20"),
+    ordered=D("12"),
+    filled=D("5"),
+    status="canceled",
+    reason="canceled before it filled",
 )
 EXECUTION = ExecutionResult(
     executed=True,
@@ -326,6 +340,8 @@ EXECUTION = ExecutionResult(
     total_cost=D("3345.27"),
     total_commission=D("0.33"),
     errors=["t2: no market price for XYZ"],
+    unfilled=[UNFILLED],
+    broker="alpaca",
 )
 EXECUTED_TRADE = ExecutedTrade(
     symbol="VTI",
@@ -387,6 +403,18 @@ REPORT = Report(
         errors=["t2: no market price for XYZ"],
         commissions=D("0.33"),
         simulated_trades=[EXECUTED_TRADE],
+        unfilled=[
+            UnfilledTrade(
+                symbol="BND",
+                action="buy",
+                planned_shares=D("20"),
+                ordered_shares=D("12"),
+                filled_shares=D("5"),
+                status="canceled",
+                reason="canceled before it filled",
+            )
+        ],
+        broker="alpaca",
     ),
     recommendations=["Harvest the VEA loss into IEFA", "Decision: forced by the request."],
     timestamp=AT,

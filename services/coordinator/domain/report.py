@@ -19,6 +19,7 @@ from contracts import (
     RunRecord,
     TaxOptimizationSummary,
     Trade,
+    UnfilledTrade,
 )
 from shared.money import ZERO, cents
 
@@ -84,6 +85,19 @@ def _execution(record: RunRecord) -> ReportExecution:
         errors=list(result.errors),
         commissions=cents(sum((f.commission for f in real), ZERO)),
         simulated_trades=[_executed(f) for f in simulated],
+        unfilled=[
+            UnfilledTrade(
+                symbol=u.symbol,
+                action=u.action,
+                planned_shares=u.planned,
+                ordered_shares=u.ordered,
+                filled_shares=u.filled,
+                status=u.status,
+                reason=u.reason,
+            )
+            for u in result.unfilled
+        ],
+        broker=result.broker,
     )
 
 

@@ -220,7 +220,15 @@ def apply_failure(record: RunRecord, failed: StepFailed, now: datetime, policy: 
     """A service could not do a step: retry it later, or fail the run (before the pivot)."""
     if not _accepts(record, failed.step, failed.attempt, result=False):
         return None
-    return _fail_attempt(record, failed.step, failed.attempt, failed.error, failed.retryable, now, policy)
+    refused = failed.step == PIVOT and not failed.retryable and failed.error_type == TRADING_REFUSED
+    return _fail_attempt(
+        record, failed.step, failed.attempt, failed.error, failed.retryable, now, policy, nothing_sent=refused
+    )
+
+
+TRADING_REFUSED = "TradingRefusedError"
+"""The execution service refused a run before sending any order (a reconciliation break, the market
+closed): the pivot was not passed, so the run fails cleanly instead of retrying."""
 
 
 def apply_timer(record: RunRecord, timer: StepTimerFired, now: datetime, policy: RetryPolicy) -> RunRecord | None:
@@ -281,11 +289,14 @@ def _fail_attempt(
     retryable: bool,
     now: datetime,
     policy: RetryPolicy,
+    *,
+    nothing_sent: bool = False,
 ) -> RunRecord:
     if name == "send-notifications":  # in the background: its failure never fails the run
         record = _set_step(record, name, status="failed", finished_at=now, error=error)
         return msgspec.structs.replace(record, current_step=None, updated_at=now)
-    if (retryable and policy.may_retry(name, attempt)) or index_of(name) >= index_of(PIVOT):
+    past_pivot = index_of(name) >= index_of(PIVOT) and not nothing_sent
+    if (retryable and policy.may_retry(name, attempt)) or past_pivot:
         record = _set_step(record, name, status="retrying", error=error)
         return msgspec.structs.replace(record, updated_at=now)
     step = record.step(name)

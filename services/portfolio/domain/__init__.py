@@ -1,6 +1,7 @@
 """Pure domain of the portfolio service."""
 
 from services.portfolio.domain.activity import LOOKBACK_DAYS, household_activity
+from services.portfolio.domain.broker_book import ledger_books
 from services.portfolio.domain.household import DEFAULT_HOUSEHOLD_FILE, load_household, parse_household
 from services.portfolio.domain.ledger import LedgerUpdate, apply_fills, apply_wash_adjustment
 from services.portfolio.domain.models import MODELS, target_for
@@ -21,6 +22,7 @@ __all__ = [
     "holdings_value",
     "household_activity",
     "household_key",
+    "ledger_books",
     "load_household",
     "parse_household",
     "target_for",

@@ -6,6 +6,7 @@ Every problem is reported with the path of the field, e.g. ``accounts[0].lots[2]
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,14 @@ def _planning_settings(raw: dict[str, Any], where: str) -> dict[str, Any]:
     if not isinstance(restricted, list) or not all(isinstance(s, str) and s.strip() for s in restricted):
         raise InvalidInputError(f"{where}.restricted_symbols: expected a list of symbols")
     settings["restricted_symbols"] = sorted({s.strip().upper() for s in restricted})
+    broker_account = raw.get("broker_account", "")
+    if not isinstance(broker_account, str) or not _BROKER_ACCOUNT.fullmatch(broker_account):
+        raise InvalidInputError(f"{where}.broker_account: expected letters, digits, '-' or '_' (or none)")
+    settings["broker_account"] = broker_account
     return settings
+
+
+_BROKER_ACCOUNT = re.compile(r"[A-Za-z0-9_-]{0,64}")
 
 
 def _profile(raw: Any) -> TaxProfile:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from contracts import STEP_NAMES, RunRecord
@@ -256,3 +257,16 @@ def test_a_failed_runs_notification_that_never_answers_times_out() -> None:
     after = apply_timer(failed, timer(failed, "send-notifications", "deadline", 1), at(60), POLICY)
     assert after is not None and after.status == "failed"
     assert after.step("send-notifications").status == "failed" and after.current_step is None
+
+
+def test_execution_refusing_to_trade_before_any_order_fails_the_run() -> None:
+    record = at_step("execute-trades")
+    refused = msgspec.structs.replace(
+        failure(record, "execute-trades", retryable=False), error_type="TradingRefusedError", error="market closed"
+    )
+    failed = apply_failure(record, refused, at(50), POLICY)
+    assert failed is not None and failed.status == "failed" and failed.failed_step == "execute-trades"
+    assert failed.step("update-portfolio").status == "skipped"
+    # A retryable failure with the same name is still retried (the refusal is only final when not retryable).
+    retried = apply_failure(record, msgspec.structs.replace(refused, retryable=True), at(50), POLICY)
+    assert retried is not None and retried.status == "running"

@@ -1,0 +1,216 @@
+"""Live runs through the Alpaca adapter against the local Alpaca-like server, on a real nats-server:
+orders go out once however often each bus message is delivered and whatever 429s and timeouts the
+broker answers; partial fills and a rejection end in a ledger equal to the fills and an honest report;
+a reconciliation break is caught, alerts, and stops trading until cleared."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from contracts import BrokerBookQuery, LedgerBook, ReconcileQuery, ReconcileReport, subjects
+from services.portfolio.domain import AccountState, account_key
+from shared.bus import kv as kvops
+from shared.bus.request import request
+from shared.bus.runtime import ServiceRuntime
+from shared.settings import Settings
+from shared.testing.system import InProcessSystem, running_system
+from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, alpaca_server
+from tests.integration.expected import PRICES, close_on
+
+pytestmark = pytest.mark.integration
+
+AS_OF = "2026-05-01"
+
+
+@pytest.fixture
+def venue() -> Iterator[tuple[str, AlpacaState]]:
+    prices = {}
+    for path in PRICES.glob("*.csv"):
+        with contextlib.suppress(KeyError):  # a fund listed after the run's date
+            prices[path.stem] = close_on(path.stem, AS_OF)
+    with alpaca_server(AlpacaState(prices=prices)) as served:
+        yield served
+
+
+@pytest.fixture
+def alpaca_settings(settings: Settings, venue: tuple[str, AlpacaState]) -> Settings:
+    return settings.model_copy(
+        update={
+            "broker": "alpaca",
+            "apca_api_key_id": SecretStr(KEY_ID),
+            "apca_api_secret_key": SecretStr(SECRET),
+            "apca_api_base_url": venue[0],
+            "broker_fill_polls": 2,
+            "broker_poll_interval_seconds": 0.0,
+            "broker_backoff_seconds": 0.0,
+            "broker_request_timeout_seconds": 0.3,
+        }
+    )
+
+
+@pytest.fixture
+async def live(alpaca_settings: Settings, venue: tuple[str, AlpacaState]) -> AsyncIterator[InProcessSystem]:
+    async with running_system(alpaca_settings) as system:
+        # The broker account holds what the ledger says (every demo account maps to the default one).
+        (book,) = await _ask(system, subjects.PORTFOLIO_QUERY_BROKER_BOOK, BrokerBookQuery(), list[LedgerBook])
+        state = venue[1]
+        with state.lock:
+            state.positions = dict(book.positions)
+            state.cash = book.cash
+        yield system
+
+
+async def _ask(system: InProcessSystem, subject: str, query: object, kind: Any) -> Any:
+    return await request(system.runtimes["execution"].broker, subject, query, kind)
+
+
+async def _reconcile(system: InProcessSystem, **query: Any) -> list[ReconcileReport]:
+    return await _ask(system, subjects.EXECUTION_QUERY_RECONCILE, ReconcileQuery(**query), list[ReconcileReport])
+
+
+async def _account(system: InProcessSystem, account_id: str = "demo") -> AccountState:
+    bucket = await system.client.jetstream().key_value(subjects.KV_PORTFOLIOS)
+    state, _ = await kvops.read(bucket, account_key(account_id), AccountState)
+    assert state is not None
+    return state
+
+
+async def _settled(system: InProcessSystem) -> None:
+    """Wait (bounded) until the post-run reconciliation has run: no run in flight any more."""
+    bucket = await system.client.jetstream().key_value(subjects.KV_RECONCILE)
+    async with asyncio.timeout(10):
+        while True:
+            try:
+                keys = [k for k in await bucket.keys() if k.startswith("inflight.")]
+            except Exception:  # NoKeysError: an empty bucket
+                keys = []
+            if not keys:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def test_a_live_run_executes_once_despite_duplicates_429s_and_timeouts(
+    live: InProcessSystem, venue: tuple[str, AlpacaState], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = venue[1]
+    original = ServiceRuntime.publish
+
+    async def twice(self: ServiceRuntime, subject: str, message: object, *, msg_id: str, stream: str | None = None):  # type: ignore[no-untyped-def]
+        await original(self, subject, message, msg_id=msg_id, stream=stream)
+        await original(self, subject, message, msg_id=f"{msg_id}:again", stream=stream)  # a second delivery
+
+    monkeypatch.setattr(ServiceRuntime, "publish", twice)
+    state.fail_next("429", times=2)
+    state.fail_next("slow", delay=0.6)  # an order placed whose answer is lost to the client's timeout
+    state.fail_next("429", "GET", "/v2/orders:by_client_order_id")
+    state.fail_next("500", "GET", "/v2/clock")
+    run_id = await live.request_run("demo", dry_run=False)
+    record = await live.wait_for_run(run_id)
+    assert record.status == "completed", record.error
+    report = record.report
+    assert report is not None and report.execution.executed and report.execution.broker == "alpaca"
+    assert report.execution.unfilled == []
+    # One order per trade at the broker, however often each was posted.
+    trades = len(report.actions)
+    assert trades >= 2 and len(state.orders) == trades
+    assert all(state.orders_of(cid) == 1 for cid in state.posts)
+    assert state.requests.count("POST /v2/orders") > trades  # the 429s and the lost answer were retried
+    assert "GET /v2/orders:by_client_order_id" in state.requests  # the timed-out order was looked up
+    # The ledger took each fill once: the broker and the ledger agree.
+    await _settled(live)
+    (after,) = await _reconcile(live, account_id="demo")
+    assert after.in_sync and not after.blocked, after.message
+
+
+async def test_partial_fills_and_a_rejection_end_in_a_consistent_ledger_and_an_honest_report(
+    live: InProcessSystem, venue: tuple[str, AlpacaState]
+) -> None:
+    state = venue[1]
+    # A dry run shows the plan's trades; then one sell fills 60% and one buy is refused.
+    planned = await live.wait_for_run(await live.request_run("demo", dry_run=True))
+    assert planned.report is not None
+    sells = [a for a in planned.report.actions if a.action == "sell"]
+    buys = [a for a in planned.report.actions if a.action == "buy"]
+    assert sells and len(buys) >= 2
+    state.behave(sells[0].symbol, fill_ratio=Decimal("0.6"))
+    state.behave(buys[0].symbol, reject=(403, 40310000, "asset is not fractionable"))
+    before = await _account(live)
+    record = await live.wait_for_run(await live.request_run("demo", dry_run=False))
+    assert record.status == "completed", record.error
+    assert record.report is not None and record.execution is not None
+    execution = record.report.execution
+    unfilled = {u.symbol: u for u in execution.unfilled}
+    partial = unfilled[sells[0].symbol]
+    assert partial.status == "canceled" and 0 < partial.filled_shares < partial.planned_shares
+    refused = unfilled[buys[0].symbol]
+    assert refused.status == "rejected" and refused.filled_shares == 0
+    assert "asset is not fractionable" in refused.reason
+    assert any("sells raised" in e for e in execution.errors) or all(
+        u.ordered_shares == u.planned_shares for u in execution.unfilled
+    )
+    # The ledger moved by exactly the fills: cash and shares.
+    after = await _account(live)
+    fills = record.execution.fills
+    cash_change = sum(
+        (f.shares * f.price - f.commission if f.action == "sell" else -(f.shares * f.price + f.commission))
+        for f in fills
+    )
+    assert after.account.cash == before.account.cash + cash_change
+    for fill in fills:
+        held_before = sum((lot.shares for lot in before.account.lots if lot.symbol == fill.symbol), Decimal(0))
+        held_after = sum((lot.shares for lot in after.account.lots if lot.symbol == fill.symbol), Decimal(0))
+        assert held_after - held_before == (fill.shares if fill.action == "buy" else -fill.shares)
+    await _settled(live)
+    (check,) = await _reconcile(live, account_id="demo")
+    assert check.in_sync, check.message
+
+
+async def test_a_break_is_caught_alerts_and_stops_trading_until_cleared(
+    live: InProcessSystem, venue: tuple[str, AlpacaState]
+) -> None:
+    state = venue[1]
+    alerts: list[bytes] = []
+
+    async def collect(msg: Any) -> None:
+        alerts.append(msg.data)
+
+    sub = await live.client.subscribe(subjects.NOTIFICATIONS_NOTIFY, cb=collect)
+    with state.lock:
+        state.positions["VTI"] -= Decimal(7)  # a corporate action or a manual trade the ledger never saw
+    (found,) = await _reconcile(live, account_id="demo")
+    assert not found.in_sync and found.blocked
+    (vti,) = [d for d in found.differences if d.symbol == "VTI"]
+    assert vti.ledger - vti.broker == 7
+    assert "VTI: ledger" in found.message and "demo" in found.account_ids
+    await live.client.flush()
+    async with asyncio.timeout(5):
+        while not alerts:
+            await asyncio.sleep(0.02)
+    assert b"Reconciliation break" in alerts[0]
+    await sub.unsubscribe()
+    # Trading of the accounts concerned stops; nothing goes to the broker.
+    record = await live.wait_for_run(await live.request_run("demo", dry_run=False))
+    assert record.status == "failed" and "reconciliation break" in (record.error or "")
+    assert state.posts == []
+    # A person clears it; trading resumes.
+    (cleared,) = await _reconcile(live, account_id="demo", clear=True, by="ops@example.com")
+    assert cleared.cleared_by == "ops@example.com" and not cleared.blocked
+    with state.lock:
+        state.positions["VTI"] += Decimal(7)
+    record = await live.wait_for_run(await live.request_run("demo", dry_run=False))
+    assert record.status == "completed", record.error
+    assert state.posts
+
+
+async def test_no_orders_while_the_market_is_closed(live: InProcessSystem, venue: tuple[str, AlpacaState]) -> None:
+    venue[1].is_open = False
+    record = await live.wait_for_run(await live.request_run("demo", dry_run=False))
+    assert record.status == "failed" and "market is closed" in (record.error or "")
+    assert venue[1].posts == []
