@@ -3,7 +3,9 @@
 The ledger's book of a broker account (the accounts mapped to it, from the portfolio service) is compared
 with the broker's positions and cash. A difference is a *break*: it is stored (KV ``reconcile``, key
 ``break.<broker account>``), alerted (an error log line with ``metric=reconcile_breaks_total``, a
-notification), and every account mapped to that broker account stops trading until a person clears it.
+notification), and every account mapped to that broker account stops trading until a person clears it. Clearing
+acknowledges the differences as they stand: the same differences found again are reported, not a new
+break; any other difference is.
 
 After a run: each live run marks itself in flight for its broker account before its orders go out; when
 its fills are in the ledger (``portfolio.v1.evt.fills-applied``) the mark is removed, and the broker account
@@ -149,6 +151,17 @@ class Reconciler:
                 message="in sync" if standing is None else f"in sync; a break stands until cleared: {standing.message}",
             )
         said = "; ".join(f"{d.symbol}: ledger {d.ledger}, broker {d.broker}" for d in found)
+        acknowledged, _ = await kvops.read(await self._bucket(), f"ack.{broker_account}", ReconcileReport)
+        if standing is None and acknowledged is not None and acknowledged.differences == found:
+            return ReconcileReport(  # the same differences a person cleared: known, not a new break
+                broker_account=broker_account,
+                account_ids=ledger.account_ids,
+                in_sync=False,
+                differences=found,
+                checked_at=now,
+                cleared_by=acknowledged.cleared_by,
+                message=f"ledger and broker differ as cleared by {acknowledged.cleared_by}: {said}",
+            )
         report = ReconcileReport(
             broker_account=broker_account,
             account_ids=ledger.account_ids,
@@ -203,10 +216,7 @@ class Reconciler:
     async def clear(self, account_id: str, *, by: str) -> ReconcileReport:
         (ledger,) = await self._ledger(BrokerBookQuery(account_id=account_id))
         standing = await self.standing_break(ledger.broker_account)
-        if standing is not None:
-            await (await self._bucket()).purge(f"break.{ledger.broker_account}")
-            log.warning("reconciliation break cleared", broker_account=ledger.broker_account, by=by)
-        return ReconcileReport(
+        report = ReconcileReport(
             broker_account=ledger.broker_account,
             account_ids=ledger.account_ids,
             in_sync=standing is None,
@@ -216,3 +226,9 @@ class Reconciler:
             cleared_by=by,
             message=f"break cleared by {by}: {standing.message}" if standing else "no break to clear",
         )
+        if standing is not None:
+            bucket = await self._bucket()
+            await bucket.put(f"ack.{ledger.broker_account}", encode(report))  # these differences are known now
+            await bucket.purge(f"break.{ledger.broker_account}")
+            log.warning("reconciliation break cleared", broker_account=ledger.broker_account, by=by)
+        return report

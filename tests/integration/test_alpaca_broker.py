@@ -214,3 +214,46 @@ async def test_no_orders_while_the_market_is_closed(live: InProcessSystem, venue
     record = await live.wait_for_run(await live.request_run("demo", dry_run=False))
     assert record.status == "failed" and "market is closed" in (record.error or "")
     assert venue[1].posts == []
+
+
+async def test_reconciliation_over_http_and_the_cli(
+    live: InProcessSystem, venue: tuple[str, AlpacaState], alpaca_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    import cli.gateway_client
+    from cli.main import app as cli_app
+    from services.gateway.app import create_app
+
+    state = venue[1]
+    with state.lock:
+        state.cash += Decimal("12.34")  # a fee the ledger never saw
+    gateway = create_app(alpaca_settings)
+
+    def session() -> tuple[list[Any], list[tuple[int, str]]]:
+        with TestClient(gateway) as client:
+            monkeypatch.setattr(cli.gateway_client.httpx, "Client", lambda **_: client)
+            runner = CliRunner()
+            answers = [
+                client.get("/api/accounts/demo/reconcile").json(),
+                client.get("/api/accounts/nobody/reconcile").status_code,
+            ]
+            cli_runs = [(r.exit_code, r.output) for r in (runner.invoke(cli_app, ["reconcile", "demo"]),)]
+            answers.append(client.post("/api/accounts/demo/reconcile/clear", json={"by": "ops"}).json())
+            cli_runs.append((lambda r: (r.exit_code, r.output))(runner.invoke(cli_app, ["reconcile", "--json"])))
+            return answers, cli_runs
+
+    answers, cli_runs = await asyncio.to_thread(session)
+    found, unknown, cleared = answers
+    assert found["in_sync"] is False and found["blocked"] is True
+    assert found["differences"] == [{"symbol": "$CASH", "ledger": found["differences"][0]["ledger"],
+                                     "broker": found["differences"][0]["broker"]}]
+    assert Decimal(found["differences"][0]["broker"]) - Decimal(found["differences"][0]["ledger"]) == Decimal("12.34")
+    assert unknown == 404
+    assert cleared["cleared_by"] == "ops" and cleared["blocked"] is False
+    code, output = cli_runs[0]
+    assert code == 1 and "BREAK" in output and "$CASH" in output
+    code, output = cli_runs[1]
+    assert code == 1  # still out of sync (the cash differs), though no longer blocked
+    assert '"blocked": false' in output
