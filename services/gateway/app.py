@@ -36,6 +36,7 @@ from contracts.queries import (
     RealizedQuery,
     RiskQuery,
 )
+from services.gateway.routes_reconcile import reconcile_router
 from services.gateway.routes_reports import reports_router
 from services.gateway.routes_runs import runs_router
 from services.gateway.schemas import ApprovalBody, RealizedRequest, RebalanceRequestBody, ScheduleBody
@@ -136,6 +137,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
     )
 
     app.include_router(reports_router(runtime))
+    app.include_router(reconcile_router(runtime))
     app.include_router(runs_router(runtime))
 
     api_keys = {key.strip() for key in settings.gateway_api_keys.split(",") if key.strip()}

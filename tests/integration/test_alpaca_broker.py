@@ -247,8 +247,9 @@ async def test_reconciliation_over_http_and_the_cli(
     answers, cli_runs = await asyncio.to_thread(session)
     found, unknown, cleared = answers
     assert found["in_sync"] is False and found["blocked"] is True
-    assert found["differences"] == [{"symbol": "$CASH", "ledger": found["differences"][0]["ledger"],
-                                     "broker": found["differences"][0]["broker"]}]
+    assert found["differences"] == [
+        {"symbol": "$CASH", "ledger": found["differences"][0]["ledger"], "broker": found["differences"][0]["broker"]}
+    ]
     assert Decimal(found["differences"][0]["broker"]) - Decimal(found["differences"][0]["ledger"]) == Decimal("12.34")
     assert unknown == 404
     assert cleared["cleared_by"] == "ops" and cleared["blocked"] is False
