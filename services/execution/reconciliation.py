@@ -151,6 +151,16 @@ class Reconciler:
                 message="in sync" if standing is None else f"in sync; a break stands until cleared: {standing.message}",
             )
         said = "; ".join(f"{d.symbol}: ledger {d.ledger}, broker {d.broker}" for d in found)
+        if await self._in_flight(broker_account):  # orders out whose fills the ledger has not taken yet
+            return ReconcileReport(
+                broker_account=broker_account,
+                account_ids=ledger.account_ids,
+                in_sync=False,
+                differences=found,
+                blocked=standing is not None,
+                checked_at=now,
+                message=f"runs in flight: not a break until their fills are in the ledger ({said})",
+            )
         acknowledged, _ = await kvops.read(await self._bucket(), f"ack.{broker_account}", ReconcileReport)
         if standing is None and acknowledged is not None and acknowledged.differences == found:
             return ReconcileReport(  # the same differences a person cleared: known, not a new break
