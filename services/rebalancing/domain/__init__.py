@@ -9,7 +9,7 @@ Public surface: the facade :func:`plan_rebalance`, its inputs (:class:`AccountSn
 from __future__ import annotations
 
 from .drift import allocation, deviations, needs_rebalancing, out_of_band
-from .errors import InvalidAccountError, InvalidOptionsError, MissingPriceError, PlanningError
+from .errors import InvalidAccountError, InvalidOptionsError, MissingPriceError, PlanningError, WithdrawalError
 from .facade import METHODS, plan_rebalance
 from .harvest import harvest_candidates
 from .model import (
@@ -46,6 +46,7 @@ __all__ = [
     "TaxLot",
     "Trade",
     "TradeAction",
+    "WithdrawalError",
     "allocation",
     "deviations",
     "harvest_candidates",

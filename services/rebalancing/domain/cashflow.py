@@ -53,7 +53,8 @@ def buy_only_intent(book: Book, options: PlanOptions, tax: TaxInputs | None) -> 
 def sell_only_intent(book: Book, options: PlanOptions, tax: TaxInputs | None) -> Intent:
     """Raise ``withdraw_amount`` (plus what keeps the reserve and pays the costs): lots by tax cost per
     dollar sold, cheapest first (losses, the largest savings first, then the cheapest gains whatever
-    their term). Never buys."""
+    their term); a sale smaller than ``min_trade`` is raised to it. Never buys; what cannot be raised
+    is refused by :func:`~.finalize.finalize`."""
     intent = Intent()
     rate = options.costs.rate
     need = options.withdraw_amount + book.account.cash_reserve - book.cash
@@ -75,7 +76,11 @@ def sell_only_intent(book: Book, options: PlanOptions, tax: TaxInputs | None) ->
         room = facts.lot.shares
         if cap is not None:
             room = min(room, (cap - sold.get(facts.symbol, ZERO)) // facts.price)
-        take = min(room, round_shares(need / net, fractional=book.account.fractional, up=True))
+        take = round_shares(need / net, fractional=book.account.fractional, up=True)
+        short_of_min = options.min_trade - sold.get(facts.symbol, ZERO) - take * facts.price
+        if short_of_min > 0:  # the last sale is raised to min_trade rather than dropped by it
+            take += round_shares(short_of_min / facts.price, fractional=book.account.fractional, up=True)
+        take = min(room, take)
         if take <= 0:
             continue
         intent.add_sell(facts.lot_id, take)

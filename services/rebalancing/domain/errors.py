@@ -3,12 +3,13 @@
 PlanningError            base: the inputs cannot be planned (a ``ValueError``)
 ├── InvalidAccountError  the account snapshot is malformed (negative shares, unknown class, ...)
 ├── MissingPriceError    a held or candidate security has no price
-└── InvalidOptionsError  the options contradict each other or the mode
+├── InvalidOptionsError  the options contradict each other or the mode
+└── WithdrawalError      a withdrawal cannot be raised in full under the plan's constraints
 """
 
 from __future__ import annotations
 
-__all__ = ["InvalidAccountError", "InvalidOptionsError", "MissingPriceError", "PlanningError"]
+__all__ = ["InvalidAccountError", "InvalidOptionsError", "MissingPriceError", "PlanningError", "WithdrawalError"]
 
 
 class PlanningError(ValueError):
@@ -29,3 +30,7 @@ class MissingPriceError(PlanningError):
 
 class InvalidOptionsError(PlanningError):
     """The plan options contradict each other or the chosen mode."""
+
+
+class WithdrawalError(PlanningError):
+    """The withdrawal cannot be raised in full: the message says which constraint stops it."""

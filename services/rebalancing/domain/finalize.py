@@ -5,9 +5,11 @@ In order: sells are clamped to what each lot holds (no oversell) and to whole sh
 symbols are dropped; each symbol's sell is capped at ``max_trade_amount`` and the tax budget by
 trimming the *tail* of its lot order (so the relief order survives); buys become whole (or
 fractional) shares, never of a blocked symbol, a symbol the plan sells or one substantially identical
-to it; small trades (``min_trade``, ``improvement_threshold``) are dropped; the turnover cap scales
-everything down; buys are trimmed until cash after costs and any withdrawal is at least the reserve;
-finally, where the method allows it, spare cash buys whole shares that reduce drift.
+to it; the turnover cap scales everything down; then small trades (``min_trade``,
+``improvement_threshold``) are dropped, so none comes out of the scaling; buys are trimmed until cash
+after costs and any withdrawal is at least the reserve; finally, where the method allows it, spare
+cash buys whole shares that reduce drift. A withdrawal the repaired sells do not raise in full is
+refused (:class:`~.errors.WithdrawalError`, naming the constraints that cut the sells).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from shared.money import ZERO, floor_shares
 
 from .book import CASH, Book, LotFacts
 from .drift import allocation, deviations, needs_rebalancing
+from .errors import WithdrawalError
 from .intent import Intent
 from .lots import shares_for_dollars
 from .model import PlanOptions, TaxInputs
@@ -51,6 +54,7 @@ class _Repair:
         # symbol -> ordered [(facts, shares)]
         self.sells: dict[str, list[tuple[LotFacts, Decimal]]] = {}
         self.buys: dict[str, Decimal] = {}  # symbol -> shares
+        self.limits: list[str] = []  # constraints that cut the intended sells, for a refused withdrawal
 
     # -- helpers --------------------------------------------------------------------------------
     def sell_value(self, symbol: str) -> Decimal:
@@ -121,8 +125,7 @@ class _Repair:
             value = self.sell_value(symbol)
             if cap is not None and value > cap:
                 self.trim_sell_tail(symbol, _ceil((value - cap) / price, self.frac))
-            if symbol in self.sells and self.small(self.sell_value(symbol)):
-                del self.sells[symbol]
+                self.limits.append(f"max_trade_amount ${cap} caps the sale of {symbol}")
 
     def enforce_tax_budget(self) -> None:
         budget = self.options.tax_budget
@@ -144,6 +147,7 @@ class _Repair:
                     self.warnings.append(f"tax budget: cannot bring the {measure} under {limit}")
                     break
                 self.trim_sell_tail(best[1], _ceil(excess / best[0], self.frac))
+                self.limits.append(f"the tax budget caps the {measure} at ${limit}")
 
     def take_buys(self) -> None:
         sold_groups = {self.book.securities.identical_group(f.symbol) for rows in self.sells.values() for f, _ in rows}
@@ -160,7 +164,7 @@ class _Repair:
             if cap is not None:
                 dollars = min(dollars, cap)
             shares = shares_for_dollars(dollars, price, fractional=self.frac)
-            if shares > 0 and not self.small(shares * price):
+            if shares > 0:
                 self.buys[symbol] = shares
 
     def enforce_turnover(self) -> None:
@@ -181,6 +185,17 @@ class _Repair:
             if self.buys[symbol] <= 0:
                 del self.buys[symbol]
         self.warnings.append(f"turnover capped at {cap_pct}% of the account")
+        self.limits.append(f"the turnover cap of {cap_pct}% allows trading ${cap:.2f}")
+
+    def drop_small(self) -> None:
+        """Drop trades below ``min_trade`` (or the improvement threshold), after any scaling."""
+        for symbol in sorted(self.sells):
+            if self.small(self.sell_value(symbol)):
+                del self.sells[symbol]
+                self.limits.append(f"min_trade ${self.options.min_trade} drops the sale of {symbol}")
+        for symbol in sorted(self.buys):
+            if self.small(self.buy_value(symbol)):
+                del self.buys[symbol]
 
     def enforce_cash(self) -> None:
         reserve = self.book.account.cash_reserve
@@ -249,8 +264,27 @@ class _Repair:
         self.enforce_tax_budget()
         self.take_buys()
         self.enforce_turnover()
+        self.drop_small()
         self.enforce_cash()
         self.top_up()
+
+    def check_withdrawal(self) -> None:
+        """Refuse a withdrawal the sells do not raise in full (cash after it below the reserve)."""
+        withdraw = self.options.withdraw_amount
+        reserve = self.book.account.cash_reserve
+        cash = self.cash_after()
+        if withdraw <= 0 or cash >= reserve:
+            return
+        excluded = self.options.exclude_symbols
+        tradable = sum((v for s, v in self.book.holdings.items() if s not in excluded), ZERO)
+        causes = list(dict.fromkeys(self.limits))
+        if self.book.cash + tradable * (1 - self.rate) < withdraw + reserve:
+            what = "the cash and holdings" + (f" (without {', '.join(sorted(excluded))})" if excluded else "")
+            causes.append(f"{what} are worth ${self.book.cash + tradable:.2f}")
+        raise WithdrawalError(
+            f"cannot raise the ${withdraw:.2f} withdrawal: cash after it would be ${cash:.2f}, "
+            f"below the ${reserve} reserve" + (f" ({'; '.join(causes)})" if causes else "")
+        )
 
 
 def finalize(
@@ -264,6 +298,7 @@ def finalize(
     """Round ``intent`` to shares, repair it to keep every constraint, and explain each trade."""
     rep = _Repair(book, options, tax, intent)
     rep.run()
+    rep.check_withdrawal()
     before_values = book.class_values()
     before = allocation(before_values)
     after_values = rep.class_values_after()

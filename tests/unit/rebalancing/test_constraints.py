@@ -159,3 +159,34 @@ def test_bad_inputs_raise_planning_errors() -> None:
         plan(equity_heavy(), withdraw_amount=D(10))
     with pytest.raises(InvalidOptionsError):
         plan(equity_heavy(), mode=RebalanceMode.FULL, method="magic")
+
+
+def test_withdrawal_with_min_trade_keeps_the_last_sale() -> None:
+    # the withdrawal needs a small last sale; min_trade raises it rather than dropping it
+    from services.rebalancing.domain import RebalanceMode
+
+    acct = account(lot("b1", "BND", 10, 70, "2021-01-04"), lot("v1", "VTI", 50, 250, "2020-01-02"), cash=0)
+    p = plan(acct, mode=RebalanceMode.SELL_ONLY, withdraw_amount=D(900), min_trade=D(500))
+    assert p.cash_after >= 0
+    assert all(t.value >= 500 for t in p.trades)
+    assert sum(t.value for t in p.trades) >= 900
+
+
+def test_withdrawal_beyond_the_turnover_cap_is_refused() -> None:
+    from services.rebalancing.domain import RebalanceMode, WithdrawalError
+
+    with pytest.raises(WithdrawalError, match=r"cannot raise the \$20000.00 withdrawal.*turnover cap of 10%"):
+        plan(equity_heavy(), mode=RebalanceMode.SELL_ONLY, withdraw_amount=D(20000), turnover_cap=D(10))
+
+
+def test_withdrawal_beyond_the_holdings_is_refused() -> None:
+    from services.rebalancing.domain import RebalanceMode, WithdrawalError
+
+    with pytest.raises(WithdrawalError, match=r"cash and holdings \(without VTI\) are worth"):
+        plan(equity_heavy(), mode=RebalanceMode.SELL_ONLY, withdraw_amount=D(30000), exclude_symbols=frozenset({"VTI"}))
+
+
+def test_turnover_scaling_leaves_no_trade_below_min_trade() -> None:
+    p = plan(equity_heavy(), turnover_cap=D(6), min_trade=D(1000), method="heuristic")
+    assert p.trades
+    assert all(t.value >= 1000 for t in p.trades)
