@@ -78,9 +78,11 @@ class Book:
     total: Decimal
     target: Mapping[str, Decimal]  # every class of ASSET_CLASSES, percent
     by_symbol: Mapping[str, tuple[LotFacts, ...]]  # symbol -> its lots in tax order
+    classes: Mapping[str, str]  # held symbol -> asset class (others: from the securities master)
 
     def class_of(self, symbol: str) -> str:
-        return self.securities.asset_class(symbol)
+        cls = self.classes.get(symbol)
+        return cls if cls is not None else self.securities.asset_class(symbol)
 
     def lots_of(self, symbol: str) -> list[LotFacts]:
         return list(self.by_symbol.get(symbol, ()))
@@ -127,6 +129,7 @@ def build_book(
     target = _validate_target(account.target)
     seen: set[str] = set()
     facts: list[LotFacts] = []
+    classes: dict[str, str] = {}
     for lot in account.lots:
         if lot.lot_id in seen:
             raise InvalidAccountError(f"lot {lot.lot_id!r} appears twice")
@@ -137,10 +140,11 @@ def build_book(
             raise InvalidAccountError(f"lot {lot.lot_id!r}: cost_basis is negative ({lot.cost_basis})")
         if lot.acquired > as_of:
             raise InvalidAccountError(f"lot {lot.lot_id!r}: acquired {lot.acquired} is after {as_of}")
-        try:
-            securities[lot.symbol]
-        except UnknownSecurityError as exc:
-            raise InvalidAccountError(f"lot {lot.lot_id!r}: {exc}") from None
+        if lot.symbol not in classes:
+            try:
+                classes[lot.symbol] = securities[lot.symbol].asset_class
+            except UnknownSecurityError as exc:
+                raise InvalidAccountError(f"lot {lot.lot_id!r}: {exc}") from None
         price = prices.get(lot.symbol)
         if price is None:
             raise MissingPriceError(lot.symbol)
@@ -188,4 +192,5 @@ def build_book(
         total=total,
         target=target,
         by_symbol={s: tuple(v) for s, v in by_symbol.items()},
+        classes=classes,
     )

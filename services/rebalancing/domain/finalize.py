@@ -150,7 +150,7 @@ class _Repair:
                 self.limits.append(f"the tax budget caps the {measure} at ${limit}")
 
     def take_buys(self) -> None:
-        sold_groups = {self.book.securities.identical_group(f.symbol) for rows in self.sells.values() for f, _ in rows}
+        sold_groups = {self.book.securities.identical_group(symbol) for symbol in self.sells}
         cap = self.options.max_trade_amount
         for symbol in sorted(self.intent.buys):
             dollars = self.intent.buys[symbol]
@@ -236,18 +236,19 @@ class _Repair:
         )
         candidates = [s for s in sorted(self.intent.buys) if s in self.buys]
         step = Decimal(1)
+        values = self.class_values_after()  # kept up to date below: each step buys one share
+        traded = self.traded()
+        spare = self.cash_after() - reserve
         for _ in range(_TOPUP_STEPS):
-            values = self.class_values_after()
             total = sum(values.values(), ZERO)
             goal = {c: self.book.target[c] * total / _HUNDRED for c in values}
-            spare = self.cash_after() - reserve
             best: tuple[Decimal, str] | None = None
             for symbol in candidates:
                 price = self.book.price(symbol)
                 cost = price * step * (1 + self.rate)
                 if cost > spare or (cap is not None and self.buy_value(symbol) + price * step > cap):
                     continue
-                if turnover is not None and self.traded() + price * step > turnover:
+                if turnover is not None and traded + price * step > turnover:
                     continue
                 cls = self.book.class_of(symbol)
                 before = (values[cls] - goal[cls]) ** 2 + (values[CASH] - goal[CASH]) ** 2
@@ -257,7 +258,13 @@ class _Repair:
                     best = (gain, symbol)
             if best is None:
                 break
-            self.buys[best[1]] += step
+            symbol = best[1]
+            price = self.book.price(symbol)
+            self.buys[symbol] += step
+            values[self.book.class_of(symbol)] += price * step
+            values[CASH] -= price * step * (1 + self.rate)
+            spare -= price * step * (1 + self.rate)
+            traded += price * step
 
     def run(self) -> None:
         self.take_sells()

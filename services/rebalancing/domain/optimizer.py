@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import numpy as np
+
 from shared.money import ZERO
 
 from .book import CASH, Book
@@ -95,8 +97,9 @@ def choose_directions(book: Book, options: PlanOptions, tax: TaxInputs | None) -
         groups: dict[str, list[str]] = {}
         for s in held:
             groups.setdefault(sec.identical_group(s), []).append(s)
-        harvest = {g for g, members in groups.items() if _harvestable(book, members, options) > 0}
-        loss_value = sum((_harvestable(book, groups[g], options) for g in harvest), ZERO)
+        harvestable = {g: _harvestable(book, members, options) for g, members in groups.items()}
+        harvest = {g for g, value in harvestable.items() if value > 0}
+        loss_value = sum(harvestable.values(), ZERO)
         shrink_all = delta < 0 and loss_value < -delta
         sell_groups = set(groups) if shrink_all else harvest
         sells = [s for s in held if sec.identical_group(s) in sell_groups]
@@ -158,16 +161,17 @@ def optimizer_intent(
         name = "osqp"
     intent = Intent(drift_driven=True, warnings=list(warnings))
     V = book.total
-    for i, symbol in enumerate(qp.symbols):
-        dollars = Decimal(repr(max(float(buys[i]), 0.0))) * V
+    cent = 0.01 / qp.total  # a cent, as a fraction of the account
+    for i in np.flatnonzero(buys >= cent):
+        dollars = Decimal(repr(float(buys[i]))) * V
         if dollars >= Decimal("0.01"):
-            intent.add_buy(symbol, dollars)
+            intent.add_buy(qp.symbols[i], dollars)
     sold: dict[str, Decimal] = {}
     facts = {f.lot_id: f for f in book.lots}
-    for j, lot_id in enumerate(qp.lot_ids):
-        amount = Decimal(repr(max(float(sells[j]), 0.0))) * V
+    for j in np.flatnonzero(sells >= cent):
+        amount = Decimal(repr(float(sells[j]))) * V
         if amount >= Decimal("0.01"):
-            f = facts[lot_id]
+            f = facts[qp.lot_ids[j]]
             sold[f.symbol] = sold.get(f.symbol, ZERO) + amount / f.price
     for symbol in sorted(sold):
         shares = min(round_shares(sold[symbol], fractional=book.account.fractional), book.shares[symbol])
