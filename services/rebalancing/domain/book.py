@@ -130,6 +130,7 @@ def build_book(
     seen: set[str] = set()
     facts: list[LotFacts] = []
     classes: dict[str, str] = {}
+    terms: dict[date, Term] = {}
     for lot in account.lots:
         if lot.lot_id in seen:
             raise InvalidAccountError(f"lot {lot.lot_id!r} appears twice")
@@ -150,7 +151,11 @@ def build_book(
             raise MissingPriceError(lot.symbol)
         if price <= 0:
             raise InvalidAccountError(f"{lot.symbol}: price must be positive ({price})")
-        term = (tax.lot_terms.get(lot.lot_id) if tax else None) or term_of(lot.acquired, as_of)
+        term = (tax.lot_terms.get(lot.lot_id) if tax else None) or terms.get(lot.acquired)
+        if term is None:
+            held = (as_of - lot.acquired).days  # more than 366 days: past any anniversary; 365 or less: not
+            term = Term.LONG if held > 366 else Term.SHORT if held <= 365 else term_of(lot.acquired, as_of)
+            terms[lot.acquired] = term
         gain_per_share = price - lot.cost_basis / lot.shares
         washed = tax is not None and lot.lot_id in tax.washed_lot_ids and gain_per_share < 0
         term_rate = ZERO

@@ -55,10 +55,14 @@ class _Repair:
         self.sells: dict[str, list[tuple[LotFacts, Decimal]]] = {}
         self.buys: dict[str, Decimal] = {}  # symbol -> shares
         self.limits: list[str] = []  # constraints that cut the intended sells, for a refused withdrawal
+        self._sell_values: dict[str, Decimal] = {}  # symbol -> sell value; dropped on every change
 
     # -- helpers --------------------------------------------------------------------------------
     def sell_value(self, symbol: str) -> Decimal:
-        return sum((f.price * s for f, s in self.sells[symbol]), ZERO)
+        value = self._sell_values.get(symbol)
+        if value is None:
+            value = self._sell_values[symbol] = sum((f.price * s for f, s in self.sells[symbol]), ZERO)
+        return value
 
     def buy_value(self, symbol: str) -> Decimal:
         return self.book.price(symbol) * self.buys[symbol]
@@ -82,6 +86,7 @@ class _Repair:
     def trim_sell_tail(self, symbol: str, shares: Decimal) -> None:
         """Remove ``shares`` from the end of ``symbol``'s lot order."""
         rows = self.sells[symbol]
+        self._sell_values.pop(symbol, None)
         while shares > 0 and rows:
             facts, have = rows[-1]
             take = min(have, shares)
@@ -119,6 +124,7 @@ class _Repair:
                 shares = floor_shares(shares, fractional=self.frac)
             if shares > 0:
                 self.sells.setdefault(facts.symbol, []).append((facts, shares))
+                self._sell_values.pop(facts.symbol, None)
         cap = self.options.max_trade_amount
         for symbol in sorted(self.sells):
             price = self.book.price(symbol)
@@ -192,6 +198,7 @@ class _Repair:
         for symbol in sorted(self.sells):
             if self.small(self.sell_value(symbol)):
                 del self.sells[symbol]
+                self._sell_values.pop(symbol, None)
                 self.limits.append(f"min_trade ${self.options.min_trade} drops the sale of {symbol}")
         for symbol in sorted(self.buys):
             if self.small(self.buy_value(symbol)):

@@ -77,18 +77,15 @@ def _problem(qp: QPData) -> tuple[sp.csc_matrix, FloatArray, sp.csc_matrix, Floa
     rows = _Rows(n)
     sec = np.arange(N)
     lot = np.arange(L)
-    Mc = qp.M.tocoo()
-    lot_sec = np.empty(L, dtype=np.int64)
-    lot_sec[Mc.col] = Mc.row
+    lot_sec = qp.lot_sec
     # d - b + M s = 0
     rows.add(sec, od + sec, np.ones(N))
     rows.add(sec, ob + sec, -np.ones(N))
     rows.add(lot_sec, os_ + lot, np.ones(L))
     rows.close(np.zeros(N), np.zeros(N))
     # e - C d - cash flow = 0, cash flow = (1 - r) sum s - (1 + r) sum b
-    Cc = qp.C.tocoo()
     rows.add(np.arange(K), oe + np.arange(K), np.ones(K))
-    rows.add(Cc.row, od + Cc.col, -Cc.data)
+    rows.add(qp.sec_class, od + sec, -np.ones(N))
     rows.add(np.full(N, cash), ob + sec, np.full(N, 1.0 + rate))
     rows.add(np.full(L, cash), os_ + lot, np.full(L, -(1.0 - rate)))
     rows.close(np.zeros(K), np.zeros(K))
@@ -130,13 +127,14 @@ def _problem(qp: QPData) -> tuple[sp.csc_matrix, FloatArray, sp.csc_matrix, Floa
             2 * qp.beta * (qp.G @ qp.f),
         ]
     )
-    return sp.diags(pdiag, format="csc"), q, A, lo, hi
+    P = sp.csc_matrix((pdiag, np.arange(n), np.arange(n + 1)), shape=(n, n))
+    return P, q, A, lo, hi
 
 
 def solve_osqp(qp: QPData) -> tuple[FloatArray, FloatArray]:
     """Buys per security and sells per lot, as fractions of the account value."""
     P, q, A, lo, hi = _problem(qp)
-    solver = osqp.OSQP()
+    solver = osqp.OSQP(algebra="builtin")  # named: finding the default tries to import cuda and mkl each time
     solver.setup(P, q, A, lo, hi, **_SETTINGS)
     result = solver.solve(raise_error=False)
     status = str(result.info.status)

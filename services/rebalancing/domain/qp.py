@@ -45,6 +45,7 @@ _IDIO_VOL = 0.1
 _FACTORS = 10
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,8 +55,8 @@ class QPData:
     total: float
     w0: FloatArray
     wstar: FloatArray
-    M: sp.csr_matrix  # N x L lot membership
-    C: sp.csr_matrix  # K x N class membership
+    lot_sec: IntArray  # L: the security of each lot (lot membership M, one entry per lot)
+    sec_class: IntArray  # N: the class of each security (class membership C, one entry per security)
     c_offset: FloatArray  # K: C w0 + cash weight - target
     G: FloatArray  # R x N factor loadings (R small)
     h: FloatArray  # N idiosyncratic variances
@@ -74,6 +75,18 @@ class QPData:
     beta: float
 
     @property
+    def M(self) -> sp.csr_matrix:
+        """N x L lot membership."""
+        L = len(self.lot_ids)
+        return sp.csr_matrix((np.ones(L), (self.lot_sec, np.arange(L))), shape=(self.n_sec, L))
+
+    @property
+    def C(self) -> sp.csr_matrix:
+        """K x N class membership."""
+        N = self.n_sec
+        return sp.csr_matrix((np.ones(N), (self.sec_class, np.arange(N))), shape=(len(CLASSES), N))
+
+    @property
     def n_sec(self) -> int:
         return len(self.symbols)
 
@@ -86,10 +99,14 @@ def _f(x: Decimal) -> float:
     return float(x)
 
 
-def _risk_model(symbols: list[str], C: sp.csr_matrix, covariance: Covariance | None) -> tuple[FloatArray, FloatArray]:
+def _risk_model(
+    symbols: list[str], sec_class: IntArray, covariance: Covariance | None
+) -> tuple[FloatArray, FloatArray]:
     """Factor loadings ``G`` (R x N) and idiosyncratic variances ``h`` (N)."""
     n = len(symbols)
-    default = (np.asarray(C.toarray()) * _CLASS_VOL, np.full(n, _IDIO_VOL**2))
+    loadings = np.zeros((len(CLASSES), n))
+    loadings[sec_class, np.arange(n)] = _CLASS_VOL
+    default = (loadings, np.full(n, _IDIO_VOL**2))
     if covariance is None or not symbols:
         return default
     index = {s: i for i, s in enumerate(covariance.symbols)}
@@ -125,24 +142,21 @@ def build_qp(
     V = _f(book.total)
     sidx = {s: i for i, s in enumerate(symbols)}
     lots = [f for s in symbols for f in book.lots_of(s)]
-    L = len(lots)
     w0 = np.array([_f(book.holdings.get(s, Decimal(0))) / V for s in symbols])
     wstar = np.array([_f(wstar_values.get(s, Decimal(0))) / V for s in symbols])
-    class_index = [CLASSES.index(book.class_of(s)) for s in symbols]
-    C = sp.csr_matrix((np.ones(N), (class_index, np.arange(N))), shape=(K, N))
+    sec_class = np.array([CLASSES.index(book.class_of(s)) for s in symbols], dtype=np.int64)
     cap = INF if options.max_trade_amount is None else _f(options.max_trade_amount) / V
     ub_b = np.array([cap if directions[s] > 0 and s not in blocked_buy else 0.0 for s in symbols])
     d_cap = np.full(N, cap)
-    lot_sec = np.array([sidx[f.symbol] for f in lots], dtype=int)
-    M = sp.csr_matrix((np.ones(L), (lot_sec, np.arange(L))), shape=(N, L))
+    lot_sec = np.array([sidx[f.symbol] for f in lots], dtype=np.int64)
     gain = np.array([_f(f.gain_fraction) for f in lots])
     tax = np.array([_f(f.cost_per_share / f.price) for f in lots])
     excluded = options.exclude_symbols
     ub_s = np.array([_f(f.value) / V if directions[f.symbol] < 0 and f.symbol not in excluded else 0.0 for f in lots])
     target = np.array([_f(goals[c]) / V for c in CLASSES])
-    current = C @ w0
+    current = np.bincount(sec_class, weights=w0, minlength=K).astype(float)
     current[CLASSES.index(CASH)] += _f(book.cash) / V
-    G, h = _risk_model(symbols, C, covariance)
+    G, h = _risk_model(symbols, sec_class, covariance)
     budget = options.tax_budget
     withdraw = _f(options.withdraw_amount)
     return QPData(
@@ -151,8 +165,8 @@ def build_qp(
         total=V,
         w0=w0,
         wstar=wstar,
-        M=M,
-        C=C,
+        lot_sec=lot_sec,
+        sec_class=sec_class,
         c_offset=current - target,
         G=G,
         h=h,
