@@ -287,7 +287,7 @@ def _max_dev(plan: RebalancePlan, book: Book) -> float:
 def optimality() -> None:
     prices = all_prices()
     options = PlanOptions()
-    gaps, planner_tax, ref_tax, wins, statuses, drift = [], 0.0, 0.0, 0, [], []
+    gaps, planner_tax, ref_tax, wins, matched, statuses, drift = [], 0.0, 0.0, 0, 0, [], []
     t0 = time.perf_counter()
     accounts = generate_accounts()
     for acct, tax in accounts:
@@ -301,8 +301,9 @@ def optimality() -> None:
         ref_tax += ref.tax
         sd = sell_down(book, options, tax)
         drift.append(_max_dev(plan, book))
-        if sd.estimated_tax < plan.estimated_tax and _max_dev(sd, book) <= _max_dev(plan, book) + DRIFT_TOLERANCE:
-            wins += 1
+        if _max_dev(sd, book) <= _max_dev(plan, book) + DRIFT_TOLERANCE:
+            matched += 1
+            wins += sd.estimated_tax < plan.estimated_tax
     n = len(accounts)
     gap = np.array(gaps)
     print(
@@ -324,6 +325,7 @@ def optimality() -> None:
             f"{(planner_tax - ref_tax) / abs(ref_tax):.1%}",
             "<= 10%",
         ),
+        ("sell-down reaches the planner's drift (+0.05 pts)", f"{matched}/{n}", ""),
         ("sell-down pays less tax at equal or better drift", f"{wins}/{n} ({wins / n:.0%})", "<= 5%"),
         ("planner max |class deviation| after, median (points)", f"{statistics.median(drift):.3f}", ""),
     ]
@@ -404,18 +406,21 @@ def speed() -> None:
     tax = TaxInputs(short_term_rate=Decimal("0.37"), long_term_rate=Decimal("0.20"))
     options = PlanOptions()
     print()
-    print("whole plan_rebalance, one core (run with OMP_NUM_THREADS=1), full mode, no covariance")
-    print(f"{'securities / lots':<20}{'median ms':>11}{'p90 ms':>9}{'plans/s':>10}{'peak MB':>9}  target")
+    print("whole plan_rebalance, one core (run with OMP_NUM_THREADS=1), full mode, no covariance;")
+    print("CPU ms is this process's CPU time per plan (what one core spends, also on a busy machine)")
+    head = f"{'securities / lots':<20}{'CPU ms':>9}{'CPU p90':>9}{'plans/s':>9}{'wall ms':>9}{'peak MB':>9}  target"
+    print(head)
     targets = {20: ">= 1,000 plans/s", 100: "<= 20 ms", 500: "<= 300 ms and <= 200 MB"}
     for n_sec, n_lots, reps in ((20, 100, 30), (100, 500, 10), (500, 2500, 3)):
         cases = [scaled_account(n_sec, n_lots, seed) for seed in range(5)]
-        times = []
+        times, walls = [], []
         for acct, prices, master in cases:
             plan_rebalance(acct, prices, as_of=AS_OF, options=options, tax=tax, securities=master)
             for _ in range(reps):
-                t = time.perf_counter()
+                w, t = time.perf_counter(), time.process_time()
                 plan_rebalance(acct, prices, as_of=AS_OF, options=options, tax=tax, securities=master)
-                times.append(time.perf_counter() - t)
+                times.append(time.process_time() - t)
+                walls.append(time.perf_counter() - w)
         acct, prices, master = cases[0]
         tracemalloc.start()
         plan_rebalance(acct, prices, as_of=AS_OF, options=options, tax=tax, securities=master)
@@ -423,8 +428,8 @@ def speed() -> None:
         tracemalloc.stop()
         ms = np.array(times) * 1000
         print(
-            f"{f'{n_sec} / {n_lots}':<20}{np.median(ms):>11.2f}{np.percentile(ms, 90):>9.2f}"
-            f"{1000 / np.median(ms):>10.0f}{peak:>9.1f}  {targets[n_sec]}"
+            f"{f'{n_sec} / {n_lots}':<20}{np.median(ms):>9.2f}{np.percentile(ms, 90):>9.2f}"
+            f"{1000 / np.median(ms):>9.0f}{np.median(walls) * 1000:>9.2f}{peak:>9.1f}  {targets[n_sec]}"
         )
     print(f"process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
