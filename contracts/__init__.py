@@ -4,6 +4,18 @@ Depends on nothing in ``services``. See :mod:`contracts.envelope` for the schema
 """
 
 from contracts import queries, reconcile, subjects
+from contracts.batches import (
+    BATCH_SOURCE_PREFIX,
+    BatchAccounts,
+    BatchRecord,
+    BatchRequested,
+    BatchRunState,
+    BatchStatus,
+    batch_accounts_key,
+    batch_key,
+    batch_of_source,
+    batch_run_id,
+)
 from contracts.codec import ContractError, decode, decode_as, encode, to_builtins
 from contracts.envelope import Command, Envelope, Event, Value, run_id_problem
 from contracts.messages import (
@@ -41,6 +53,8 @@ from contracts.messages import (
 from contracts.queries import (
     AccountStatus,
     AccountStatusQuery,
+    BookQuery,
+    BookReply,
     HistoryQuery,
     HistoryReply,
     MarketAnalysisQuery,
@@ -101,6 +115,7 @@ from contracts.values import (
 )
 
 __all__ = [
+    "BATCH_SOURCE_PREFIX",
     "DEFAULT_BROKER_ACCOUNT",
     "STEP_NAMES",
     "AccountSnapshot",
@@ -110,6 +125,13 @@ __all__ = [
     "Action",
     "AnalyzeMarket",
     "ApplyFills",
+    "BatchAccounts",
+    "BatchRecord",
+    "BatchRequested",
+    "BatchRunState",
+    "BatchStatus",
+    "BookQuery",
+    "BookReply",
     "BrokerBookQuery",
     "BuildTaxContext",
     "Command",
@@ -192,6 +214,10 @@ __all__ = [
     "UnfilledTrade",
     "Value",
     "WashSaleAdjustment",
+    "batch_accounts_key",
+    "batch_key",
+    "batch_of_source",
+    "batch_run_id",
     "broker_account_of",
     "decode",
     "decode_as",

@@ -12,6 +12,7 @@ from typing import Literal
 
 import msgspec
 
+from contracts.batches import BatchRequested
 from contracts.envelope import Command, Envelope, Event
 from contracts.report import Report
 from contracts.values import (
@@ -264,6 +265,7 @@ class Notified(Event, frozen=True, kw_only=True, tag="notifications.notified.v1"
 
 Message = (
     RebalanceRequested
+    | BatchRequested
     | RunCancelRequested
     | RunApprovalDecided
     | ScheduledRun

@@ -14,6 +14,8 @@ from contracts.values import MarketConditions, Quote, Value
 __all__ = [
     "AccountStatus",
     "AccountStatusQuery",
+    "BookQuery",
+    "BookReply",
     "HistoryQuery",
     "HistoryReply",
     "MarketAnalysisQuery",
@@ -103,3 +105,19 @@ class RealizedQuery(Value, frozen=True, kw_only=True):
     transactions: list[dict[str, str]]
     method: str = "fifo"
     filing_status: str = "single"
+
+
+class BookQuery(Value, frozen=True, kw_only=True):
+    """Which accounts of the book a batch names: ``account_ids``, a household's, or all of them (``all``)."""
+
+    account_ids: list[str] = msgspec.field(default_factory=list)
+    household_id: str | None = None
+    all: bool = False
+
+
+class BookReply(Value, frozen=True, kw_only=True):
+    """The accounts found, in the order asked (a household's in its file order, all of them sorted), and
+    the ids asked for that the book does not hold."""
+
+    account_ids: list[str]
+    unknown: list[str] = msgspec.field(default_factory=list)

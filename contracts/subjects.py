@@ -3,7 +3,8 @@
 Naming: ``<domain>.v<major>.<kind>.<name>``. Commands are named after the receiving service
 (``portfolio.v1.cmd.load``), events after the emitting one (``portfolio.v1.evt.loaded``). The public
 subjects other systems use are stable API: :data:`REBALANCE_REQUESTED`, :data:`TRADE_EXECUTED`,
-:data:`TRADE_REJECTED`, :data:`REPORT_GENERATED`, :data:`RUN_COMPLETED`, :data:`RUN_FAILED`.
+:data:`TRADE_REJECTED`, :data:`REPORT_GENERATED`, :data:`RUN_COMPLETED`, :data:`RUN_FAILED`, and
+:data:`REBALANCE_BATCH_REQUESTED` (a batch of runs).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "EXECUTION_EXECUTE",
     "EXECUTION_EXECUTED",
     "EXECUTION_QUERY_RECONCILE",
+    "KV_BATCHES",
     "KV_EXECUTIONS",
     "KV_ORDERS",
     "KV_PORTFOLIOS",
@@ -38,9 +40,11 @@ __all__ = [
     "PORTFOLIO_LOAD",
     "PORTFOLIO_LOADED",
     "PORTFOLIO_QUERY_ACCOUNTS",
+    "PORTFOLIO_QUERY_BOOK",
     "PORTFOLIO_QUERY_BROKER_BOOK",
     "PORTFOLIO_QUERY_STATUS",
     "PUBLIC_SUBJECTS",
+    "REBALANCE_BATCH_REQUESTED",
     "REBALANCE_REQUESTED",
     "REBALANCING_PLAN",
     "REBALANCING_PLANNED",
@@ -90,9 +94,11 @@ KV_PORTFOLIOS: Final = "portfolios"
 KV_ORDERS: Final = "orders"
 KV_EXECUTIONS: Final = "executions"
 KV_RECONCILE: Final = "reconcile"
+KV_BATCHES: Final = "batches"
 
 # Public, stable API.
 REBALANCE_REQUESTED: Final = "rebalance.v1.requested"
+REBALANCE_BATCH_REQUESTED: Final = "rebalance.v1.batch"
 TRADE_EXECUTED: Final = "trade.v1.executed"
 TRADE_REJECTED: Final = "trade.v1.rejected"
 REPORT_GENERATED: Final = "report.v1.generated"
@@ -128,6 +134,7 @@ PORTFOLIO_QUERY_STATUS: Final = "portfolio.v1.query.status"
 PORTFOLIO_QUERY_ACCOUNTS: Final = "portfolio.v1.query.accounts"
 PORTFOLIO_QUERY_BROKER_BOOK: Final = "portfolio.v1.query.broker-book"
 EXECUTION_QUERY_RECONCILE: Final = "execution.v1.query.reconcile"
+PORTFOLIO_QUERY_BOOK: Final = "portfolio.v1.query.book"
 MARKET_DATA_QUERY_QUOTES: Final = "market_data.v1.query.quotes"
 MARKET_DATA_QUERY_HISTORY: Final = "market_data.v1.query.history"
 ANALYSIS_QUERY_MARKET: Final = "analysis.v1.query.market"
@@ -162,6 +169,7 @@ EVENT_SUBJECTS: Final = (
 )
 PUBLIC_SUBJECTS: Final = (
     REBALANCE_REQUESTED,
+    REBALANCE_BATCH_REQUESTED,
     TRADE_EXECUTED,
     TRADE_REJECTED,
     REPORT_GENERATED,

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     step_max_attempts: int = Field(3, ge=1)
     retry_backoff_seconds: float = Field(0.5, ge=0)
     approval_timeout_seconds: float = Field(3600.0, gt=0, description="how long a run waits for approval")
+    batch_max_in_flight: int = Field(100, ge=1, description="runs of one batch under way at once (pacing)")
+    batch_retention_days: float = Field(30.0, gt=0, description="days a batch's state is kept after its last change")
 
     # Market data
     market_data_provider: Literal["file", "http"] = Field("file", description="where quotes and history come from")

@@ -12,6 +12,7 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsMessage, PullSub
 
 from contracts import (
+    BatchRequested,
     Event,
     RebalanceRequested,
     RunApprovalDecided,
@@ -25,6 +26,7 @@ from contracts import (
     run_id_problem,
     subjects,
 )
+from services.coordinator.batch import BatchDriver
 from services.coordinator.domain import (
     Effects,
     RetryPolicy,
@@ -48,6 +50,7 @@ from shared.bus.runtime import ServiceRuntime, deliveries_of
 from shared.bus.schedules import FIRED_TTL
 from shared.bus.topology import (
     COORDINATOR_APPROVALS,
+    COORDINATOR_BATCHES,
     COORDINATOR_CANCELS,
     COORDINATOR_EVENTS,
     COORDINATOR_REQUESTS,
@@ -85,6 +88,7 @@ class Coordinator:
         self.on_success = on_success or []
         self.on_failure = on_failure or []
         self._store: RunStore | None = None
+        self.batches = BatchDriver(runtime, self.start, self.store)
 
     async def store(self) -> RunStore:
         if self._store is None:
@@ -99,6 +103,7 @@ class Coordinator:
             (COORDINATOR_APPROVALS, self._on_request_message),
             (COORDINATOR_EVENTS, self._on_event_message),
             (COORDINATOR_TIMERS, self._on_timer_message),
+            (COORDINATOR_BATCHES, self._on_batch_message),
         ):
             broker.subscriber(
                 spec.filter_subjects[0],
@@ -111,6 +116,7 @@ class Coordinator:
                 title=f"coordinator:{spec.durable}",
             )(handler)
         self.runtime.on_startup(self.resume)
+        self.runtime.on_startup(self.batches.resume)
 
     # ---- message entry points ----------------------------------------------------------------------
     async def _guarded(
@@ -158,6 +164,13 @@ class Coordinator:
             await self.cancel(decoded.run_id, decoded.reason)
         elif isinstance(decoded, RunApprovalDecided):
             await self.decide(decoded)
+
+    async def _on_batch_message(self, message: NatsMessage) -> None:
+        await self._guarded(message, (BatchRequested,), self._batch)
+
+    async def _batch(self, decoded: object) -> None:
+        assert isinstance(decoded, BatchRequested)
+        await self.batches.requested(decoded)
 
     async def _on_event_message(self, message: NatsMessage) -> None:
         redelivered = deliveries_of(message) > 1
@@ -211,7 +224,8 @@ class Coordinator:
                 return
             log.info("run started", account_id=request.request.account_id, source=request.source)
             await self._publish(effects(None, record, now, self.policy))
-            if record.status in TERMINAL:  # refused before it started: nothing to release
+            if record.status in TERMINAL:  # refused before it started: nothing to release but its batch's turn
+                await self.batches.run_finished(record)
                 await store.mark_finished(record.run_id)
 
     async def handle_event(self, event: Event, *, redelivered: bool = False) -> None:
@@ -281,11 +295,12 @@ class Coordinator:
                         log.exception("run hook failed")
 
     async def _release(self, record: RunRecord) -> None:
-        """The last writes of a finished run, after its effects are published: the account's lock, then
-        the run's ``active.*`` marker (its absence says everything of the run was published)."""
+        """The last writes of a finished run, after its effects are published: the account's lock, its
+        batch's count, then the run's ``active.*`` marker (its absence says everything of the run was done)."""
         store = await self.store()
         if not record.request.dry_run:
             await store.release(record.request.account_id, record.run_id)
+        await self.batches.run_finished(record)  # its batch counts it and lets the next account in
         await store.mark_finished(record.run_id)
 
     async def _finalize_if_unconfirmed(self, record: RunRecord, now: datetime) -> None:
@@ -350,6 +365,7 @@ _CARRIES = {
     subjects.REBALANCE_REQUESTED: RebalanceRequested,
     subjects.RUN_CANCEL_REQUESTED: RunCancelRequested,
     subjects.RUN_APPROVAL_DECIDED: RunApprovalDecided,
+    subjects.REBALANCE_BATCH_REQUESTED: BatchRequested,
 }
 
 

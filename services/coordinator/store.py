@@ -11,7 +11,7 @@ from contracts import RunRecord, Value, run_key
 from shared.bus import kv as kvops
 from shared.errors import ConflictError
 
-__all__ = ["AccountLock", "ActiveRun", "RunStore", "keys_matching", "lock_key"]
+__all__ = ["AccountLock", "ActiveRun", "RunStore", "lock_key"]
 
 
 TERMINAL = ("completed", "failed", "cancelled")
@@ -101,22 +101,6 @@ class RunStore:
         return marker is not None
 
     async def active_run_ids(self) -> list[str]:
-        """The runs marked active: what a restarted coordinator must look at.
-
-        A watch on the subject filter ``active.*`` (nats-py's ``keys(filters=...)`` matches substrings, so
-        ``active.*`` matched nothing), read up to its end-of-history marker."""
-        return sorted(key.removeprefix("active.") for key in await keys_matching(self.bucket, "active.*"))
-
-
-async def keys_matching(bucket: KeyValue, pattern: str) -> list[str]:
-    """The live keys of ``bucket`` matching the NATS subject ``pattern`` (``*`` one token, ``>`` the rest)."""
-    watcher = await bucket.watch(pattern, ignore_deletes=True, meta_only=True)
-    keys: list[str] = []
-    try:
-        async for entry in watcher:
-            if entry is None:  # the end of the stored history: what is live now has been seen
-                break
-            keys.append(entry.key)
-    finally:
-        await watcher.stop()
-    return keys
+        """The runs marked active: what a restarted coordinator must look at (a subject-filtered watch)."""
+        keys = await kvops.keys_matching(self.bucket, "active.*")
+        return sorted(key.removeprefix("active.") for key in keys)

@@ -3,7 +3,6 @@ from the coordinator's KV bucket, and asks the services over NATS request-reply 
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import uuid
 from collections import OrderedDict
@@ -36,10 +35,12 @@ from contracts.queries import (
     RealizedQuery,
     RiskQuery,
 )
+from services.gateway.routes_batch import batch_router
 from services.gateway.routes_reconcile import reconcile_router
 from services.gateway.routes_reports import reports_router
 from services.gateway.routes_runs import runs_router
 from services.gateway.schemas import ApprovalBody, RealizedRequest, RebalanceRequestBody, ScheduleBody
+from services.gateway.stored import until_stored as _until_stored
 from shared.bus import kv as kvops
 from shared.bus import schedules
 from shared.bus.request import request as ask
@@ -87,35 +88,9 @@ def _run_view(record: RunRecord) -> dict[str, Any]:
 _STORED_WAIT_SECONDS = 2.0
 
 
-async def _until_stored(watcher: Any, seconds: float) -> bool:
-    """Wait (bounded) until the coordinator has stored the run, so any gateway replica can answer for it;
-    ``False`` when it has not yet (the coordinator is down or busy: the run starts when it is back)."""
-    try:
-        async with asyncio.timeout(seconds):
-            async for entry in watcher:
-                if entry is not None and entry.value:
-                    return True
-    except TimeoutError:
-        return False
-    return False
-
-
 def _request_of(body: RebalanceRequestBody, settings: Settings) -> RebalanceRequest:
     """The bus form of an HTTP rebalance request."""
-    return RebalanceRequest(
-        account_id=body.accountId,
-        force_rebalance=body.forceRebalance,
-        max_trade_amount=body.maxTradeAmount,
-        exclude_symbols=body.excludeSymbols,
-        dry_run=body.dryRun,
-        tax_optimization=body.taxOptimization,
-        risk_override=body.riskOverride,
-        mode=body.mode,
-        as_of=body.asOf or settings.as_of_date,
-        withdraw_amount=body.withdrawAmount,
-        require_approval=body.requireApproval,
-        approval_timeout_seconds=body.approvalTimeoutSeconds,
-    )
+    return body.to_request(body.accountId, settings.as_of_date)
 
 
 def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> FastAPI:
@@ -356,6 +331,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         )
         return JSONResponse(result)
 
+    app.include_router(batch_router(runtime, settings))
     return app
 
 

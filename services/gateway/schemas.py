@@ -8,15 +8,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["ApprovalBody", "RealizedRequest", "RebalanceRequestBody", "ScheduleBody"]
+from contracts import RebalanceRequest
+
+__all__ = ["ApprovalBody", "RealizedRequest", "RebalanceRequestBody", "RunOptionsBody", "ScheduleBody"]
 
 
-class RebalanceRequestBody(BaseModel):
-    """The original workflow's request schema, plus the run options added since."""
+class RunOptionsBody(BaseModel):
+    """Every option of a run but the account (a batch gives them to each of its accounts)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    accountId: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")
     forceRebalance: bool = False
     maxTradeAmount: Decimal | None = Field(None, gt=0, description="largest value of any one trade, dollars")
     excludeSymbols: list[str] = Field(default_factory=list, description="symbols never traded in this run")
@@ -36,6 +37,29 @@ class RebalanceRequestBody(BaseModel):
         if any(not s or not s.replace(".", "").isalnum() for s in cleaned):
             raise ValueError("symbols must be non-empty letters and digits")
         return cleaned
+
+    def to_request(self, account_id: str, default_as_of: date | None) -> RebalanceRequest:
+        """The bus form of these options for ``account_id`` (``asOf`` defaults to the deployment's)."""
+        return RebalanceRequest(
+            account_id=account_id,
+            force_rebalance=self.forceRebalance,
+            max_trade_amount=self.maxTradeAmount,
+            exclude_symbols=self.excludeSymbols,
+            dry_run=self.dryRun,
+            tax_optimization=self.taxOptimization,
+            risk_override=self.riskOverride,
+            mode=self.mode,
+            as_of=self.asOf or default_as_of,
+            withdraw_amount=self.withdrawAmount,
+            require_approval=self.requireApproval,
+            approval_timeout_seconds=self.approvalTimeoutSeconds,
+        )
+
+
+class RebalanceRequestBody(RunOptionsBody):
+    """The original workflow's request schema, plus the run options added since."""
+
+    accountId: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
 class ScheduleBody(BaseModel):

@@ -20,7 +20,7 @@ from contracts import (
     decode_as,
     subjects,
 )
-from contracts.queries import AccountStatus, AccountStatusQuery, QuotesQuery, QuotesReply
+from contracts.queries import AccountStatus, AccountStatusQuery, BookQuery, BookReply, QuotesQuery, QuotesReply
 from services.portfolio.domain import (
     AccountState,
     LedgerUpdate,
@@ -30,7 +30,7 @@ from services.portfolio.domain import (
     holdings_value,
     household_activity,
     ledger_books,
-    load_household,
+    load_book,
     target_for,
     total_value,
 )
@@ -62,17 +62,23 @@ class PortfolioService:
         self.runtime.query(subjects.PORTFOLIO_QUERY_STATUS, self.status)
         self.runtime.query(subjects.PORTFOLIO_QUERY_ACCOUNTS, self.accounts)
         self.runtime.query(subjects.PORTFOLIO_QUERY_BROKER_BOOK, self.broker_books)
+        self.runtime.query(subjects.PORTFOLIO_QUERY_BOOK, self.book)
         if self.runtime.settings.seed_demo or self.runtime.settings.household_file:
             self.runtime.on_startup(self.seed)
 
     async def seed(self) -> None:
+        """Load ``HOUSEHOLD_FILE`` (one household or a book of many; default the demo) into the store."""
         path = self.runtime.settings.household_file
-        household, accounts = load_household(path) if path else load_household()
-        created = await (await self.store()).seed(household, accounts)
+        book = load_book(path) if path else load_book()
+        store = await self.store()
+        created = 0
+        for household, accounts in book:
+            created += await store.seed(household, accounts)
         log.info(
-            "household loaded" if created else "household already present",
-            household=household.household_id,
-            accounts=len(accounts),
+            "households loaded",
+            households=len(book),
+            new=created,
+            accounts=sum(len(accounts) for _, accounts in book),
         )
 
     # ---- commands ----------------------------------------------------------------------------------
@@ -185,6 +191,20 @@ class PortfolioService:
         else:
             return list(books.values())
         return [books.get(wanted, LedgerBook(broker_account=wanted, account_ids=[], positions={}, cash=Decimal(0)))]
+
+    async def book(self, body: bytes) -> BookReply:
+        """The accounts a batch names: the ones listed (and those the book lacks), a household's, or all."""
+        query = decode_as(body, BookQuery)
+        store = await self.store()
+        if query.all:
+            return BookReply(account_ids=await store.account_ids())
+        if query.household_id is not None:
+            return BookReply(account_ids=(await store.household(query.household_id)).account_ids)
+        held = set(await store.account_ids())
+        return BookReply(
+            account_ids=[a for a in query.account_ids if a in held],
+            unknown=[a for a in query.account_ids if a not in held],
+        )
 
     async def accounts(self, body: bytes) -> AccountSnapshot:
         query = decode_as(body, AccountStatusQuery)

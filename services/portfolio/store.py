@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from nats.js.errors import NoKeysError
@@ -31,8 +32,14 @@ class PortfolioStore:
         return state
 
     async def household_accounts(self, household_id: str) -> list[AccountState]:
+        """Every account of one household (read at once): never more of the book than that."""
         household = await self.household(household_id)
-        return [await self.account(account_id) for account_id in household.account_ids]
+        return list(await asyncio.gather(*(self.account(account_id) for account_id in household.account_ids)))
+
+    async def account_ids(self) -> list[str]:
+        """Every account of the book, sorted."""
+        keys = await kvops.keys_matching(self.bucket, account_key("*"))
+        return sorted(key.removeprefix(account_key("")) for key in keys)
 
     async def all_accounts(self) -> list[AccountState]:
         """Every account of the store, by id."""
@@ -46,8 +53,9 @@ class PortfolioStore:
     async def seed(self, household: HouseholdState, accounts: list[AccountState]) -> bool:
         """Store a household and its accounts if absent; ``False`` when it was there already."""
         created = await kvops.create(self.bucket, household_key(household.household_id), household)
-        for state in accounts:
-            await kvops.create(self.bucket, account_key(state.account.account_id), state)
+        await asyncio.gather(
+            *(kvops.create(self.bucket, account_key(state.account.account_id), state) for state in accounts)
+        )
         return created is not None
 
     async def change_account(

@@ -11,7 +11,7 @@ from nats.js.kv import KeyValue
 from contracts import decode_as, encode
 from shared.errors import ConflictError
 
-__all__ = ["create", "read", "update", "update_with_retry"]
+__all__ = ["create", "keys_matching", "read", "update", "update_with_retry"]
 
 T = TypeVar("T")
 
@@ -67,3 +67,20 @@ async def update_with_retry(
             continue
         return current, new
     raise ConflictError(f"{key}: gave up after {attempts} conflicting writes")
+
+
+async def keys_matching(kv: KeyValue, pattern: str) -> list[str]:
+    """The live keys matching the subject ``pattern`` (``account.*``), read by the server's filter.
+
+    (nats-py's ``keys(filters=...)`` reads every key of the bucket and matches the filters as substrings,
+    so a wildcard there matches nothing.)"""
+    watcher = await kv.watch(pattern, ignore_deletes=True, meta_only=True)
+    keys: list[str] = []
+    try:
+        async for entry in watcher:
+            if entry is None:
+                break
+            keys.append(entry.key)
+    finally:
+        await watcher.stop()
+    return keys

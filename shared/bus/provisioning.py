@@ -100,5 +100,5 @@ async def provision(js: JetStreamContext, settings: Settings) -> None:
         await _ensure_stream(js, stream, settings)
     for consumer in consumers():
         await _ensure_consumer(js, consumer, settings)
-    for bucket in buckets():
+    for bucket in buckets(batch_retention_days=settings.batch_retention_days):
         await _ensure_bucket(js, bucket, settings)

@@ -116,6 +116,7 @@ COORDINATOR_EVENTS = ConsumerSpec(s.STREAM_EVT, "coordinator_events", (s.EVENTS_
 COORDINATOR_REQUESTS = ConsumerSpec(s.STREAM_EVT, "coordinator_requests", (s.REBALANCE_REQUESTED,), "run starts")
 COORDINATOR_CANCELS = ConsumerSpec(s.STREAM_EVT, "coordinator_cancels", (s.RUN_CANCEL_REQUESTED,), "run cancels")
 COORDINATOR_APPROVALS = ConsumerSpec(s.STREAM_EVT, "coordinator_approvals", (s.RUN_APPROVAL_DECIDED,), "approvals")
+COORDINATOR_BATCHES = ConsumerSpec(s.STREAM_EVT, "coordinator_batches", (s.REBALANCE_BATCH_REQUESTED,), "batches")
 COORDINATOR_TIMERS = ConsumerSpec(s.STREAM_TIMERS, "coordinator_timers", (s.TIMER_FIRE_ALL,), "step deadlines")
 
 
@@ -127,14 +128,21 @@ def consumers() -> tuple[ConsumerSpec, ...]:
         COORDINATOR_CANCELS,
         COORDINATOR_APPROVALS,
         COORDINATOR_TIMERS,
+        COORDINATOR_BATCHES,
     )
 
 
-def buckets() -> tuple[BucketSpec, ...]:
+def buckets(*, batch_retention_days: float = 30.0) -> tuple[BucketSpec, ...]:
     return (
         BucketSpec(s.KV_RUNS, history=10, description="saga state per run (coordinator)"),
         BucketSpec(s.KV_PORTFOLIOS, history=10, description="accounts, lots, cash (portfolio)"),
         BucketSpec(s.KV_ORDERS, history=2, description="paper broker orders by client order id (execution)"),
         BucketSpec(s.KV_EXECUTIONS, history=2, description="execution results by run (execution)"),
         BucketSpec(s.KV_RECONCILE, history=5, description="reconciliation breaks and runs in flight (execution)"),
+        BucketSpec(
+            s.KV_BATCHES,
+            history=1,
+            ttl_seconds=batch_retention_days * DAY,
+            description="batch state: one character per account, and the batch's accounts (coordinator)",
+        ),
     )

@@ -16,6 +16,8 @@ from contracts import (
     AccountSnapshot,
     AnalyzeMarket,
     ApplyFills,
+    BatchRecord,
+    BatchRequested,
     BuildTaxContext,
     ExecutedTrade,
     ExecuteTrades,
@@ -470,8 +472,30 @@ RUN_RECORD = RunRecord(
     approval="approved by advisor@firm: looks right",
 )
 
+BATCH = "batch-0001"
+BATCH_RECORD = BatchRecord(
+    batch_id=BATCH,
+    status="completed",
+    request=REQUEST,
+    states="cfx",
+    max_in_flight=64,
+    created_at=AT,
+    updated_at=LATER,
+    finished_at=LATER,
+    source="http",
+)
+
 MESSAGES: list[msgspec.Struct] = [
     RebalanceRequested(run_id=RUN, message_id=f"{RUN}:requested", occurred_at=AT, request=REQUEST, source="http"),
+    BatchRequested(
+        run_id=BATCH,
+        message_id=BATCH,
+        occurred_at=AT,
+        account_ids=["demo", "demo-growth", "demo-ira"],
+        request=REQUEST,
+        max_in_flight=64,
+        source="http",
+    ),
     RunCancelRequested(run_id=RUN, message_id=f"{RUN}:cancel", occurred_at=AT, reason="client asked"),
     RunApprovalDecided(
         run_id=RUN, message_id=f"{RUN}:approval", occurred_at=AT, approved=True, by="advisor@firm", reason="ok"
@@ -575,9 +599,11 @@ def golden_name(value: msgspec.Struct) -> str:
         return "run-record.v1"
     if isinstance(value, Report):
         return "report.v1"
+    if isinstance(value, BatchRecord):
+        return "batch-record.v1"
     tag = type(value).__struct_config__.tag
     assert isinstance(tag, str), type(value)
     return tag
 
 
-EXAMPLES: dict[str, msgspec.Struct] = {golden_name(v): v for v in [*MESSAGES, RUN_RECORD, REPORT]}
+EXAMPLES: dict[str, msgspec.Struct] = {golden_name(v): v for v in [*MESSAGES, RUN_RECORD, REPORT, BATCH_RECORD]}

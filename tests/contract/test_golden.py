@@ -2,7 +2,8 @@
 
 ``tests/contract/golden/<schema>.json`` holds the encoding of the example in :mod:`tests.contract.examples`
 (keys sorted, two-space indent) for every struct tagged in :data:`contracts.messages.Message`, plus
-``run-record.v1.json`` (:class:`contracts.RunRecord`) and ``report.v1.json`` (:class:`contracts.Report`).
+``run-record.v1.json`` (:class:`contracts.RunRecord`), ``report.v1.json`` (:class:`contracts.Report`) and
+``batch-record.v1.json`` (:class:`contracts.BatchRecord`).
 
 A golden file changes only with a deliberate contract change. After an *additive* change (a new field with
 a default, see :mod:`contracts.envelope`), set the new field in the example and regenerate::
@@ -27,7 +28,7 @@ import msgspec
 import msgspec.inspect as mi
 import pytest
 
-from contracts import Report, RunRecord, decode, decode_as, encode
+from contracts import BatchRecord, Report, RunRecord, decode, decode_as, encode
 from contracts.messages import Message
 from tests.contract.examples import EXAMPLES, MESSAGES
 from tests.contract.wire import Path as JsonPath
@@ -43,7 +44,7 @@ def _golden_path(name: str) -> Path:
 
 
 def _decode(data: bytes, example: object) -> object:
-    if isinstance(example, (RunRecord, Report)):
+    if isinstance(example, (RunRecord, Report, BatchRecord)):
         return decode_as(data, type(example))
     return decode(data)
 

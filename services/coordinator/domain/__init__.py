@@ -1,5 +1,6 @@
 """The saga's pure domain: run transitions, decisions, commands, effects and the report."""
 
+from services.coordinator.domain.batch import finish_run, new_batch, released_between, unique_accounts
 from services.coordinator.domain.commands import build_command, market_symbols, prices_of, weights_of
 from services.coordinator.domain.decisions import should_rebalance
 from services.coordinator.domain.effects import (
@@ -43,12 +44,16 @@ __all__ = [
     "build_report",
     "effects",
     "final_effects",
+    "finish_run",
     "is_after_pivot",
     "market_symbols",
+    "new_batch",
     "prices_of",
     "refuse_busy",
+    "released_between",
     "resume_effects",
     "should_rebalance",
     "start_run",
+    "unique_accounts",
     "weights_of",
 ]

@@ -18,7 +18,10 @@ from shared.errors import InvalidInputError
 from shared.fields import date_field, decimal_field, required
 from shared.paths import DEMO_HOUSEHOLD_FILE
 
-__all__ = ["DEFAULT_HOUSEHOLD_FILE", "load_household", "parse_household"]
+__all__ = ["DEFAULT_HOUSEHOLD_FILE", "Book", "load_book", "load_household", "parse_book", "parse_household"]
+
+Book = list[tuple[HouseholdState, list[AccountState]]]
+"""Households, each with its accounts (a file of one household is a book of one)."""
 
 DEFAULT_HOUSEHOLD_FILE = DEMO_HOUSEHOLD_FILE
 ACCOUNT_TYPES = ("taxable", "traditional_ira", "roth_ira")
@@ -164,10 +167,46 @@ def parse_household(data: Any) -> tuple[HouseholdState, list[AccountState]]:
     return HouseholdState(household_id=household_id, tax_profile=profile, account_ids=ids), accounts
 
 
-def load_household(path: Path | str = DEFAULT_HOUSEHOLD_FILE) -> tuple[HouseholdState, list[AccountState]]:
-    path = Path(path)
+def parse_book(data: Any) -> Book:
+    """A book ``{"households": [household, ...]}`` (each in the household format) or one household.
+
+    A problem names its household: ``households[3].accounts[0].lots[2].shares: must be positive``; an
+    account id or household id used twice in the book is refused."""
+    if not isinstance(data, dict) or "households" not in data:
+        return [parse_household(data)]
+    raw = data["households"]
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInputError("households: expected a non-empty list")
+    book: Book = []
+    for i, item in enumerate(raw):
+        try:
+            book.append(parse_household(item))
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"households[{i}].{exc.message.removeprefix('household.')}") from None
+    _check_unique([h.household_id for h, _ in book], "household_id")
+    _check_unique([a.account.account_id for _, accounts in book for a in accounts], "account_id")
+    return book
+
+
+def _check_unique(ids: list[str], field: str) -> None:
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            raise InvalidInputError(f"households: {field} {value!r} appears more than once")
+        seen.add(value)
+
+
+def _read_json(path: Path) -> Any:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InvalidInputError(f"{path}: not valid JSON ({exc})") from None
-    return parse_household(data)
+
+
+def load_household(path: Path | str = DEFAULT_HOUSEHOLD_FILE) -> tuple[HouseholdState, list[AccountState]]:
+    return parse_household(_read_json(Path(path)))
+
+
+def load_book(path: Path | str = DEFAULT_HOUSEHOLD_FILE) -> Book:
+    """The households of a ``HOUSEHOLD_FILE``: a book of many, or one household."""
+    return parse_book(_read_json(Path(path)))

@@ -1,0 +1,169 @@
+"""Batches of runs: start them paced, count them as they finish (the coordinator owns KV ``batches``).
+
+A batch's state is one small record (a character per account) written with compare-and-set; its
+accounts are written once beside it. The batch releases at most ``max_in_flight`` runs at a time and
+one more each time one of its runs finishes (:mod:`services.coordinator.domain.batch`). Each run is an
+ordinary run (its id derived from the batch and the account), started by the same code as any other.
+
+Crash safety: a released account whose run was never stored is started again, and a finished run whose
+end the batch did not record is recorded, by :meth:`BatchDriver.reconcile` (at start-up for every
+unfinished batch, and when a batch request is redelivered); every step here is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+import msgspec
+from nats.js.kv import KeyValue
+
+from contracts import (
+    BATCH_SOURCE_PREFIX,
+    BatchAccounts,
+    BatchRecord,
+    BatchRequested,
+    RebalanceRequested,
+    RunRecord,
+    batch_accounts_key,
+    batch_key,
+    batch_of_source,
+    batch_run_id,
+    subjects,
+)
+from services.coordinator.domain import finish_run, new_batch, released_between, unique_accounts
+from services.coordinator.store import TERMINAL, ActiveRun, RunStore
+from shared.bus import kv as kvops
+from shared.bus.runtime import ServiceRuntime
+from shared.log import get_logger
+
+__all__ = ["BatchDriver"]
+
+log = get_logger("coordinator.batch")
+RunStarter = Callable[[RebalanceRequested], Awaitable[None]]
+RunStoreProvider = Callable[[], Awaitable[RunStore]]
+_CACHED_BATCHES = 64
+_ACTIVE = "active."
+
+
+class BatchDriver:
+    """Starts each batch's runs, paced, and records each run's end in its batch."""
+
+    def __init__(self, runtime: ServiceRuntime, start_run: RunStarter, runs: RunStoreProvider) -> None:
+        self.runtime = runtime
+        self._start_run = start_run
+        self._runs = runs
+        self._bucket: KeyValue | None = None
+        self._accounts: OrderedDict[str, tuple[BatchAccounts, dict[str, int]]] = OrderedDict()
+
+    async def bucket(self) -> KeyValue:
+        if self._bucket is None:
+            self._bucket = await self.runtime.kv(subjects.KV_BATCHES)
+        return self._bucket
+
+    # ---- entry points ------------------------------------------------------------------------------
+    async def requested(self, request: BatchRequested) -> None:
+        """Store a new batch and start its first runs; a batch that exists is reconciled instead."""
+        bucket = await self.bucket()
+        batch_id = request.run_id
+        accounts = BatchAccounts(batch_id=batch_id, account_ids=unique_accounts(request.account_ids))
+        record = new_batch(request, self.runtime.clock.now(), default_max_in_flight=self._max_in_flight)
+        await kvops.create(bucket, batch_accounts_key(batch_id), accounts)  # exists after a crash: same value
+        if await kvops.create(bucket, batch_key(batch_id), record) is None:
+            log.info("duplicate batch request: reconciling", batch_id=batch_id)
+            await self.reconcile(batch_id)
+            return
+        if record.status == "running":
+            await kvops.create(bucket, f"{_ACTIVE}{batch_id}", ActiveRun(run_id=batch_id))
+        log.info("batch started", batch_id=batch_id, total=record.total, max_in_flight=record.max_in_flight)
+        await self._start(record, accounts, released_between(None, record))
+
+    async def run_finished(self, run: RunRecord) -> None:
+        """Record a finished run in its batch (if it has one) and start the accounts it lets through."""
+        batch_id = batch_of_source(run.source)
+        if batch_id is None or run.status not in TERMINAL:
+            return
+        found = await self._accounts_of(batch_id)
+        if found is None:
+            log.warning("run of an unknown batch", batch_id=batch_id, run_id=run.run_id)
+            return
+        accounts, index_of = found
+        index = index_of.get(run.request.account_id)
+        if index is None:
+            return
+        now = self.runtime.clock.now()
+        bucket = await self.bucket()
+        try:
+            before, after = await kvops.update_with_retry(
+                bucket, batch_key(batch_id), BatchRecord, lambda b: finish_run(b, index, run.status, now)
+            )
+        except KeyError:  # expired with its retention
+            return
+        if after is None:
+            return
+        if after.status == "completed":
+            await bucket.delete(f"{_ACTIVE}{batch_id}")
+            log.info("batch completed", batch_id=batch_id, completed=after.count("c"), failed=after.count("f"))
+        await self._start(after, accounts, released_between(before, after))
+
+    async def reconcile(self, batch_id: str) -> None:
+        """Start every released account whose run is missing; record every finished run not yet counted."""
+        record, _ = await kvops.read(await self.bucket(), batch_key(batch_id), BatchRecord)
+        found = await self._accounts_of(batch_id)
+        if record is None or found is None:
+            return
+        accounts, _ = found
+        released = [i for i, state in enumerate(record.states) if state == "r"]
+        store = await self._runs()
+        missing = []
+        for index in released:
+            run = await store.get(batch_run_id(batch_id, accounts.account_ids[index]))
+            if run is None:
+                missing.append(index)
+            elif run.status in TERMINAL:
+                await self.run_finished(run)
+        await self._start(record, accounts, missing)
+        if record.status == "completed":
+            await (await self.bucket()).delete(f"{_ACTIVE}{batch_id}")
+
+    async def resume(self) -> None:
+        """Reconcile every unfinished batch (after a restart)."""
+        keys = await kvops.keys_matching(await self.bucket(), f"{_ACTIVE}*")
+        for key in sorted(keys):
+            await self.reconcile(key.removeprefix(_ACTIVE))
+        log.info("resumed unfinished batches", count=len(keys))
+
+    # ---- helpers -----------------------------------------------------------------------------------
+    @property
+    def _max_in_flight(self) -> int:
+        return self.runtime.settings.batch_max_in_flight
+
+    async def _start(self, record: BatchRecord, accounts: BatchAccounts, indices: list[int]) -> None:
+        if not indices:
+            return
+        now = self.runtime.clock.now()
+        source = f"{BATCH_SOURCE_PREFIX}{record.batch_id}"
+        requests = []
+        for index in indices:
+            account_id = accounts.account_ids[index]
+            run_id = batch_run_id(record.batch_id, account_id)
+            request = msgspec.structs.replace(record.request, account_id=account_id)
+            requests.append(
+                RebalanceRequested(run_id=run_id, message_id=run_id, occurred_at=now, request=request, source=source)
+            )
+        await asyncio.gather(*(self._start_run(r) for r in requests))
+
+    async def _accounts_of(self, batch_id: str) -> tuple[BatchAccounts, dict[str, int]] | None:
+        cached = self._accounts.get(batch_id)
+        if cached is not None:
+            self._accounts.move_to_end(batch_id)
+            return cached
+        accounts, _ = await kvops.read(await self.bucket(), batch_accounts_key(batch_id), BatchAccounts)
+        if accounts is None:
+            return None
+        entry = (accounts, {account: i for i, account in enumerate(accounts.account_ids)})
+        self._accounts[batch_id] = entry
+        while len(self._accounts) > _CACHED_BATCHES:
+            self._accounts.popitem(last=False)
+        return entry

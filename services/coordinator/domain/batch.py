@@ -1,0 +1,82 @@
+"""A batch's pacing, as pure functions of its state (:class:`contracts.BatchRecord`).
+
+A batch keeps at most ``max_in_flight`` of its runs under way: it releases the first ``max_in_flight``
+accounts when it starts, and one more each time one of its runs finishes, so an account waiting its turn
+is never a step waiting on a deadline. Each account's state is one character of ``states`` (``p``
+pending, ``r`` released, ``c`` completed, ``f`` failed, ``x`` cancelled); a finished account never
+changes again, which makes every function here idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+import msgspec
+
+from contracts import BatchRecord, BatchRequested, RunStatus
+
+__all__ = ["FINISHED_STATES", "finish_run", "new_batch", "released_between", "unique_accounts"]
+
+FINISHED_STATES: Final = "cfx"
+_STATE_OF_RUN: Final[dict[str, str]] = {"completed": "c", "failed": "f", "cancelled": "x"}
+
+
+def unique_accounts(account_ids: list[str]) -> list[str]:
+    """The accounts in the order given, each once."""
+    return list(dict.fromkeys(account_ids))
+
+
+def new_batch(request: BatchRequested, now: datetime, *, default_max_in_flight: int) -> BatchRecord:
+    """A new batch of ``request``'s accounts (each once) with its first runs released."""
+    if default_max_in_flight < 1:
+        raise ValueError(f"max_in_flight must be at least 1, got {default_max_in_flight}")
+    accounts = unique_accounts(request.account_ids)
+    window = request.max_in_flight if request.max_in_flight > 0 else default_max_in_flight
+    record = BatchRecord(
+        batch_id=request.run_id,
+        status="running",
+        request=request.request,
+        states="p" * len(accounts),
+        max_in_flight=window,
+        created_at=now,
+        updated_at=now,
+        source=request.source,
+    )
+    return _release(record, now)
+
+
+def finish_run(record: BatchRecord, index: int, status: RunStatus, now: datetime) -> BatchRecord | None:
+    """Record that the run at ``index`` ended with ``status`` and release the next accounts waiting;
+    ``None`` when nothing changes (the run is not finished, or its end is already recorded)."""
+    state = _STATE_OF_RUN.get(status)
+    if state is None or not 0 <= index < record.total or record.states[index] in FINISHED_STATES:
+        return None
+    states = record.states[:index] + state + record.states[index + 1 :]
+    return _release(msgspec.structs.replace(record, states=states, updated_at=now), now)
+
+
+def released_between(before: BatchRecord | None, after: BatchRecord) -> list[int]:
+    """The indices ``after`` released that ``before`` had not (all released ones for a new batch)."""
+    return [i for i, state in enumerate(after.states) if state == "r" and (before is None or before.states[i] == "p")]
+
+
+def _release(record: BatchRecord, now: datetime) -> BatchRecord:
+    """Release waiting accounts, in order, until ``max_in_flight`` runs are under way; a batch with
+    nothing left waiting or under way is completed."""
+    states = list(record.states)
+    free = record.max_in_flight - states.count("r")
+    index = record.states.find("p")
+    while free > 0 and index != -1:
+        states[index] = "r"
+        free -= 1
+        index = record.states.find("p", index + 1)
+    joined = "".join(states)
+    done = "p" not in joined and "r" not in joined
+    return msgspec.structs.replace(
+        record,
+        states=joined,
+        status="completed" if done else "running",
+        finished_at=(record.finished_at or now) if done else None,
+        updated_at=now,
+    )
