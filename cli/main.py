@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reject": ("cli.runs_cmd", "Reject a run waiting at its approval step."),
     "report": ("cli.runs_cmd", "Save a run's HTML report (and --csv blotter); --open opens it in a browser."),
     "reconcile": ("cli.reconcile_cmd", "The ledger against the broker: [ACCOUNT], --clear lifts a break."),
+    "batch": ("cli.batch_cmd", "Rebalance many accounts at once (each its own run): a progress bar, then a summary."),
     "plan": ("cli.plan_cmd", "Plan the trades for one account file, offline, from the shipped prices."),
     "tax": ("cli.tax_cmd", "Tax tools: realized gains, wash sales."),
     "risk": ("cli.risk_cmd", "Risk metrics of a fixed-weight portfolio over the shipped price history."),

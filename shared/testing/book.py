@@ -88,7 +88,7 @@ def generate_book(accounts: int, *, seed: int = 20260501, as_of: date = date(202
     """``{"households": [...]}`` holding ``accounts`` accounts (``acct-00000``...) in households of one to
     four (``hh-0000``...), each household with its own tax profile."""
     rng = np.random.default_rng(seed)
-    households = []
+    households: list[dict[str, Any]] = []
     made = 0
     while made < accounts:
         size = min(int(rng.integers(1, 5)), accounts - made)
