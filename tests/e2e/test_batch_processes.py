@@ -74,14 +74,15 @@ def _ledgers(url: str, accounts: list[str]) -> dict[str, AccountState]:
     return asyncio.run(read())
 
 
-def _until(http: httpx.Client, batch_id: str, done: int, timeout: float = 240.0) -> dict[str, Any]:
+def _until(http: httpx.Client, batch_id: str, done: int, timeout: float = 300.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
+    view: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        view: dict[str, Any] = http.get(f"/api/batches/{batch_id}").json()
+        view = http.get(f"/api/batches/{batch_id}").json()
         if view["completed"] + view["failed"] + view["cancelled"] >= done:
             return view
         time.sleep(0.2)
-    raise TimeoutError(f"batch {batch_id}: fewer than {done} runs ended within {timeout}s")
+    raise TimeoutError(f"batch {batch_id}: fewer than {done} runs ended within {timeout}s: {view}")
 
 
 def test_kill_9_mid_batch_loses_no_run_and_applies_no_fill_twice(
