@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     apca_api_key_id: SecretStr | None = Field(None, description="Alpaca API key id (never logged)")
     apca_api_secret_key: SecretStr | None = Field(None, description="Alpaca API secret key (never logged)")
     apca_api_base_url: str = Field("https://paper-api.alpaca.markets", description="Alpaca trading API base URL")
+    apca_api_stream_url: str | None = Field(
+        None, description="trade_updates websocket; default: the base URL's /stream"
+    )
+    broker_stream: bool = Field(
+        True, description="follow fills by Alpaca's trade_updates stream (polling always backs it)"
+    )
     broker_order_type: Literal["market", "limit"] = "market"
     broker_time_in_force: Literal["day", "gtc", "opg", "cls", "ioc", "fok"] = "day"
     broker_limit_bps: Decimal = Field(

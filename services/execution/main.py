@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.execution.brokers import Broker, broker_from_settings
+from services.execution.brokers import AlpacaBroker, Broker, broker_from_settings
 from services.execution.handlers import ExecutionService
 from services.execution.trading import OrderPolicy
 from shared.bus.runtime import ServiceRuntime
@@ -33,4 +33,11 @@ def build(
         runtime, model, broker or broker_from_settings(settings, model, runtime.clock), order_policy(settings)
     )
     service.register()
+    if settings.broker_stream and isinstance(service.broker, AlpacaBroker):
+        alpaca = service.broker
+
+        async def listen() -> None:
+            await alpaca.listen(settings.apca_api_stream_url)
+
+        runtime.on_startup(listen)
     return runtime, service

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -73,6 +73,30 @@ class AlpacaState:
     """client_order_id of every POST /v2/orders received (duplicates included)."""
     requests: list[str] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    listeners: list[Callable[[str, dict[str, Any]], None]] = field(default_factory=list)
+    """Called with (event, order) on every order change: the ``trade_updates`` stream's feed."""
+    pushed: int = 0
+    """Trade updates sent to stream clients."""
+
+    def emit(self, event: str, order: dict[str, Any]) -> None:
+        for listener in list(self.listeners):
+            listener(event, dict(order))
+
+    def complete(self, order_id: str) -> None:
+        """Fill the rest of an open order at the symbol's price (a fill the client learns of by stream or
+        by polling)."""
+        with self.lock:
+            order = self.orders[order_id]
+            qty, done = Decimal(order["qty"]), Decimal(order["filled_qty"])
+            price = self.prices[order["symbol"]]
+            rest = qty - done
+            signed = rest if order["side"] == "buy" else -rest
+            self.positions[order["symbol"]] = self.positions.get(order["symbol"], Decimal(0)) + signed
+            self.cash += -(rest * price) if order["side"] == "buy" else rest * price
+            order.update(
+                filled_qty=_dec(qty), filled_avg_price=str(price), status="filled", filled_at=self.now.isoformat()
+            )
+            self.emit("fill", order)
 
     def fail_next(
         self, kind: str, method: str = "POST", path: str = "/v2/orders", *, times: int = 1, delay: float = 0.0
@@ -201,6 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return 422, {"code": 42210000, "message": "order is not cancelable"}
                 order["status"] = "canceled"
                 order["canceled_at"] = s.now.isoformat()
+                s.emit("canceled", order)
                 return 204, None
         return 404, {"code": 40400000, "message": "endpoint not found"}
 
@@ -264,6 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
         s.positions[symbol] = s.positions.get(symbol, Decimal(0)) + signed
         s.cash += -(filled * price) if side == "buy" else filled * price
         s.cash -= behaviour.commission
+        s.emit({"filled": "fill", "partially_filled": "partial_fill"}.get(order["status"], "new"), order)
         return 200, order
 
 

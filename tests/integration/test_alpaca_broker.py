@@ -22,6 +22,7 @@ from shared.bus.runtime import ServiceRuntime
 from shared.settings import Settings
 from shared.testing.system import InProcessSystem, running_system
 from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, alpaca_server
+from tests.fakes.alpaca_stream import trade_updates_server
 from tests.integration.expected import PRICES, close_on
 
 pytestmark = pytest.mark.integration
@@ -57,7 +58,10 @@ def alpaca_settings(settings: Settings, venue: tuple[str, AlpacaState]) -> Setti
 
 @pytest.fixture
 async def live(alpaca_settings: Settings, venue: tuple[str, AlpacaState]) -> AsyncIterator[InProcessSystem]:
-    async with running_system(alpaca_settings) as system:
+    async with (
+        trade_updates_server(venue[1]) as stream_url,
+        running_system(alpaca_settings.model_copy(update={"apca_api_stream_url": stream_url})) as system,
+    ):
         # The broker account holds what the ledger says (every demo account maps to the default one).
         (book,) = await _ask(system, subjects.PORTFOLIO_QUERY_BROKER_BOOK, BrokerBookQuery(), list[LedgerBook])
         state = venue[1]
@@ -126,6 +130,7 @@ async def test_a_live_run_executes_once_despite_duplicates_429s_and_timeouts(
     assert all(state.orders_of(cid) == 1 for cid in state.posts)
     assert state.requests.count("POST /v2/orders") > trades  # the 429s and the lost answer were retried
     assert "GET /v2/orders:by_client_order_id" in state.requests  # the timed-out order was looked up
+    assert state.pushed >= len(state.orders)  # the execution service listened to trade_updates
     # The ledger took each fill once: the broker and the ledger agree.
     await _settled(live)
     (after,) = await _reconcile(live, account_id="demo")

@@ -7,7 +7,9 @@
   as an order with ``status="rejected"`` and Alpaca's ``message``.
 * 429 and 5xx are retried with back-off: ``Retry-After`` or ``X-RateLimit-Reset`` when given, else
   exponential from ``backoff_seconds``, at most ``max_retries`` times.
-* Fills are followed by polling ``GET /v2/orders/{id}`` (see :mod:`services.execution.brokers.waiting`).
+* Fills are followed by the ``trade_updates`` stream once :meth:`AlpacaBroker.listen` opened it, and by
+  polling ``GET /v2/orders/{id}`` whenever the stream is silent or closed
+  (:mod:`services.execution.brokers.waiting`).
 * Credentials go in the ``APCA-API-KEY-ID`` / ``APCA-API-SECRET-KEY`` headers and are never logged.
 """
 
@@ -22,6 +24,7 @@ from typing import Any, Literal, cast
 
 import httpx
 
+from services.execution.brokers.alpaca_stream import TradeUpdates, stream_url_for
 from services.execution.brokers.base import BrokerAuthError, BrokerError
 from services.execution.brokers.orders import BrokerBook, BrokerOrder, MarketClock, OrderRequest
 from shared.log import get_logger
@@ -108,6 +111,8 @@ class AlpacaBroker:
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self._sleep = sleep
+        self._credentials = (key_id, secret_key)
+        self._stream: TradeUpdates | None = None
         self.retries = 0
         """How many requests were tried again (rate limits, timeouts, 5xx): a figure for tests and metrics."""
 
@@ -230,6 +235,27 @@ class AlpacaBroker:
         response = await self._send("GET", f"/v2/orders/{order.id}")
         return _order(self._check(response, "order"))
 
+    @property
+    def streaming(self) -> bool:
+        return self._stream is not None and self._stream.connected
+
+    async def next_update(self, order: BrokerOrder, timeout: float) -> BrokerOrder | None:
+        """From the ``trade_updates`` stream when it is open (:meth:`listen`); else ``None`` (poll)."""
+        if self._stream is None or not self._stream.connected:
+            return None
+        return await self._stream.next_update(order, timeout)
+
+    async def listen(self, stream_url: str | None = None) -> bool:
+        """Open the ``trade_updates`` stream; ``False`` (and polling) when it cannot be opened."""
+        stream = TradeUpdates(stream_url or stream_url_for(str(self._client.base_url)), *self._credentials, _order)
+        try:
+            await stream.start()
+        except Exception as exc:  # polling still follows every order
+            log.warning("trade_updates stream not opened; polling", error=type(exc).__name__)
+            return False
+        self._stream = stream
+        return True
+
     async def cancel(self, order: BrokerOrder) -> BrokerOrder:
         if order.id and not order.terminal:
             response = await self._send("DELETE", f"/v2/orders/{order.id}")
@@ -260,4 +286,6 @@ class AlpacaBroker:
         return BrokerBook(positions=held, cash=_decimal(account.get("cash"), Decimal(0)) or Decimal(0))
 
     async def aclose(self) -> None:
+        if self._stream is not None:
+            await self._stream.aclose()
         await self._client.aclose()

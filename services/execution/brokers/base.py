@@ -37,6 +37,11 @@ class TradingRefusedError(DomainError):
 class Broker(Protocol):
     name: str
 
+    @property
+    def streaming(self) -> bool:
+        """Whether order updates are pushed now (:meth:`next_update` waits for them)."""
+        ...
+
     async def submit(self, order: OrderRequest) -> BrokerOrder:
         """Send ``order``; idempotent on its ``client_order_id``: a retry returns the order already placed."""
         ...
@@ -47,6 +52,11 @@ class Broker(Protocol):
 
     async def refresh(self, order: BrokerOrder) -> BrokerOrder:
         """``order`` as the broker reports it now (status, filled quantity, average price)."""
+        ...
+
+    async def next_update(self, order: BrokerOrder, timeout: float) -> BrokerOrder | None:
+        """A newer state of ``order`` pushed by the broker (a stream), waiting up to ``timeout`` seconds;
+        ``None`` at once when the broker pushes nothing (then the order is polled)."""
         ...
 
     async def cancel(self, order: BrokerOrder) -> BrokerOrder:

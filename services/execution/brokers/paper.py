@@ -65,6 +65,13 @@ class PaperBroker:
     async def refresh(self, order: BrokerOrder) -> BrokerOrder:
         return self._orders.get(order.client_order_id, order)
 
+    @property
+    def streaming(self) -> bool:
+        return False
+
+    async def next_update(self, order: BrokerOrder, timeout: float) -> BrokerOrder | None:
+        return None
+
     async def cancel(self, order: BrokerOrder) -> BrokerOrder:
         current = self._orders.get(order.client_order_id, order)
         if current.terminal:

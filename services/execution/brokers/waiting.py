@@ -1,6 +1,8 @@
-"""Follow an order to its end by polling the broker (the adapter's way of learning of fills).
+"""Follow an order to its end: the broker's pushed updates (Alpaca's ``trade_updates`` stream) when it has
+them, else polling.
 
-An order still open after ``polls`` checks is canceled; its filled quantity then is final.
+Each of up to ``polls`` rounds waits ``interval_seconds`` for a pushed update, and polls when none came.
+An order still open after the last round is canceled; its filled quantity then is final.
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ async def follow_to_end(
     for _ in range(polls):
         if current.terminal:
             return current
-        await sleep(interval_seconds)
+        pushed = await broker.next_update(current, interval_seconds)
+        if pushed is not None:
+            current = pushed
+            continue
+        if not broker.streaming:  # a streaming broker has waited in next_update already
+            await sleep(interval_seconds)
         current = await broker.refresh(current)
     if current.terminal:
         return current

@@ -4,12 +4,14 @@ credentials that never reach a log line."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 
 import pytest
+import structlog
 
 from services.execution.brokers import AlpacaBroker, BrokerAuthError, OrderRequest, follow_to_end
 from shared.log import configure_logging
@@ -125,15 +127,51 @@ async def test_wrong_credentials_are_an_error_that_names_no_secret() -> None:
 async def test_the_secret_never_reaches_the_logs(
     venue: tuple[AlpacaBroker, AlpacaState], capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
+    from tests.fakes.alpaca_stream import trade_updates_server
+
     configure_logging("execution", level="DEBUG", json=True)
-    caplog.set_level(logging.DEBUG)  # httpx logs each request at INFO/DEBUG
+    caplog.set_level(logging.DEBUG)  # httpx and websockets log each request and frame at DEBUG
     broker, state = venue
     state.fail_next("429")
     state.fail_next("slow", delay=0.6)
-    await broker.submit(_order())
-    await broker.submit(_order(cid="run-1.t2"))
-    await broker.submit(_order(cid="run-1.t3", qty="1000"))
-    captured = capsys.readouterr()
+    try:
+        async with trade_updates_server(state) as url:
+            assert await broker.listen(url)  # the stream's auth frame carries the secret
+            await broker.submit(_order())
+            await broker.submit(_order(cid="run-1.t2"))
+            await broker.submit(_order(cid="run-1.t3", qty="1000"))
+            await broker.aclose()
+        captured = capsys.readouterr()
+    finally:
+        structlog.reset_defaults()  # the captured stream closes after this test
     text = captured.out + captured.err + caplog.text
     assert "alpaca request retried" in text or "looking it up" in text  # something was logged
-    assert SECRET not in text
+    assert SECRET[:8] not in text  # not even the start of it (a logged frame is cut short)
+
+
+async def test_fills_are_followed_by_the_trade_updates_stream(venue: tuple[AlpacaBroker, AlpacaState]) -> None:
+    from tests.fakes.alpaca_stream import trade_updates_server
+
+    broker, state = venue
+    state.behave("VTI", fill_ratio=D(0))  # accepted, nothing filled yet
+    async with trade_updates_server(state) as url:
+        assert await broker.listen(url) and broker.streaming
+        placed = await broker.submit(_order())
+        assert placed.status == "new"
+        follow = asyncio.create_task(follow_to_end(broker, placed, polls=3, interval_seconds=5.0))
+        await asyncio.sleep(0)  # the follower waits on the stream
+        await asyncio.to_thread(state.complete, placed.id)
+        final = await asyncio.wait_for(follow, 4.0)  # long before a 5 s poll
+    assert final.status == "filled" and final.filled_qty == 10 and final.filled_avg_price == D("300.00")
+    assert f"GET /v2/orders/{placed.id}" not in state.requests  # learned from the stream, not by polling
+
+
+async def test_a_stream_that_refuses_the_credentials_leaves_polling() -> None:
+    from tests.fakes.alpaca_stream import trade_updates_server
+
+    state = AlpacaState(prices={"VTI": D("300")}, cash=D("10000"))
+    with alpaca_server(state) as (url, _):
+        broker = AlpacaBroker(base_url=url, key_id=KEY_ID, secret_key="wrong", sleep=_no_wait)
+        async with trade_updates_server(state) as stream:
+            assert await broker.listen(stream) is False and not broker.streaming
+        await broker.aclose()
