@@ -138,6 +138,7 @@ def _bad(**changes: object) -> dict[str, object]:
         (ACCOUNT, ["--mode", "sideways"], "--mode"),
         (_bad(target={"equity": 50}), [], "target"),
         (ACCOUNT, ["--as-of", "1990-01-02"], "no price"),
+        (ACCOUNT, ["--mode", "sell-only", "--withdraw", "99000000"], "cannot raise the $99000000.00 withdrawal"),
     ],
 )
 def test_bad_input_exit_2_message_on_stderr(tmp_path: Path, doc: object, args: list[str], needle: str) -> None:
