@@ -166,15 +166,13 @@ def optimizer_intent(
         dollars = Decimal(repr(float(buys[i]))) * V
         if dollars >= Decimal("0.01"):
             intent.add_buy(qp.symbols[i], dollars)
-    sold: dict[str, Decimal] = {}
-    facts = {f.lot_id: f for f in book.lots}
-    for j in np.flatnonzero(sells >= cent):
-        amount = Decimal(repr(float(sells[j]))) * V
-        if amount >= Decimal("0.01"):
-            f = facts[qp.lot_ids[j]]
-            sold[f.symbol] = sold.get(f.symbol, ZERO) + amount / f.price
-    for symbol in sorted(sold):
-        shares = min(round_shares(sold[symbol], fractional=book.account.fractional), book.shares[symbol])
+    kept = np.where(sells >= cent, sells, 0.0)  # below a cent a lot is not sold
+    per_security = np.bincount(qp.lot_sec, weights=kept, minlength=qp.n_sec) * qp.total
+    for i in np.flatnonzero(per_security >= 0.01):
+        symbol = qp.symbols[i]
+        dollars = Decimal(repr(float(per_security[i])))
+        shares = round_shares(dollars / book.price(symbol), fractional=book.account.fractional)
+        shares = min(shares, book.shares[symbol])
         for lot_id, take in sell_from_lots(book, symbol, shares).items():
             intent.add_sell(lot_id, take)
     return intent, name
