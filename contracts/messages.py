@@ -34,24 +34,31 @@ from contracts.values import (
 
 __all__ = [
     "AnalyzeMarket",
+    "AnalyzeMarketV2",
     "ApplyFills",
+    "ApplyFillsV2",
     "BuildTaxContext",
+    "BuildTaxContextV2",
     "ExecuteTrades",
+    "ExecuteTradesV2",
     "FetchMarketData",
     "FillsApplied",
     "LoadPortfolio",
     "MarketAnalyzed",
     "MarketDataFetched",
+    "MarketDataFetchedV2",
     "Message",
     "Notified",
     "Notify",
     "PlanRebalance",
+    "PlanRebalanceV2",
     "PlanReviewed",
     "PortfolioLoaded",
     "RebalancePlanned",
     "RebalanceRequested",
     "ReportGenerated",
     "ReviewPlan",
+    "ReviewPlanV2",
     "RunApprovalDecided",
     "RunCancelRequested",
     "RunCompleted",
@@ -191,6 +198,8 @@ class AnalyzeMarket(Command, frozen=True, kw_only=True, tag="analysis.analyze.v1
     """Current weights by symbol (fractions of the invested value, cash excluded)."""
     universe: list[str] = msgspec.field(default_factory=list)
     """Every symbol the run may trade: the covariance for the optimizer covers them."""
+    snapshot_id: str = ""
+    """The run's market snapshot: the regime and covariance come from it (and ``universe`` is not needed)."""
 
 
 class MarketAnalyzed(Event, frozen=True, kw_only=True, tag="analysis.analyzed.v1"):
@@ -263,6 +272,66 @@ class Notified(Event, frozen=True, kw_only=True, tag="notifications.notified.v1"
     errors: list[str] = msgspec.field(default_factory=list)
 
 
+# --- version 2 of the run's step messages: references instead of copies (see contracts/snapshot.py) ----
+# A step's output is stored once (KV ``steps``, key ``<run_id>.<step>``) and the market data once per
+# snapshot (KV ``snapshots``); these commands name what they need instead of carrying it. The receiving
+# service's runtime reads the referenced outputs and hands its handler the full version-1 command, which
+# stays valid on the wire (a client may still send it).
+
+
+class MarketDataFetchedV2(Event, frozen=True, kw_only=True, tag="market_data.fetched.v2"):
+    """The run's prices are the snapshot's (``snapshot_id``: its prices part in KV ``snapshots``)."""
+
+    as_of: date
+    snapshot_id: str
+
+
+class AnalyzeMarketV2(Command, frozen=True, kw_only=True, tag="analysis.analyze.v2"):
+    """Analyze the run's account (the ``load-portfolio`` output) at the snapshot's prices."""
+
+    as_of: date
+    snapshot_id: str
+
+
+class BuildTaxContextV2(Command, frozen=True, kw_only=True, tag="tax.build-context.v2"):
+    """The tax context of the run's account (``load-portfolio`` output) at the snapshot's prices."""
+
+    as_of: date
+    snapshot_id: str
+
+
+class PlanRebalanceV2(Command, frozen=True, kw_only=True, tag="rebalancing.plan.v2"):
+    """Plan from the ``load-portfolio``, ``analyze-market-conditions`` and ``tax-context`` outputs, at the
+    snapshot's prices and covariance."""
+
+    as_of: date
+    snapshot_id: str
+    options: PlanOptions
+
+
+class ReviewPlanV2(Command, frozen=True, kw_only=True, tag="tax.review-plan.v2"):
+    """Review the ``calculate-rebalancing`` plan of the ``load-portfolio`` account with its ``tax-context``."""
+
+    as_of: date
+
+
+class ExecuteTradesV2(Command, frozen=True, kw_only=True, tag="execution.execute.v2"):
+    """Execute the trades of the ``calculate-rebalancing`` plan at the snapshot's prices."""
+
+    account_id: str
+    as_of: date
+    snapshot_id: str
+    dry_run: bool
+
+
+class ApplyFillsV2(Command, frozen=True, kw_only=True, tag="portfolio.apply-fills.v2"):
+    """Apply the ``execute-trades`` fills of the ``calculate-rebalancing`` plan, with the
+    ``tax-optimization`` review (when there is one)."""
+
+    account_id: str
+    as_of: date
+
+
 Message = (
     RebalanceRequested
     | BatchRequested
@@ -294,4 +363,11 @@ Message = (
     | TradesExecuted
     | Notify
     | Notified
+    | MarketDataFetchedV2
+    | AnalyzeMarketV2
+    | BuildTaxContextV2
+    | PlanRebalanceV2
+    | ReviewPlanV2
+    | ExecuteTradesV2
+    | ApplyFillsV2
 )

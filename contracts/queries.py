@@ -54,6 +54,9 @@ class HistoryQuery(Value, frozen=True, kw_only=True):
     end: date | None = None
     indices: list[str] = msgspec.field(default_factory=list)
     lookback_days: int | None = None
+    common_window: bool = True
+    """``True``: the window is clamped to the dates every series covers. ``False``: the window is kept and
+    each series has values only where it has data (``null`` before its first day)."""
 
 
 class HistoryReply(Value, frozen=True, kw_only=True):

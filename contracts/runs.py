@@ -1,6 +1,9 @@
 """The state of a run, as the coordinator keeps it in the KV bucket ``runs`` (key ``run.<run_id>``).
 
-The coordinator alone writes it (compare-and-set on the revision); the gateway reads it.
+The coordinator alone writes it (compare-and-set on the revision); the gateway reads it. The record is
+lean: the saga's state, the decisions it takes and references. Each step's output is stored once, in the
+KV bucket ``steps`` under :func:`step_key` (``<run_id>.<step>``), and the market data once per snapshot
+(``snapshot_id``, see :mod:`contracts.snapshot`); the report, the run's final output, is kept here.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from contracts.values import (
     Value,
 )
 
-__all__ = ["STEP_NAMES", "RunRecord", "RunStatus", "StepRecord", "StepStatus", "run_key"]
+__all__ = ["STEP_NAMES", "RunRecord", "RunStatus", "StepRecord", "StepStatus", "run_key", "step_key"]
 
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 StepStatus = Literal["pending", "running", "retrying", "completed", "failed", "skipped"]
@@ -48,6 +51,11 @@ STEP_NAMES: Final = (
 
 def run_key(run_id: str) -> str:
     return f"run.{run_id}"
+
+
+def step_key(run_id: str, step: str) -> str:
+    """The KV key (bucket ``steps``) of a step's output: ``<run_id>.<step>``."""
+    return f"{run_id}.{step}"
 
 
 class StepRecord(Value, frozen=True, kw_only=True, rename="camel"):
@@ -73,7 +81,19 @@ class RunRecord(Value, frozen=True, kw_only=True, rename="camel"):
     failed_step: str | None = None
     source: str = "bus"
     as_of: date | None = None
-    # Results of the steps, kept for the later steps and the report.
+    # References and the few facts the saga decides on (the outputs themselves are in KV ``steps``).
+    snapshot_id: str = ""
+    """The market snapshot of the run (KV ``snapshots``), set by ``fetch-market-data``."""
+    outputs: list[str] = msgspec.field(default_factory=list)
+    """The steps whose output is stored under ``step_key(run_id, step)``."""
+    taxable: bool | None = None
+    needs_rebalancing: bool | None = None
+    planned_trades: int | None = None
+    """How many trades the plan has (``None`` before ``calculate-rebalancing``)."""
+    executed: bool | None = None
+    """Whether ``execute-trades`` really traded (``None`` before it)."""
+    # Version 1 kept every step's result here; a lean record leaves these empty (``conditions``, the
+    # ``should-rebalance`` input, and ``market_warnings`` for the report, stay).
     account: AccountSnapshot | None = None
     household_activity: list[Transaction] = msgspec.field(default_factory=list)
     quotes: dict[str, Quote] = msgspec.field(default_factory=dict)

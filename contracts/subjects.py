@@ -29,6 +29,8 @@ __all__ = [
     "KV_PORTFOLIOS",
     "KV_RECONCILE",
     "KV_RUNS",
+    "KV_SNAPSHOTS",
+    "KV_STEPS",
     "MARKET_DATA_FETCH",
     "MARKET_DATA_FETCHED",
     "MARKET_DATA_QUERY_HISTORY",
@@ -53,6 +55,7 @@ __all__ = [
     "RUN_CANCEL_REQUESTED",
     "RUN_COMPLETED",
     "RUN_FAILED",
+    "RUN_TIMER_SCHEDULES",
     "SCHEDULE_DEFINITIONS",
     "SERVICES",
     "STREAM_CMD",
@@ -72,6 +75,7 @@ __all__ = [
     "commands_of",
     "dlq_subject",
     "events_of",
+    "run_timer_schedule",
     "schedule_definition",
     "schedule_fire",
     "step_failed",
@@ -95,6 +99,10 @@ KV_ORDERS: Final = "orders"
 KV_EXECUTIONS: Final = "executions"
 KV_RECONCILE: Final = "reconcile"
 KV_BATCHES: Final = "batches"
+KV_STEPS: Final = "steps"
+"""Each step's output, once, under ``<run_id>.<step>`` (history 1; expires with its run)."""
+KV_SNAPSHOTS: Final = "snapshots"
+"""Market snapshots by content key: ``<snapshot_id>.prices`` and ``<snapshot_id>.analysis``."""
 
 # Public, stable API.
 REBALANCE_REQUESTED: Final = "rebalance.v1.requested"
@@ -203,6 +211,18 @@ def step_failed(service: str) -> str:
 def timer_schedule(run_id: str, step: str) -> str:
     """The subject holding the one schedule of a run's step (re-publishing replaces it)."""
     return f"run.v1.timer.schedule.{run_id}.{step}"
+
+
+def run_timer_schedule(run_id: str) -> str:
+    """The subject holding a run's one pending timer (its current step's deadline or retry time).
+
+    Each new timer of the run replaces the previous one (a message schedule is keyed by its subject), so
+    a finished step's deadline never fires; the coordinator purges the subject when the run ends."""
+    return f"run.v1.timer.schedule.{run_id}"
+
+
+RUN_TIMER_SCHEDULES: Final = "run.v1.timer.schedule.*"
+"""Every run's pending timer (cron definitions have one token more and are not matched)."""
 
 
 def timer_fire(run_id: str, step: str) -> str:

@@ -46,11 +46,23 @@ class Settings(BaseSettings):
     approval_timeout_seconds: float = Field(3600.0, gt=0, description="how long a run waits for approval")
     batch_max_in_flight: int = Field(100, ge=1, description="runs of one batch under way at once (pacing)")
     batch_retention_days: float = Field(30.0, gt=0, description="days a batch's state is kept after its last change")
+    run_retention_days: float = Field(
+        30.0, gt=0, description="how long runs, their step outputs and market snapshots are kept (KV TTL)"
+    )
+    keep_step_outputs: bool = Field(
+        False,
+        description="keep each step's output until the run expires; by default a finished run's outputs are "
+        "dropped (its report says what they said)",
+    )
+    snapshot_cache_size: int = Field(8, ge=1, description="market snapshots each process keeps in memory (LRU)")
 
     # Market data
     market_data_provider: Literal["file", "http"] = Field("file", description="where quotes and history come from")
     market_data_url: str | None = Field(None, description="base URL of the chart API, with MARKET_DATA_PROVIDER=http")
     market_data_timeout_seconds: float = Field(5.0, gt=0)
+    market_data_rate_per_second: float = Field(
+        5.0, gt=0, description="requests per second to the HTTP provider (a snapshot prices every security once)"
+    )
     market_data_dir: Path | None = None
     as_of_date: date | None = Field(None, description="the run's date; default: last date of the data")
     stale_after_trading_days: int = Field(3, ge=0)

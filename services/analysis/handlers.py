@@ -2,19 +2,35 @@
 
 Histories come from the market data service over request-reply; the figures come from the pure
 domain (``services.analysis.domain``, definitions in ``services/analysis/README.md``).
+
+A run names its market snapshot (``AnalyzeMarket.snapshot_id``): the regime and the Ledoit-Wolf
+covariance of the whole universe are computed once per snapshot and stored in its analysis part (KV
+``snapshots``); the universe's daily returns and the risk-free series stay in memory (an LRU of
+:class:`MarketPanel`), read from market data once per snapshot. A run then costs only its own account's
+risk figures.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
-from contracts import AnalyzeMarket, MarketAnalyzed, MarketConditions, PortfolioRisk, decode_as, subjects
+from contracts import (
+    AnalyzeMarket,
+    MarketAnalyzed,
+    MarketConditions,
+    PortfolioRisk,
+    SnapshotAnalysis,
+    decode_as,
+    subjects,
+)
 from contracts.queries import HistoryQuery, HistoryReply, MarketAnalysisQuery, MarketAnalysisReply, RiskQuery
 from services.analysis.domain import (
     PERCENTILE_WINDOW,
@@ -28,6 +44,7 @@ from services.analysis.domain import (
     rf_daily_from_irx,
     risk_metrics,
 )
+from shared.bus.lru import LRU
 from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
@@ -40,6 +57,17 @@ REGIME_CALENDAR_DAYS = int((PERCENTILE_WINDOW + TREND_DAYS + 60) * 365 / 252)
 RISK_LOOKBACK_DAYS = 3 * 365
 REGIME_CACHE_SIZE = 256
 BENCHMARK = "VTI"
+HISTORY_CHUNK = 20
+"""Symbols per history request when a snapshot's panel is read (a reply stays well under NATS's 1 MB)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MarketPanel:
+    """A snapshot's daily total returns of every symbol over the risk window (``NaN`` before a symbol's
+    first day) and the 13-week T-bill yield (IRX, percent) over the same window."""
+
+    returns: pd.DataFrame
+    irx: pd.Series
 
 
 def _frame(reply: HistoryReply) -> pd.DataFrame:
@@ -71,6 +99,10 @@ class AnalysisService:
         self.runtime = runtime
         # The regime of a date never changes (same date, same answer): every run of that date shares it.
         self._regimes: OrderedDict[date, MarketRegime] = OrderedDict()
+        size = runtime.settings.snapshot_cache_size
+        self._panels: LRU[str, MarketPanel] = LRU(size)
+        self._building: dict[str, asyncio.Future[SnapshotAnalysis]] = {}
+        self.snapshots_built = 0
 
     def register(self) -> None:
         self.runtime.command(subjects.ANALYSIS_ANALYZE, AnalyzeMarket, self.analyze)
@@ -148,14 +180,120 @@ class AnalysisService:
         )
         return risk, {"metrics": metrics.to_json_dict(), "breakdown": breakdown.to_json_dict()}
 
+    # ---- the market snapshot's analysis part ---------------------------------------------------------
+    async def panel(self, snapshot: str) -> MarketPanel:
+        """The snapshot's returns and risk-free series: from memory, else read from market data once."""
+        cached = self._panels.get(snapshot)
+        if cached is not None:
+            return cached
+        prices = await (await self.runtime.snapshots()).prices(snapshot)
+        start = prices.as_of - timedelta(days=RISK_LOOKBACK_DAYS)
+        symbols = list(prices.symbols)
+        chunks = [symbols[i : i + HISTORY_CHUNK] for i in range(0, len(symbols), HISTORY_CHUNK)]
+        queries = [
+            HistoryQuery(
+                symbols=chunk, indices=["IRX"] if i == 0 else [], start=start, end=prices.as_of, common_window=False
+            )
+            for i, chunk in enumerate(chunks)
+        ]
+        replies = await asyncio.gather(*(self._history(query) for query in queries))
+        frames = [_frame(reply) for reply in replies]
+        closes = pd.concat(frames, axis=1).sort_index().dropna(how="all") if frames else pd.DataFrame()
+        irx = _index(replies[0], "IRX").reindex(closes.index) if replies else pd.Series(dtype=float)
+        panel = MarketPanel(returns=daily_returns(closes), irx=irx)
+        self._panels.put(snapshot, panel)
+        return panel
+
+    async def snapshot_analysis(self, snapshot: str) -> SnapshotAnalysis:
+        """The analysis part of ``snapshot`` (regime, covariance): from memory or KV, else built once and
+        stored; concurrent runs of the same snapshot share one build."""
+        store = await self.runtime.snapshots()
+        found = await store.find_analysis(snapshot)
+        if found is not None:
+            return found
+        pending = self._building.get(snapshot)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[SnapshotAnalysis] = asyncio.get_running_loop().create_future()
+        self._building[snapshot] = future
+        try:
+            built = await self._build_analysis(snapshot)
+            await store.put_analysis(built)
+            self.snapshots_built += 1
+            future.set_result(built)
+            return built
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
+            raise
+        finally:
+            del self._building[snapshot]
+
+    async def _build_analysis(self, snapshot: str) -> SnapshotAnalysis:
+        prices = await (await self.runtime.snapshots()).prices(snapshot)
+        regime = await self.regime(prices.as_of)
+        panel = await self.panel(snapshot)
+        returns = panel.returns
+        whole = [s for s in returns.columns if len(returns) and returns[s].first_valid_index() == returns.index[0]]
+        try:
+            covariance, _ = ledoit_wolf_covariance(returns[whole])
+        except AnalysisError as exc:
+            raise InvalidInputError(f"snapshot {snapshot}: {exc}") from None
+        common = returns[whole].dropna()
+        return SnapshotAnalysis(
+            snapshot_id=snapshot,
+            as_of=prices.as_of,
+            conditions=conditions_of(regime),
+            symbols=list(covariance.columns),
+            covariance=covariance.to_numpy().tolist(),
+            start=common.index[0].date() if len(common) else None,
+            end=common.index[-1].date() if len(common) else None,
+            observations=len(common),
+        )
+
+    def account_risk(self, weights: Mapping[str, Decimal], panel: MarketPanel) -> PortfolioRisk:
+        """Risk of one account's weights over the snapshot's window (the common history of its holdings
+        and the benchmark); the covariance for the optimizer is the snapshot's, not repeated here."""
+        held = sorted(s for s, w in weights.items() if w != 0)
+        missing = [s for s in [*held, BENCHMARK] if s not in panel.returns.columns]
+        if missing:
+            raise InvalidInputError(f"no returns in the snapshot for {', '.join(missing)}")
+        returns = panel.returns[sorted({*held, BENCHMARK})].dropna()
+        floats = {s: float(weights[s]) for s in held}
+        try:
+            metrics = risk_metrics(
+                returns[held], floats, rf_daily_from_irx(panel.irx, returns.index), returns[BENCHMARK]
+            )
+            breakdown = portfolio_risk(returns, floats, None, shrink=True, asset_class=default_securities().asset_class)
+        except AnalysisError as exc:
+            raise InvalidInputError(str(exc)) from None
+        return PortfolioRisk(
+            volatility=metrics.volatility,
+            max_drawdown=metrics.max_drawdown,
+            var_95=metrics.var_95,
+            cvar_95=metrics.cvar_95,
+            sharpe=metrics.sharpe,
+            beta=metrics.beta,
+            risk_contribution=dict(breakdown.before.contributions_by_class),
+            start=metrics.start,
+            end=metrics.end,
+            observations=metrics.observations,
+        )
+
     async def analyze(self, command: AnalyzeMarket) -> Sequence[Outgoing]:
-        regime = await self.regime(command.as_of)
         risk = None
-        if command.weights:
-            risk, _ = await self.risk(command.weights, command.as_of, command.universe)
+        if command.snapshot_id:
+            analysis = await self.snapshot_analysis(command.snapshot_id)
+            conditions = analysis.conditions
+            if command.weights:
+                risk = self.account_risk(command.weights, await self.panel(command.snapshot_id))
+        else:  # a version-1 command: histories for this run alone
+            conditions = conditions_of(await self.regime(command.as_of))
+            if command.weights:
+                risk, _ = await self.risk(command.weights, command.as_of, command.universe)
         event = MarketAnalyzed(
             **result_envelope(command, self.runtime.clock.now()),
-            conditions=conditions_of(regime),
+            conditions=conditions,
             risk=risk,
         )
         return [Outgoing(subjects.ANALYSIS_ANALYZED, event, event.message_id)]

@@ -14,6 +14,10 @@ from faststream.nats import JStream, NatsMessage, PullSub
 from contracts import (
     BatchRequested,
     Event,
+    MarketAnalyzed,
+    PlanReviewed,
+    PortfolioLoaded,
+    RebalancePlanned,
     RebalanceRequested,
     RunApprovalDecided,
     RunCancelRequested,
@@ -21,21 +25,28 @@ from contracts import (
     ScheduledRun,
     StepFailed,
     StepTimerFired,
+    TaxContextBuilt,
+    TradesExecuted,
     decode,
     encode,
     run_id_problem,
+    run_key,
     subjects,
 )
 from services.coordinator.batch import BatchDriver
 from services.coordinator.domain import (
+    STORED_OUTPUTS,
     Effects,
+    ReportInputs,
     RetryPolicy,
     ScheduledTimer,
     apply_approval,
     apply_cancel,
     apply_failure,
+    apply_report,
     apply_result,
     apply_timer,
+    build_report,
     effects,
     final_effects,
     refuse_busy,
@@ -45,6 +56,7 @@ from services.coordinator.domain import (
 from services.coordinator.domain.transitions import StepResult
 from services.coordinator.domain.trust import RESULT_OF, result_problem
 from services.coordinator.store import RunStore
+from shared.bus import kv as kvops
 from shared.bus.dlq import dead_letter
 from shared.bus.runtime import ServiceRuntime, deliveries_of
 from shared.bus.schedules import FIRED_TTL
@@ -56,6 +68,7 @@ from shared.bus.topology import (
     COORDINATOR_REQUESTS,
     COORDINATOR_TIMERS,
 )
+from shared.errors import ConflictError
 from shared.log import bind_step, get_logger
 
 __all__ = ["Coordinator", "Hook"]
@@ -177,7 +190,7 @@ class Coordinator:
 
         async def act(decoded: object) -> None:
             assert isinstance(decoded, Event)
-            await self.handle_event(decoded, redelivered=redelivered)
+            await self.handle_event(decoded, redelivered=redelivered, body=message.body)
 
         await self._guarded(message, (StepFailed, *RESULT_OF), act)
 
@@ -216,7 +229,7 @@ class Coordinator:
                 log.info("duplicate request ignored: run exists")
                 existing = await store.get(record.run_id)
                 if existing is not None and existing.status == "running":
-                    await self._publish(resume_effects(existing, now, self.policy))
+                    await self._resume_run(existing, now)
                 elif existing is not None and marked:  # long finished: the marker is ours, not a crash's
                     await store.mark_finished(existing.run_id)
                 elif existing is not None:
@@ -228,7 +241,7 @@ class Coordinator:
                 await self.batches.run_finished(record)
                 await store.mark_finished(record.run_id)
 
-    async def handle_event(self, event: Event, *, redelivered: bool = False) -> None:
+    async def handle_event(self, event: Event, *, redelivered: bool = False, body: bytes | None = None) -> None:
         now = self.runtime.clock.now()
         store = await self.store()
         with bind_step(event.run_id, event.step, attempt=event.attempt):
@@ -238,11 +251,35 @@ class Coordinator:
                     event.run_id, lambda r: apply_failure(r, failed, now, self.policy)
                 )
             elif isinstance(event, StepResult):
-                result = event
-                before, after = await store.transition(event.run_id, lambda r: apply_result(r, result, now))
+                before, after = await self._accept_result(event, body if body is not None else encode(event), now)
             else:
                 return
             await self._after(before, after, now, redelivered)
+
+    async def _accept_result(
+        self, event: StepResult, body: bytes, now: datetime
+    ) -> tuple[RunRecord | None, RunRecord | None]:
+        """Apply a step's result with compare-and-set; an accepted output is stored (KV ``steps``) before
+        the record says it is there, so a reader never finds the reference without the output."""
+        store = await self.store()
+        steps = await self.runtime.steps()
+        stored = False
+        for _ in range(20):
+            record, revision = await kvops.read(store.bucket, run_key(event.run_id), RunRecord)
+            if record is None:
+                return None, None
+            after = apply_result(record, event, now)
+            if after is None:
+                return record, None
+            if event.step in STORED_OUTPUTS and not stored:
+                await steps.put(event.run_id, event.step, body, event)
+                stored = True
+            try:
+                await kvops.update(store.bucket, run_key(event.run_id), after, revision)
+            except ConflictError:
+                continue
+            return record, after
+        raise ConflictError(f"run {event.run_id}: gave up after repeated conflicting writes")
 
     async def handle_timer(self, timer: StepTimerFired) -> None:
         now = self.runtime.clock.now()
@@ -276,11 +313,14 @@ class Coordinator:
             return
         if after is None:  # nothing changed; a redelivery may mean our last effects were not published
             if redelivered and before.status == "running":
-                await self._publish(resume_effects(before, now, self.policy))
+                await self._resume_run(before, now)
             elif redelivered:
                 await self._finalize_if_unconfirmed(before, now)
             return
-        await self._publish(effects(before, after, now, self.policy))
+        out = effects(before, after, now, self.policy)
+        await self._publish(out)
+        if out.report_due:
+            await self._generate_report(after.run_id, now)
         finished = after.status != before.status and after.status in TERMINAL
         if finished:
             await self._release(after)
@@ -301,6 +341,8 @@ class Coordinator:
         if not record.request.dry_run:
             await store.release(record.request.account_id, record.run_id)
         await self.batches.run_finished(record)  # its batch counts it and lets the next account in
+        if record.outputs and not self.runtime.settings.keep_step_outputs:  # the report says what they said
+            await (await self.runtime.steps()).drop_run(record.run_id, record.outputs)
         await store.mark_finished(record.run_id)
 
     async def _finalize_if_unconfirmed(self, record: RunRecord, now: datetime) -> None:
@@ -313,6 +355,44 @@ class Coordinator:
             log.warning("publishing a finished run's final effects again", status=record.status)
             await self._publish(final_effects(record, now, self.policy))
             await self._release(record)
+
+    async def report_inputs(self, record: RunRecord) -> ReportInputs:
+        """The step outputs the report is built from (KV ``steps``, cached), and the snapshot's stale prices."""
+        steps = await self.runtime.steps()
+        found = {step: await steps.find(record.run_id, step) for step in record.outputs}
+        stale = (
+            (await (await self.runtime.snapshots()).prices(record.snapshot_id)).warnings if record.snapshot_id else {}
+        )
+        loaded, analyzed = found.get("load-portfolio"), found.get("analyze-market-conditions")
+        context, planned = found.get("tax-context"), found.get("calculate-rebalancing")
+        reviewed, executed = found.get("tax-optimization"), found.get("execute-trades")
+        return ReportInputs(
+            account=loaded.account if isinstance(loaded, PortfolioLoaded) else None,
+            risk=analyzed.risk if isinstance(analyzed, MarketAnalyzed) else None,
+            tax_context=context.context if isinstance(context, TaxContextBuilt) else None,
+            plan=planned.plan if isinstance(planned, RebalancePlanned) else None,
+            review=reviewed.review if isinstance(reviewed, PlanReviewed) else None,
+            execution=executed.result if isinstance(executed, TradesExecuted) else None,
+            stale=stale,
+        )
+
+    async def _resume_run(self, record: RunRecord, now: datetime) -> None:
+        """Publish again what an unfinished run waits for; build its report if that is what it waits for."""
+        out = resume_effects(record, now, self.policy)
+        await self._publish(out)
+        if out.report_due:
+            await self._generate_report(record.run_id, now)
+
+    async def _generate_report(self, run_id: str, now: datetime) -> None:
+        """The ``generate-report`` step: build the report from the stored outputs, complete the run."""
+        store = await self.store()
+        record = await store.get(run_id)
+        if record is None or record.status != "running" or record.step("generate-report").status != "running":
+            return
+        report = build_report(record, await self.report_inputs(record), now)
+        with bind_step(run_id, "generate-report"):
+            before, after = await store.transition(run_id, lambda r: apply_report(r, report, now))
+            await self._after(before, after, now, redelivered=False)
 
     async def resume(self) -> None:
         """Publish again what every unfinished run waits for, and the final effects of every finished run
@@ -330,19 +410,22 @@ class Coordinator:
                 finalized += 1
                 continue
             with bind_step(run_id, record.current_step or "resume"):
-                await self._publish(resume_effects(record, now, self.policy))
+                await self._resume_run(record, now)
             resumed += 1
         log.info("resumed unfinished runs", count=resumed, finalized=finalized)
 
     async def _publish(self, out: Effects) -> None:
-        """Publish a transition's messages and timers at once, each awaiting its stream's ack."""
+        """Publish a transition's messages and timers at once, each awaiting its stream's ack; remove the
+        run's pending timer when no step is left running."""
         await asyncio.gather(self.runtime.publish_all(out.messages), *(self._schedule(t) for t in out.timers))
+        if out.clear_timer and out.run_id:
+            await self.runtime.js.purge_stream(subjects.STREAM_TIMERS, subject=subjects.run_timer_schedule(out.run_id))
 
     async def _schedule(self, timer: ScheduledTimer) -> None:
         message = timer.message
         await self.runtime.broker.publish(
             encode(message),
-            subjects.timer_schedule(message.run_id, message.step),
+            subjects.run_timer_schedule(message.run_id),
             headers={
                 "Nats-Schedule": f"@at {_schedule_time(timer.at)}",
                 "Nats-Schedule-Target": subjects.timer_fire(message.run_id, message.step),

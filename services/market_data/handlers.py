@@ -1,9 +1,15 @@
-"""Market data handlers: the run's quotes (``fetch``) and history/quote queries for other services."""
+"""Market data handlers: the run's market snapshot (``fetch``) and history/quote queries for other services.
+
+``fetch`` with no symbols (what the coordinator sends) prices the whole security master that has data on
+the run's date once per date: the snapshot's prices part, stored by content key in KV ``snapshots`` and
+kept in memory; the run gets its id. ``fetch`` with symbols (a version-1 client) answers their quotes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -11,10 +17,20 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from contracts import FetchMarketData, MarketDataFetched, Quote, decode_as, subjects
+from contracts import (
+    FetchMarketData,
+    MarketDataFetched,
+    MarketDataFetchedV2,
+    Quote,
+    SnapshotPrices,
+    decode_as,
+    snapshot_id,
+    subjects,
+)
 from contracts.queries import HistoryQuery, HistoryReply, QuotesQuery, QuotesReply
 from services.market_data.domain import (
     DEFAULT_MARKET_DIR,
+    DateOutOfRangeError,
     FileMarketDataProvider,
     HttpMarketDataProvider,
     MarketDataError,
@@ -22,16 +38,27 @@ from services.market_data.domain import (
     UnknownSymbolError,
 )
 from services.market_data.domain import Quote as DomainQuote
+from shared.bus.lru import LRU
 from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError, NotFoundError
 from shared.log import get_logger
+from shared.securities import SecurityMaster, default_securities
 from shared.settings import Settings
 
 __all__ = ["MarketDataService", "provider_from"]
 
 log = get_logger("market_data")
 T = TypeVar("T")
+LAST_DATE_TTL_SECONDS = 60.0
+"""How long the last date of the data is remembered (the file provider reads every price file for it)."""
+
+
+def stale_warning(quote: Quote, as_of: date) -> str:
+    return (
+        f"stale price: {quote.symbol} last traded {quote.as_of.isoformat()}, {quote.age_trading_days} trading "
+        f"days before {as_of.isoformat()}"
+    )
 
 
 def _contract_quote(quote: DomainQuote) -> Quote:
@@ -61,6 +88,8 @@ def provider_from(settings: Settings) -> MarketDataProvider:
         return HttpMarketDataProvider(
             settings.market_data_url,
             timeout=settings.market_data_timeout_seconds,
+            rate=settings.market_data_rate_per_second,
+            burst=settings.market_data_rate_per_second,
             stale_after_trading_days=settings.stale_after_trading_days,
         )
     return FileMarketDataProvider(
@@ -69,9 +98,19 @@ def provider_from(settings: Settings) -> MarketDataProvider:
 
 
 class MarketDataService:
-    def __init__(self, runtime: ServiceRuntime, provider: MarketDataProvider | None = None) -> None:
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        provider: MarketDataProvider | None = None,
+        securities: SecurityMaster | None = None,
+    ) -> None:
         self.runtime = runtime
         self.provider = provider or provider_from(runtime.settings)
+        self.securities = securities or default_securities()
+        self._snapshots: LRU[date, SnapshotPrices] = LRU(runtime.settings.snapshot_cache_size)
+        self._snapshot_builds: dict[date, asyncio.Future[SnapshotPrices]] = {}
+        self._last_date: tuple[float, date] | None = None
+        self.snapshots_built = 0
         # Providers block (file reads, HTTP with retries): one worker thread keeps them off the event
         # loop and serializes them, so a provider needs no locking of its own.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="market-data")
@@ -88,8 +127,78 @@ class MarketDataService:
         """The run's date: as asked, else the deployment's, else the last date of the data."""
         chosen = requested or self.runtime.settings.as_of_date
         if chosen is None:
-            chosen = await self._call(self.provider.last_date)
+            chosen = await self.last_date()
         return chosen
+
+    async def last_date(self) -> date:
+        """The last date of the data, remembered for a minute (not one read of every file per run)."""
+        now = time.monotonic()
+        if self._last_date is None or now - self._last_date[0] > LAST_DATE_TTL_SECONDS:
+            self._last_date = (now, await self._call(self.provider.last_date))
+        return self._last_date[1]
+
+    def _universe_quotes(self, as_of: date) -> dict[str, DomainQuote]:
+        """The quote of every security of the master that has data on ``as_of`` (others are left out)."""
+        found: dict[str, DomainQuote] = {}
+        for symbol in sorted(self.securities):
+            try:
+                quote = self.provider.quote(symbol, as_of)
+            except (UnknownSymbolError, DateOutOfRangeError):
+                continue
+            found[quote.symbol] = quote
+        return found
+
+    async def snapshot(self, as_of: date) -> SnapshotPrices:
+        """The prices part of the market snapshot of ``as_of``: from memory, else KV, else built and stored.
+
+        Concurrent requests for the same date share one build; another process building it at the same
+        time writes identical content under the same key."""
+        cached = self._snapshots.get(as_of)
+        if cached is not None:
+            return cached
+        pending = self._snapshot_builds.get(as_of)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[SnapshotPrices] = asyncio.get_running_loop().create_future()
+        self._snapshot_builds[as_of] = future
+        try:
+            built = await self._build_snapshot(as_of)
+            self._snapshots.put(as_of, built)
+            future.set_result(built)
+            return built
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
+            raise
+        finally:
+            del self._snapshot_builds[as_of]
+
+    async def _build_snapshot(self, as_of: date) -> SnapshotPrices:
+        try:
+            found = await self._call(self._universe_quotes, as_of)
+        except MarketDataError as exc:
+            raise InvalidInputError(str(exc)) from None
+        if not found:
+            raise InvalidInputError(f"no security of the master has prices on {as_of.isoformat()}")
+        quotes = {symbol: _contract_quote(q) for symbol, q in sorted(found.items())}
+        rules = f"{getattr(self.provider, 'source', type(self.provider).__name__)}:"
+        rules += f"stale>{self.runtime.settings.stale_after_trading_days}"
+        ident = snapshot_id(as_of, list(quotes), rules=rules)
+        store = await self.runtime.snapshots()
+        stored = await store.find_prices(ident)
+        if stored is not None:
+            return stored
+        snapshot = SnapshotPrices(
+            snapshot_id=ident,
+            as_of=as_of,
+            symbols=list(quotes),
+            quotes=quotes,
+            warnings={q.symbol: stale_warning(q, as_of) for q in quotes.values() if q.stale},
+        )
+        await store.put_prices(snapshot)
+        self.snapshots_built += 1
+        log.info("market snapshot stored", snapshot_id=ident, symbols=len(quotes), stale=len(snapshot.warnings))
+        return snapshot
 
     async def quotes(self, symbols: list[str], as_of: date) -> tuple[dict[str, Quote], list[str]]:
         try:
@@ -99,16 +208,17 @@ class MarketDataService:
         except MarketDataError as exc:
             raise InvalidInputError(str(exc)) from None
         quotes = {symbol: _contract_quote(q) for symbol, q in sorted(found.items())}
-        warnings = [
-            f"stale price: {q.symbol} last traded {q.as_of.isoformat()}, {q.age_trading_days} trading days "
-            f"before {as_of.isoformat()}"
-            for q in quotes.values()
-            if q.stale
-        ]
+        warnings = [stale_warning(q, as_of) for q in quotes.values() if q.stale]
         return quotes, warnings
 
     async def fetch(self, command: FetchMarketData) -> Sequence[Outgoing]:
         as_of = await self.run_date(command.as_of)
+        if not command.symbols:  # the run's snapshot: every security of the master, priced once per date
+            snapshot = await self.snapshot(as_of)
+            fetched = MarketDataFetchedV2(
+                **result_envelope(command, self.runtime.clock.now()), as_of=as_of, snapshot_id=snapshot.snapshot_id
+            )
+            return [Outgoing(subjects.MARKET_DATA_FETCHED, fetched, fetched.message_id)]
         quotes, warnings = await self.quotes(command.symbols, as_of)
         for warning in warnings:
             log.warning("stale price", detail=warning)
@@ -123,6 +233,11 @@ class MarketDataService:
     async def quotes_query(self, body: bytes) -> QuotesReply:
         query = decode_as(body, QuotesQuery)
         as_of = await self.run_date(query.as_of)
+        snapshot = self._snapshots.get(as_of)
+        if snapshot is not None and all(s in snapshot.quotes for s in query.symbols):  # priced already
+            quotes = {s: snapshot.quotes[s] for s in sorted(set(query.symbols))}
+            warnings = [snapshot.warnings[s] for s in quotes if s in snapshot.warnings]
+            return QuotesReply(as_of=as_of, quotes=quotes, warnings=warnings)
         quotes, warnings = await self.quotes(query.symbols, as_of)
         return QuotesReply(as_of=as_of, quotes=quotes, warnings=warnings)
 
@@ -135,6 +250,8 @@ class MarketDataService:
         """Adjusted closes over the window, clamped (with the file provider) to the dates every requested
         series covers; with the HTTP provider, the days where every series has a value."""
         start = query.start or end - timedelta(days=query.lookback_days or 3 * 365)
+        if not query.common_window:
+            return self._history_each(query, start, end)
         try:
             if isinstance(self.provider, FileMarketDataProvider):
                 for symbol in query.symbols:
@@ -160,3 +277,44 @@ class MarketDataService:
             closes={s: _floats(panel[s], dates) for s in panel.columns} if panel is not None else {},
             indices={name: _floats(series, dates) for name, series in indices.items()},
         )
+
+    def _history_each(self, query: HistoryQuery, start: date, end: date) -> HistoryReply:
+        """Each series over its own dates inside ``[start, end]`` (``None`` where it has no data); the
+        window is not clamped to what every series covers."""
+        columns: dict[str, pd.Series] = {}
+        try:
+            for symbol in query.symbols:
+                series = self._own_window(symbol, start, end, index=False)
+                if series is not None:
+                    columns[symbol] = series
+            for name in query.indices:
+                series = self._own_window(name, start, end, index=True)
+                if series is not None:
+                    columns["^" + name] = series
+        except UnknownSymbolError as exc:
+            raise NotFoundError(str(exc)) from None
+        except MarketDataError as exc:
+            raise InvalidInputError(str(exc)) from None
+        panel = pd.concat(columns, axis=1).sort_index() if columns else pd.DataFrame()
+        dates = pd.DatetimeIndex(panel.index)
+        return HistoryReply(
+            dates=[d.date() for d in dates],
+            closes={s: _floats(panel[s], dates) for s in columns if not s.startswith("^")},
+            indices={s[1:]: _floats(panel[s], dates) for s in columns if s.startswith("^")},
+        )
+
+    def _own_window(self, name: str, start: date, end: date, *, index: bool) -> pd.Series | None:
+        """One series over ``[start, end]`` cut to its own data (``None`` when it has none there)."""
+        provider = self.provider
+        if isinstance(provider, FileMarketDataProvider):
+            first, last = provider.index_date_range(name) if index else provider.date_range(name)
+            start, end = max(start, first), min(end, last)
+            if start > end:
+                return None
+        try:
+            if index:
+                return provider.index_history(name, start, end)
+            panel = provider.history([name], start, end)
+        except DateOutOfRangeError:
+            return None
+        return panel[panel.columns[0]] if len(panel.columns) else None

@@ -81,6 +81,7 @@ async def _ensure_consumer(js: JetStreamContext, spec: ConsumerSpec, settings: S
 async def _ensure_bucket(js: JetStreamContext, spec: BucketSpec, settings: Settings) -> None:
     try:
         await js.key_value(spec.name)
+        await _update_bucket(js, spec)
     except (BucketNotFoundError, NotFoundError):
         await js.create_key_value(
             KeyValueConfig(
@@ -94,11 +95,26 @@ async def _ensure_bucket(js: JetStreamContext, spec: BucketSpec, settings: Setti
         )
 
 
+async def _update_bucket(js: JetStreamContext, spec: BucketSpec) -> None:
+    """Bring an existing bucket's history and TTL to the spec (a deployment that changes its retention)."""
+    info = await js.stream_info(f"KV_{spec.name}")
+    config = info.config
+    max_age = spec.ttl_seconds or None
+    if config.max_msgs_per_subject == spec.history and (config.max_age or None) == max_age:
+        return
+    config.max_msgs_per_subject = spec.history
+    config.max_age = max_age
+    with contextlib.suppress(BadRequestError):  # a server that refuses the change keeps the bucket as is
+        await js.update_stream(config)
+
+
 async def provision(js: JetStreamContext, settings: Settings) -> None:
     """Create or update the system's streams, consumers and buckets."""
     for stream in streams(evt_max_age_days=settings.evt_max_age_days):
         await _ensure_stream(js, stream, settings)
     for consumer in consumers():
         await _ensure_consumer(js, consumer, settings)
-    for bucket in buckets(batch_retention_days=settings.batch_retention_days):
+    for bucket in buckets(
+        retention_days=settings.run_retention_days, batch_retention_days=settings.batch_retention_days
+    ):
         await _ensure_bucket(js, bucket, settings)

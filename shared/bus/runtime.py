@@ -27,6 +27,9 @@ from contracts import Command, ContractError, StepFailed, decode, encode, run_id
 from shared.bus.dlq import dead_letter
 from shared.bus.outgoing import Outgoing
 from shared.bus.provisioning import provision
+from shared.bus.snapshots import SnapshotStore
+from shared.bus.step_inputs import StepInputs, resolve, resolves_to
+from shared.bus.steps import StepStore
 from shared.bus.topology import durable_name, stream_for
 from shared.clock import Clock, SystemClock
 from shared.errors import InvalidInputError, NotFoundError, RefusedMessageError, is_retryable
@@ -80,6 +83,8 @@ class ServiceRuntime:
         )
         self.app = FastStream(self.broker, logger=None)  # our structlog JSON lines say what happens
         self._kv: dict[str, KeyValue] = {}
+        self._inputs: StepInputs | None = None
+        self._snapshots: SnapshotStore | None = None
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._shutdown: list[Callable[[], Awaitable[None]]] = []
         self.app.after_startup(self._after_startup)
@@ -134,6 +139,23 @@ class ServiceRuntime:
             self._kv[bucket] = await self.js.key_value(bucket)
         return self._kv[bucket]
 
+    async def inputs(self) -> StepInputs:
+        """This process's readers of step outputs and market snapshots (each with its in-memory cache)."""
+        if self._inputs is None:
+            steps = StepStore(await self.kv(subjects.KV_STEPS), js=self.js)
+            self._inputs = StepInputs(steps, await self.snapshots())
+        return self._inputs
+
+    async def snapshots(self) -> SnapshotStore:
+        """This process's market snapshots (KV ``snapshots`` behind a bounded in-memory LRU)."""
+        if self._snapshots is None:
+            bucket = await self.kv(subjects.KV_SNAPSHOTS)
+            self._snapshots = SnapshotStore(bucket, cache_size=self.settings.snapshot_cache_size)
+        return self._snapshots
+
+    async def steps(self) -> StepStore:
+        return (await self.inputs()).steps
+
     # ---- publishing --------------------------------------------------------------------------------
     async def publish(self, subject: str, message: object, *, msg_id: str, stream: str | None = None) -> None:
         """Publish to JetStream and wait for the stream's ack; ``msg_id`` de-duplicates re-sends."""
@@ -149,7 +171,10 @@ class ServiceRuntime:
     def command(
         self, subject: str, message_type: type[C], handler: Callable[[C], Awaitable[Sequence[Outgoing]]]
     ) -> None:
-        """Consume ``subject`` from the CMD work queue and run ``handler`` on each decoded command."""
+        """Consume ``subject`` from the CMD work queue and run ``handler`` on each decoded command.
+
+        A version-2 command (references, see :mod:`shared.bus.step_inputs`) is resolved to ``message_type``
+        from the stored step outputs and the market snapshot before ``handler`` sees it."""
 
         async def consume(message: NatsMessage) -> None:
             try:
@@ -184,7 +209,9 @@ class ServiceRuntime:
             return
         with bind_step(command.run_id, command.step, attempt=command.attempt, delivery=deliveries):
             try:
-                outgoing = await handler(command)
+                if not isinstance(command, message_type):
+                    command = await resolve(await self.inputs(), command)
+                outgoing = await handler(command)  # type: ignore[arg-type]
                 await self.publish_all(outgoing)
             except RefusedMessageError as exc:  # forged or not ours: captured, never answered
                 await self._dead_letter(message, subject, body, f"refused {subject} message: {exc}", deliveries)
@@ -270,7 +297,9 @@ def _decoded_command(body: bytes, message_type: type[C]) -> tuple[C | None, str]
         return None, str(exc)
     except Exception as exc:  # whatever a decoder raises, the message is captured, never retried forever
         return None, f"{type(exc).__name__}: {exc}"
-    if not isinstance(command, message_type):
+    if not isinstance(command, Command) or not (
+        isinstance(command, message_type) or resolves_to(type(command), message_type)
+    ):
         return None, f"expected {message_type.__name__}, got {type(command).__name__}"
     problem = run_id_problem(command.run_id)
     if problem is not None:

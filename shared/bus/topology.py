@@ -132,9 +132,19 @@ def consumers() -> tuple[ConsumerSpec, ...]:
     )
 
 
-def buckets(*, batch_retention_days: float = 30.0) -> tuple[BucketSpec, ...]:
+def buckets(*, retention_days: float = 30.0, batch_retention_days: float = 30.0) -> tuple[BucketSpec, ...]:
+    """Every bucket; runs, their step outputs and snapshots expire ``retention_days`` after their last write,
+    batches ``batch_retention_days`` after theirs."""
+    retention = retention_days * DAY
     return (
-        BucketSpec(s.KV_RUNS, history=10, description="saga state per run (coordinator)"),
+        BucketSpec(s.KV_RUNS, history=1, ttl_seconds=retention, description="saga state per run (coordinator)"),
+        BucketSpec(s.KV_STEPS, history=1, ttl_seconds=retention, description="each step's output, once (coordinator)"),
+        BucketSpec(
+            s.KV_SNAPSHOTS,
+            history=1,
+            ttl_seconds=retention,
+            description="market snapshots by content key (market_data: prices; analysis: covariance, regime)",
+        ),
         BucketSpec(s.KV_PORTFOLIOS, history=10, description="accounts, lots, cash (portfolio)"),
         BucketSpec(s.KV_ORDERS, history=2, description="paper broker orders by client order id (execution)"),
         BucketSpec(s.KV_EXECUTIONS, history=2, description="execution results by run (execution)"),

@@ -10,18 +10,29 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 import nats
 from nats.aio.client import Client
 
-from contracts import RebalanceRequest, RebalanceRequested, RunRecord, decode_as, encode, run_key, subjects
+from contracts import (
+    RebalanceRequest,
+    RebalanceRequested,
+    RunRecord,
+    decode_as,
+    encode,
+    run_key,
+    step_key,
+    subjects,
+)
 from shared.bus import kv as kvops
 from shared.bus.runtime import ServiceRuntime
 from shared.clock import Clock, SystemClock
 from shared.settings import Settings
 
 __all__ = ["SERVICE_NAMES", "InProcessSystem", "running_system"]
+
+T = TypeVar("T")
 
 SERVICE_NAMES = (
     "portfolio",
@@ -97,6 +108,13 @@ class InProcessSystem:
         bucket = await self.client.jetstream().key_value(subjects.KV_RUNS)
         record, _ = await kvops.read(bucket, run_key(run_id), RunRecord)
         return record
+
+    async def step_output(self, run_id: str, step: str, type_: type[T]) -> T:
+        """A step's stored output (KV ``steps``; a finished run keeps them only with ``keep_step_outputs``)."""
+        bucket = await self.client.jetstream().key_value(subjects.KV_STEPS)
+        entry = await bucket.get(step_key(run_id, step))
+        assert entry.value is not None, (run_id, step)
+        return decode_as(entry.value, type_)
 
     async def wait_for_run(self, run_id: str, timeout: float = 60.0, *, notified: bool = True) -> RunRecord:
         """Wait, on KV watch events (no polling sleeps), until the run is finished."""

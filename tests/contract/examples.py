@@ -15,12 +15,16 @@ import msgspec
 from contracts import (
     AccountSnapshot,
     AnalyzeMarket,
+    AnalyzeMarketV2,
     ApplyFills,
+    ApplyFillsV2,
     BatchRecord,
     BatchRequested,
     BuildTaxContext,
+    BuildTaxContextV2,
     ExecutedTrade,
     ExecuteTrades,
+    ExecuteTradesV2,
     ExecutionResult,
     FetchMarketData,
     Fill,
@@ -33,10 +37,12 @@ from contracts import (
     MarketAnalyzed,
     MarketConditions,
     MarketDataFetched,
+    MarketDataFetchedV2,
     Notified,
     Notify,
     PlanOptions,
     PlanRebalance,
+    PlanRebalanceV2,
     PlanReviewed,
     PortfolioLoaded,
     PortfolioRisk,
@@ -52,6 +58,7 @@ from contracts import (
     ReportGenerated,
     ReportLot,
     ReviewPlan,
+    ReviewPlanV2,
     RunApprovalDecided,
     RunCancelRequested,
     RunCompleted,
@@ -470,6 +477,12 @@ RUN_RECORD = RunRecord(
     report=REPORT,
     notifications=["webhook"],
     approval="approved by advisor@firm: looks right",
+    snapshot_id="2026-01-02-0123456789abcdef",
+    outputs=["load-portfolio", "calculate-rebalancing"],
+    taxable=True,
+    needs_rebalancing=True,
+    planned_trades=1,
+    executed=True,
 )
 
 BATCH = "batch-0001"
@@ -544,6 +557,7 @@ MESSAGES: list[msgspec.Struct] = [
         as_of=AS_OF,
         weights={"VTI": D("0.6"), "BND": D("0.4")},
         universe=["BND", "VTI"],
+        snapshot_id="2026-01-02-0123456789abcdef",
     ),
     MarketAnalyzed(**_env("analyze-market-conditions"), conditions=CONDITIONS, risk=RISK),
     BuildTaxContext(
@@ -590,6 +604,24 @@ MESSAGES: list[msgspec.Struct] = [
         report=REPORT,
     ),
     Notified(**_env("send-notifications"), channels=["webhook"], errors=["email: not configured"]),
+    MarketDataFetchedV2(**_env("fetch-market-data"), as_of=AS_OF, snapshot_id="2026-01-02-0123456789abcdef"),
+    AnalyzeMarketV2(**_env("analyze-market-conditions"), as_of=AS_OF, snapshot_id="2026-01-02-0123456789abcdef"),
+    BuildTaxContextV2(**_env("tax-context"), as_of=AS_OF, snapshot_id="2026-01-02-0123456789abcdef"),
+    PlanRebalanceV2(
+        **_env("calculate-rebalancing"),
+        as_of=AS_OF,
+        snapshot_id="2026-01-02-0123456789abcdef",
+        options=PLAN_OPTIONS,
+    ),
+    ReviewPlanV2(**_env("tax-optimization"), as_of=AS_OF),
+    ExecuteTradesV2(
+        **_env("execute-trades"),
+        account_id="demo",
+        as_of=AS_OF,
+        snapshot_id="2026-01-02-0123456789abcdef",
+        dry_run=False,
+    ),
+    ApplyFillsV2(**_env("update-portfolio"), account_id="demo", as_of=AS_OF),
 ]
 
 

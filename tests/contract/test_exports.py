@@ -12,7 +12,7 @@ import pytest
 
 import contracts
 
-MODULES = ["envelope", "values", "messages", "batches", "report", "runs", "queries", "codec", "subjects"]
+MODULES = ["envelope", "values", "messages", "batches", "report", "runs", "snapshot", "queries", "codec", "subjects"]
 # Exported from ``contracts`` by name; ``subjects`` is exported as a namespace (``contracts.subjects.X``).
 FLAT = [m for m in MODULES if m != "subjects"]
 

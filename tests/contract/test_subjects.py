@@ -36,7 +36,7 @@ def test_subject_follows_the_naming_rule(name: str) -> None:
     value = _subject_constants()[name]
     if value in subjects.PUBLIC_SUBJECTS:
         assert PUBLIC.match(value), value
-    elif name in ("TIMER_FIRE_ALL", "TIMERS_ALL", "SCHEDULE_DEFINITIONS", "DLQ_PREFIX"):
+    elif name in ("TIMER_FIRE_ALL", "TIMERS_ALL", "SCHEDULE_DEFINITIONS", "RUN_TIMER_SCHEDULES", "DLQ_PREFIX"):
         assert value.startswith(("run.v1.timer.", "dlq.v1")), value
     elif name == "EVENTS_ALL":
         assert value == "*.v1.evt.>"
@@ -71,6 +71,7 @@ def test_subject_builders() -> None:
     assert SUBJECT.match(subjects.step_failed("tax"))
     assert subjects.timer_fire("r1", "tax-context") == "run.v1.timer.fire.r1.tax-context"
     assert subjects.timer_schedule("r1", "tax-context") == "run.v1.timer.schedule.r1.tax-context"
+    assert subjects.run_timer_schedule("r1") == "run.v1.timer.schedule.r1"
     assert subjects.dlq_subject("tax.v1.cmd.review-plan") == "dlq.v1.tax.v1.cmd.review-plan"
 
 

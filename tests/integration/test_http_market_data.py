@@ -17,7 +17,12 @@ pytestmark = pytest.mark.integration
 async def test_a_run_on_the_http_provider_gives_the_same_report(settings: Settings) -> None:
     with chart_api() as (url, requests):
         http = settings.model_copy(
-            update={"market_data_provider": "http", "market_data_url": url, "as_of_date": date(2026, 5, 1)}
+            update={
+                "market_data_provider": "http",
+                "market_data_url": url,
+                "as_of_date": date(2026, 5, 1),
+                "market_data_rate_per_second": 500.0,  # a local server: a snapshot prices every security
+            }
         )
         async with running_system(http) as system:
             record = await system.wait_for_run(await system.request_run("demo", dry_run=True), timeout=120)

@@ -14,7 +14,15 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from contracts import RebalanceRequest, RebalanceRequested, RunRecord, encode, subjects
+from contracts import (
+    PortfolioLoaded,
+    RebalancePlanned,
+    RebalanceRequest,
+    RebalanceRequested,
+    RunRecord,
+    encode,
+    subjects,
+)
 from services.portfolio.domain import AccountState, account_key
 from shared.bus import kv as kvops
 from shared.settings import Settings
@@ -91,9 +99,10 @@ async def test_dry_run_of_demo_completes_with_the_right_report(system: InProcess
     assert "keeps demo-bnd-1: a household purchase in the last 30 days would wash its loss" in bnd.reason
     assert all(a.reason for a in report.actions)
     # Risk before and after the trades, from the analysis step's covariance (cash has no volatility).
-    assert record.risk is not None and report.volatility_before is not None and report.volatility_after is not None
+    risk = report.analysis.risk
+    assert risk is not None and report.volatility_before is not None and report.volatility_after is not None
     invested = 1 - float(report.allocation_before["cash"]) / 100
-    assert report.volatility_before == pytest.approx(record.risk.volatility * invested, rel=0.05)
+    assert report.volatility_before == pytest.approx(risk.volatility * invested, rel=0.05)
     assert report.volatility_after > report.volatility_before  # cash goes into equity and REITs
     # Dry run: simulated, nothing executed, the ledger unchanged.
     assert report.execution.dry_run is True and report.execution.executed is False
@@ -113,13 +122,13 @@ async def test_executed_run_applies_fills_to_lots_and_cash_exactly(system: InPro
     assert record.step("update-portfolio").status == "completed"
     report = record.report
     assert report is not None and report.execution.executed is True
-    fills = [f for f in record.execution.fills] if record.execution else []
-    assert len(fills) == len(report.actions) == len(report.execution.trades)
+    fills = report.execution.trades
+    assert len(fills) == len(report.actions)
     assert len(events) == len(fills)
     after = (await _account(system)).account
     expected_cash = before.cash
     for fill in fills:
-        notional = fill.shares * fill.price
+        notional = fill.shares * fill.execution_price
         expected_cash += (notional - fill.commission) if fill.action == "sell" else -(notional + fill.commission)
     assert after.cash == expected_cash
     assert after.cash >= 0
@@ -133,8 +142,8 @@ async def test_executed_run_applies_fills_to_lots_and_cash_exactly(system: InPro
     new_lots = [lot for lot in after.lots if lot.lot_id.startswith(run_id)]
     assert {lot.symbol for lot in new_lots} == {a.symbol for a in report.actions if a.action == "buy"}
     for new_lot in new_lots:
-        fill = next(f for f in fills if f"{run_id}-{f.trade_id}" == new_lot.lot_id)
-        assert new_lot.cost_basis == fill.shares * fill.price + fill.commission
+        fill = next(f for f in fills if f"{run_id}-{f.order_id.removeprefix(run_id + '.')}" == new_lot.lot_id)
+        assert new_lot.cost_basis == fill.shares * fill.execution_price + fill.commission
 
 
 def _collector(events: list[bytes]):  # type: ignore[no-untyped-def]
@@ -177,9 +186,10 @@ async def test_the_same_request_delivered_twice_creates_one_run(system: InProces
 async def test_two_identical_requests_give_identical_trades(system: InProcessSystem) -> None:
     first = await system.wait_for_run(await system.request_run("demo", dry_run=True))
     second = await system.wait_for_run(await system.request_run("demo", dry_run=True))
-    assert first.plan is not None and second.plan is not None
-    assert msgspec.to_builtins(first.plan.trades) == msgspec.to_builtins(second.plan.trades)
     assert first.report is not None and second.report is not None
+    assert first.report.actions and msgspec.to_builtins(first.report.actions) == msgspec.to_builtins(
+        second.report.actions
+    )
     assert first.report.portfolio_value == second.report.portfolio_value
 
 
@@ -259,9 +269,13 @@ async def test_a_restarted_coordinator_resumes_without_applying_anything_twice(s
         assert record.status == "completed", record.error
         state = await _account(system)
         assert state.applied_runs.count(run_id) == 1
-        fills = record.execution.fills if record.execution else []
+        fills = record.report.execution.trades if record.report else []
         spent = sum(
-            ((f.shares * f.price + f.commission) if f.action == "buy" else -(f.shares * f.price - f.commission))
+            (
+                (f.shares * f.execution_price + f.commission)
+                if f.action == "buy"
+                else -(f.shares * f.execution_price - f.commission)
+            )
             for f in fills
         )
         assert state.account.cash == before.cash - spent
@@ -289,12 +303,12 @@ async def test_a_withdrawal_raises_the_cash_with_losses_and_small_gains_first(sy
     run_id = await system.request_run("demo", dry_run=True, mode="sell-only", withdraw_amount=Decimal(6000))
     record = await system.wait_for_run(run_id)
     assert record.status == "completed", record.error
-    assert record.plan is not None
-    sells = [t for t in record.plan.trades if t.action == "sell"]
-    assert sells and not [t for t in record.plan.trades if t.action == "buy"]
-    raised = sum((t.value for t in sells), Decimal(0))
+    assert record.report is not None
+    sells = [a for a in record.report.actions if a.action == "sell"]
+    assert sells and not [a for a in record.report.actions if a.action == "buy"]
+    raised = sum((a.estimated_value for a in sells), Decimal(0))
     assert raised + Decimal(demo_account()["cash"]) >= Decimal(6000)
-    short_term_gains = [lot for t in sells for lot in t.lots if lot.term == "short" and lot.gain > 0]
+    short_term_gains = [lot for a in sells for lot in a.lots if lot.holding_period == "short" and lot.gain_loss > 0]
     assert short_term_gains == []  # enough long-term lots and losses to raise $6,000
 
 
@@ -341,6 +355,7 @@ async def test_a_rejected_or_expired_approval_reports_without_trading(system: In
     rejected = await system.request_run("demo", dry_run=False, require_approval=True)
     await _wait_for_approval(system, rejected)
     await _decide(system, rejected, approved=False)
+    await system.wait_for_run(rejected)  # one trading run of an account at a time
     expiring = await system.request_run("demo", dry_run=False, require_approval=True, approval_timeout_seconds=1.0)
     for run_id, expected in ((rejected, "rejected by advisor@firm"), (expiring, "approval expired")):
         record = await system.wait_for_run(run_id)
@@ -410,11 +425,14 @@ async def test_the_accounts_planning_settings_reach_the_plan(settings: Settings,
     account.update({"restricted_symbols": ["VTI", "VEA"], "min_trade": "600", "max_estimated_tax": "0"})
     path = tmp_path / "household.json"
     path.write_text(json.dumps(household))
-    async with running_system(settings.model_copy(update={"household_file": path})) as system:
-        record = await system.wait_for_run(await system.request_run("demo", dry_run=True))
+    kept = {"household_file": path, "keep_step_outputs": True}  # to read the plan as the planner wrote it
+    async with running_system(settings.model_copy(update=kept)) as system:
+        run_id = await system.request_run("demo", dry_run=True)
+        record = await system.wait_for_run(run_id)
+        loaded = await system.step_output(run_id, "load-portfolio", PortfolioLoaded)
+        plan = (await system.step_output(run_id, "calculate-rebalancing", RebalancePlanned)).plan
     assert record.status == "completed", record.error
-    assert record.account is not None and record.account.restricted_symbols == ["VEA", "VTI"]
-    plan = record.plan
+    assert loaded.account.restricted_symbols == ["VEA", "VTI"]
     assert plan is not None and plan.trades
     assert not [t for t in plan.trades if t.action == "buy" and t.symbol in ("VTI", "VEA")]
     assert all(t.value >= 600 for t in plan.trades)

@@ -1,7 +1,7 @@
 """The saga's pure domain: run transitions, decisions, commands, effects and the report."""
 
 from services.coordinator.domain.batch import finish_run, new_batch, released_between, unique_accounts
-from services.coordinator.domain.commands import build_command, market_symbols, prices_of, weights_of
+from services.coordinator.domain.commands import build_command
 from services.coordinator.domain.decisions import should_rebalance
 from services.coordinator.domain.effects import (
     Effects,
@@ -10,7 +10,7 @@ from services.coordinator.domain.effects import (
     final_effects,
     resume_effects,
 )
-from services.coordinator.domain.report import build_report
+from services.coordinator.domain.report import ReportInputs, build_report
 from services.coordinator.domain.steps import (
     COORDINATOR_STEPS,
     PIVOT,
@@ -19,9 +19,11 @@ from services.coordinator.domain.steps import (
     is_after_pivot,
 )
 from services.coordinator.domain.transitions import (
+    STORED_OUTPUTS,
     apply_approval,
     apply_cancel,
     apply_failure,
+    apply_report,
     apply_result,
     apply_timer,
     refuse_busy,
@@ -32,12 +34,15 @@ __all__ = [
     "COORDINATOR_STEPS",
     "PIVOT",
     "SERVICE_STEPS",
+    "STORED_OUTPUTS",
     "Effects",
+    "ReportInputs",
     "RetryPolicy",
     "ScheduledTimer",
     "apply_approval",
     "apply_cancel",
     "apply_failure",
+    "apply_report",
     "apply_result",
     "apply_timer",
     "build_command",
@@ -46,14 +51,11 @@ __all__ = [
     "final_effects",
     "finish_run",
     "is_after_pivot",
-    "market_symbols",
     "new_batch",
-    "prices_of",
     "refuse_busy",
     "released_between",
     "resume_effects",
     "should_rebalance",
     "start_run",
     "unique_accounts",
-    "weights_of",
 ]

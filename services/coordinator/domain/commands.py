@@ -1,61 +1,32 @@
-"""The command that starts each service step, built from the run's state."""
+"""The command that starts each service step, built from the run's state.
+
+Commands carry references, not copies (version 2 of each step message): the run (whose earlier step
+outputs are stored under ``<run_id>.<step>`` in KV ``steps``) and the market snapshot. The receiving
+service's runtime reads what its step needs (``shared.bus.step_inputs``).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from contracts import (
-    AnalyzeMarket,
-    BuildTaxContext,
+    AnalyzeMarketV2,
+    ApplyFillsV2,
+    BuildTaxContextV2,
     Command,
-    ExecuteTrades,
+    ExecuteTradesV2,
     FetchMarketData,
     LoadPortfolio,
     Notify,
     PlanOptions,
-    PlanRebalance,
-    ReviewPlan,
+    PlanRebalanceV2,
+    ReviewPlanV2,
     RunRecord,
 )
-from contracts import (
-    ApplyFills as ApplyFillsCommand,
-)
 from shared.errors import InvalidInputError
-from shared.holdings import values_by_symbol
-from shared.securities import DEFAULT_BY_CLASS, SecurityMaster, UnknownSecurityError, default_securities
 
-__all__ = ["build_command", "market_symbols", "prices_of", "weights_of"]
-
-
-def market_symbols(record: RunRecord, securities: SecurityMaster | None = None) -> list[str]:
-    """Held symbols, each class's default security, and harvest replacements of the held ones."""
-    securities = securities or default_securities()
-    held = set(record.account.symbols) if record.account else set()
-    wanted = held | set(DEFAULT_BY_CLASS.values())
-    for symbol in held:
-        try:
-            wanted |= {s.symbol for s in securities.replacements(symbol)}
-        except UnknownSecurityError:
-            continue
-    return sorted(wanted)
-
-
-def prices_of(record: RunRecord) -> dict[str, Decimal]:
-    return {symbol: quote.close for symbol, quote in sorted(record.quotes.items())}
-
-
-def weights_of(record: RunRecord) -> dict[str, Decimal]:
-    """Weights of the invested value by symbol (cash excluded), from the run's prices."""
-    if record.account is None:
-        return {}
-    prices = prices_of(record)
-    values = values_by_symbol((lot for lot in record.account.lots if lot.symbol in prices), prices)
-    total = sum(values.values(), Decimal(0))
-    if total <= 0:
-        return {}
-    return {symbol: value / total for symbol, value in sorted(values.items())}
+__all__ = ["build_command"]
 
 
 def build_command(record: RunRecord, step: str, attempt: int, now: datetime) -> Command:
@@ -67,30 +38,22 @@ def build_command(record: RunRecord, step: str, attempt: int, now: datetime) -> 
         "attempt": attempt,
     }
     request = record.request
-    account = record.account
     if step == "load-portfolio":
         return LoadPortfolio(
             **common, account_id=request.account_id, risk_override=request.risk_override, as_of=record.as_of
         )
     if step == "send-notifications":
         return _notify(record, common)
-    if account is None:
-        raise InvalidInputError(f"{step} needs the loaded account")
+    if step == "fetch-market-data":  # no symbols: the snapshot of the whole security master on the date
+        return FetchMarketData(**common, symbols=[], as_of=record.as_of)
     as_of = record.as_of
-    if step == "fetch-market-data":
-        return FetchMarketData(**common, symbols=market_symbols(record), as_of=as_of)
-    if as_of is None:
-        raise InvalidInputError(f"{step} needs the run's date")
+    if as_of is None or not record.snapshot_id:
+        raise InvalidInputError(f"{step} needs the run's date and market snapshot")
+    snapshot = record.snapshot_id
     if step == "analyze-market-conditions":
-        return AnalyzeMarket(**common, as_of=as_of, weights=weights_of(record), universe=sorted(record.quotes))
+        return AnalyzeMarketV2(**common, as_of=as_of, snapshot_id=snapshot)
     if step == "tax-context":
-        return BuildTaxContext(
-            **common,
-            account=account,
-            household_activity=record.household_activity,
-            prices=prices_of(record),
-            as_of=as_of,
-        )
+        return BuildTaxContextV2(**common, as_of=as_of, snapshot_id=snapshot)
     if step == "calculate-rebalancing":
         options = PlanOptions(
             mode=request.mode,
@@ -99,47 +62,15 @@ def build_command(record: RunRecord, step: str, attempt: int, now: datetime) -> 
             withdraw_amount=request.withdraw_amount,
             force=request.force_rebalance,
         )
-        return PlanRebalance(
-            **common,
-            account=account,
-            prices=prices_of(record),
-            as_of=as_of,
-            options=options,
-            tax=record.tax_context,
-            risk=record.risk,
-        )
+        return PlanRebalanceV2(**common, as_of=as_of, snapshot_id=snapshot, options=options)
     if step == "tax-optimization":
-        if record.tax_context is None or record.plan is None:
-            raise InvalidInputError("tax-optimization needs the tax context and the plan")
-        return ReviewPlan(
-            **common,
-            account=account,
-            household_activity=record.household_activity,
-            context=record.tax_context,
-            plan=record.plan,
-            as_of=as_of,
-        )
+        return ReviewPlanV2(**common, as_of=as_of)
     if step == "execute-trades":
-        trades = record.plan.trades if record.plan else []
-        return ExecuteTrades(
-            **common,
-            account_id=account.account_id,
-            as_of=as_of,
-            trades=trades,
-            prices=prices_of(record),
-            dry_run=request.dry_run,
+        return ExecuteTradesV2(
+            **common, account_id=request.account_id, as_of=as_of, snapshot_id=snapshot, dry_run=request.dry_run
         )
     if step == "update-portfolio":
-        if record.execution is None:
-            raise InvalidInputError("update-portfolio needs the execution result")
-        return ApplyFillsCommand(
-            **common,
-            account_id=account.account_id,
-            as_of=as_of,
-            trades=record.plan.trades if record.plan else [],
-            fills=[f for f in record.execution.fills if not f.simulated],
-            review=record.review,
-        )
+        return ApplyFillsV2(**common, account_id=request.account_id, as_of=as_of)
     raise InvalidInputError(f"no command for step {step!r}")
 
 

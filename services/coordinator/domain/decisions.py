@@ -21,22 +21,23 @@ def should_rebalance(record: RunRecord) -> tuple[bool, str]:
     The band and timing gates are for rebalancing to a target (``full`` and ``threshold``). A run in an
     explicit mode (invest the cash, raise cash for a withdrawal, harvest losses) was asked for its own
     purpose: it trades whenever its plan has trades."""
-    plan = record.plan
     conditions = record.conditions
-    if plan is None:
+    if record.planned_trades is None:
         return False, "no plan"
+    has_trades = record.planned_trades > 0
+    needs_rebalancing = bool(record.needs_rebalancing)
     mode = record.request.mode
     if mode in EXPLICIT_MODES:
-        if not plan.trades:
+        if not has_trades:
             return False, f"{mode}: nothing to trade"
         return True, f"{mode} run: {EXPLICIT_MODES[mode]}"
-    if not plan.trades:
-        if plan.needs_rebalancing:
+    if not has_trades:
+        if needs_rebalancing:
             return False, "needs rebalancing, but no trade passes the plan's constraints"
         return False, "within bands: no rebalancing needed"
     if record.request.force_rebalance:
         return True, "forced by the request"
-    if not plan.needs_rebalancing:
+    if not needs_rebalancing:
         return False, "within bands: no rebalancing needed"
     if conditions is not None and conditions.market_timing == "poor":
         return False, (

@@ -4,6 +4,10 @@ Everything here is derived from state, so a restarted coordinator publishes the 
 for unfinished runs (:func:`resume_effects`) and the public events of finished runs whose publication
 is not known to have happened (:func:`final_effects`); their deterministic ``Nats-Msg-Id`` lets JetStream drop
 the copies it already has, and every handler is idempotent on (run_id, step) for the rest.
+
+A run has at most one pending timer (its current step's deadline or retry time), kept on one subject per
+run: each new timer replaces the last, so a finished step's deadline never fires, and when no step is
+left running the effects say to clear it (``clear_timer``).
 """
 
 from __future__ import annotations
@@ -40,11 +44,20 @@ class ScheduledTimer:
 
 
 class Effects:
-    __slots__ = ("messages", "timers")
+    __slots__ = ("clear_timer", "messages", "report_due", "run_id", "timers")
 
-    def __init__(self) -> None:
+    def __init__(self, run_id: str = "") -> None:
+        self.run_id = run_id
         self.messages: list[Outgoing] = []
         self.timers: list[ScheduledTimer] = []
+        self.report_due = False
+        """``generate-report`` is running: the handler reads the step outputs and builds the report."""
+        self.clear_timer = False
+        """No step is left running: the run's pending timer is to be removed."""
+
+
+def _active(record: RunRecord) -> bool:
+    return any(step.status in ("running", "retrying") for step in record.steps)
 
 
 def _step_changed(before: StepRecord | None, after: StepRecord) -> bool:
@@ -68,6 +81,9 @@ def _step_effects(record: RunRecord, step: StepRecord, now: datetime, policy: Re
         timeout = record.request.approval_timeout_seconds or policy.approval_timeout_seconds
         deadline = (step.started_at or now) + timedelta(seconds=timeout)
         out.timers.append(_timer(record, step, "deadline", step.attempts, deadline, now))
+        return
+    if step.name == "generate-report" and step.status == "running":
+        out.report_due = True
         return
     if step.name not in SERVICE_STEPS:
         return
@@ -136,20 +152,22 @@ def _public_effects(before: RunRecord | None, after: RunRecord, now: datetime, o
 
 def effects(before: RunRecord | None, after: RunRecord, now: datetime, policy: RetryPolicy) -> Effects:
     """Messages and timers that the transition from ``before`` to ``after`` calls for."""
-    out = Effects()
+    out = Effects(after.run_id)
     for step in after.steps:
         previous = before.step(step.name) if before else None
         if _step_changed(previous, step):
             _step_effects(after, step, now, policy, out)
     _public_effects(before, after, now, out)
+    out.clear_timer = not _active(after) and (before is None or _active(before))
     return out
 
 
 def resume_effects(record: RunRecord, now: datetime, policy: RetryPolicy) -> Effects:
     """Everything an unfinished run may still be waiting for, to publish again after a restart."""
-    out = Effects()
+    out = Effects(record.run_id)
     for step in record.steps:
         _step_effects(record, step, now, policy, out)
+    out.clear_timer = not _active(record)
     return out
 
 

@@ -1,29 +1,56 @@
-"""Build the run report: the original workflow's fields, computed from what the steps found."""
+"""Build the run report: the original workflow's fields, computed from what the steps found.
+
+The steps' outputs are not in the run record: the coordinator reads them (KV ``steps``) into
+:class:`ReportInputs` and builds the report from the record and those, purely.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 import msgspec
 
 from contracts import (
+    AccountSnapshot,
     ExecutedTrade,
+    ExecutionResult,
     Fill,
     MarketConditions,
+    PortfolioRisk,
+    RebalancePlan,
     Report,
     ReportAction,
     ReportAnalysis,
     ReportExecution,
     ReportLot,
     RunRecord,
+    TaxContext,
     TaxOptimizationSummary,
+    TaxReview,
     Trade,
     UnfilledTrade,
 )
 from shared.money import ZERO, cents
 
-__all__ = ["build_report"]
+__all__ = ["ReportInputs", "build_report"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportInputs:
+    """The step outputs a report is built from (each ``None`` when its step did not run)."""
+
+    account: AccountSnapshot | None = None
+    risk: PortfolioRisk | None = None
+    tax_context: TaxContext | None = None
+    plan: RebalancePlan | None = None
+    review: TaxReview | None = None
+    execution: ExecutionResult | None = None
+    stale: Mapping[str, str] = field(default_factory=dict)
+    """The snapshot's stale-price warnings by symbol; the report names those the account holds or trades."""
+
 
 _UNKNOWN_CONDITIONS = MarketConditions(
     market_sentiment="neutral",
@@ -70,8 +97,7 @@ def _executed(fill: Fill) -> ExecutedTrade:
     )
 
 
-def _execution(record: RunRecord) -> ReportExecution:
-    result = record.execution
+def _execution(record: RunRecord, result: ExecutionResult | None) -> ReportExecution:
     dry_run = record.request.dry_run
     if result is None:
         return ReportExecution(executed=False, dry_run=dry_run, trades=[], total_cost=ZERO, errors=[])
@@ -101,21 +127,27 @@ def _execution(record: RunRecord) -> ReportExecution:
     )
 
 
-def _allocation_after(record: RunRecord) -> dict[str, Decimal]:
+def _allocation_after(record: RunRecord, inputs: ReportInputs) -> dict[str, Decimal]:
     """The planned allocation when the trades executed (or were simulated), else the one before."""
-    plan = record.plan
+    plan, execution = inputs.plan, inputs.execution
     if plan is None:
         return {}
-    traded = record.execution is not None and (record.execution.executed or record.execution.dry_run)
+    traded = execution is not None and (execution.executed or execution.dry_run)
     return dict(plan.after) if record.should_rebalance and traded else dict(plan.before)
 
 
-def build_report(record: RunRecord, now: datetime) -> Report:
-    plan = record.plan
-    review = record.review
+def _stale_warnings(inputs: ReportInputs) -> list[str]:
+    held = {lot.symbol for lot in inputs.account.lots} if inputs.account else set()
+    traded = {t.symbol for t in inputs.plan.trades} if inputs.plan else set()
+    return [inputs.stale[s] for s in sorted(held | traded) if s in inputs.stale]
+
+
+def build_report(record: RunRecord, inputs: ReportInputs, now: datetime) -> Report:
+    plan = inputs.plan
+    review = inputs.review
     conditions = record.conditions or _UNKNOWN_CONDITIONS
     lot_taxes: dict[str, Decimal] = {}
-    context = record.tax_context
+    context = inputs.tax_context
     if plan is not None and context is not None and context.taxable:
         rates = {"short": context.short_term_rate, "long": context.long_term_rate}
         lot_taxes = {lot.lot_id: lot.gain * rates[lot.term] for t in plan.trades for lot in t.lots}
@@ -134,7 +166,7 @@ def build_report(record: RunRecord, now: datetime) -> Report:
     recommendations = [*(review.recommendations if review else []), conditions.risk_recommendation]
     if record.decision:
         recommendations.append(f"Decision: {record.decision}.")
-    warnings = [*record.market_warnings, *(plan.warnings if plan else [])]
+    warnings = [*record.market_warnings, *_stale_warnings(inputs), *(plan.warnings if plan else [])]
     return Report(
         account_id=record.request.account_id,
         portfolio_value=cents(plan.portfolio_value) if plan else ZERO,
@@ -145,17 +177,17 @@ def build_report(record: RunRecord, now: datetime) -> Report:
             tax_optimization=tax_summary,
             should_rebalance=bool(record.should_rebalance),
             decision=record.decision,
-            risk=msgspec.structs.replace(record.risk, covariance=[]) if record.risk else None,
+            risk=msgspec.structs.replace(inputs.risk, covariance=[]) if inputs.risk else None,
         ),
         actions=[_action(t, lot_taxes) for t in (plan.trades if plan else [])],
-        execution=_execution(record),
+        execution=_execution(record, inputs.execution),
         recommendations=[r for r in recommendations if r],
         timestamp=now,
         run_id=record.run_id,
         as_of=record.as_of,
         allocation_before=dict(plan.before) if plan else {},
-        allocation_after=_allocation_after(record),
-        target_allocation=dict(record.account.target) if record.account else {},
+        allocation_after=_allocation_after(record, inputs),
+        target_allocation=dict(inputs.account.target) if inputs.account else {},
         estimated_tax=cents(plan.estimated_tax) if plan else ZERO,
         estimated_costs=cents(plan.estimated_costs) if plan else ZERO,
         solver=plan.solver if plan else "",

@@ -3,6 +3,11 @@
 The coordinator's handler reads the run from KV, applies one of these, and writes the result with
 compare-and-set; a function returns ``None`` when the event changes nothing (a duplicate, a stale
 attempt, a late timer), which is what makes every delivery idempotent.
+
+The record keeps state and references only: a step's output is stored by the handler under
+``<run_id>.<step>`` (:data:`STORED_OUTPUTS`), and the record notes that it is there and the few facts
+the saga decides on (taxable, the snapshot, whether the plan has trades, whether trades executed).
+``generate-report`` waits for the handler, which reads the outputs and applies :func:`apply_report`.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ from contracts import (
     FillsApplied,
     MarketAnalyzed,
     MarketDataFetched,
+    MarketDataFetchedV2,
     Notified,
     PlanReviewed,
     PortfolioLoaded,
     RebalancePlanned,
     RebalanceRequested,
+    Report,
     RunApprovalDecided,
     RunRecord,
     StepFailed,
@@ -31,13 +38,13 @@ from contracts import (
     TradesExecuted,
 )
 from services.coordinator.domain.decisions import should_rebalance
-from services.coordinator.domain.report import build_report
 from services.coordinator.domain.steps import COORDINATOR_STEPS, PIVOT, RetryPolicy, index_of
 
 __all__ = [
     "apply_approval",
     "apply_cancel",
     "apply_failure",
+    "apply_report",
     "apply_result",
     "apply_timer",
     "refuse_busy",
@@ -47,6 +54,7 @@ __all__ = [
 StepResult = (
     PortfolioLoaded
     | MarketDataFetched
+    | MarketDataFetchedV2
     | MarketAnalyzed
     | TaxContextBuilt
     | RebalancePlanned
@@ -56,6 +64,18 @@ StepResult = (
     | Notified
 )
 TERMINAL = ("completed", "failed", "cancelled")
+STORED_OUTPUTS = frozenset(
+    {
+        "load-portfolio",
+        "analyze-market-conditions",
+        "tax-context",
+        "calculate-rebalancing",
+        "tax-optimization",
+        "execute-trades",
+    }
+)
+"""Steps whose output later steps or the report read: stored once under ``<run_id>.<step>`` (KV ``steps``).
+The market data step's output is the snapshot; the last two steps' results are facts in the record."""
 
 
 def start_run(event: RebalanceRequested, now: datetime) -> RunRecord:
@@ -128,8 +148,7 @@ def _skip(record: RunRecord, name: str, now: datetime, why: str) -> RunRecord:
 def _next_step(record: RunRecord, done: str, now: datetime) -> RunRecord:
     """Advance past ``done``: skip what the rules say to skip, begin the next step."""
     request = record.request
-    account = record.account
-    taxable = account is not None and account.taxable
+    taxable = bool(record.taxable)
     for name in STEP_NAMES[index_of(done) + 1 :]:
         if name == "tax-optimization" and not (taxable and request.tax_optimization):
             why = "account is not taxable" if not taxable else "taxOptimization is off"
@@ -141,7 +160,7 @@ def _next_step(record: RunRecord, done: str, now: datetime) -> RunRecord:
         if name == "approval" and not request.require_approval:
             record = _skip(record, name, now, "no approval required for this run")
             continue
-        if name == "update-portfolio" and not (record.execution and record.execution.executed):
+        if name == "update-portfolio" and not record.executed:
             why = "dry run: nothing to apply" if request.dry_run else "no trade was executed"
             record = _skip(record, name, now, why)
             continue
@@ -150,17 +169,12 @@ def _next_step(record: RunRecord, done: str, now: datetime) -> RunRecord:
 
 
 def _run_inline(record: RunRecord, name: str, now: datetime) -> RunRecord:
-    if name == "approval":  # waits for a decision (apply_approval) or its deadline (apply_timer)
+    if name in ("approval", "generate-report"):  # waits: a decision or its deadline; the handler's report
         return record
     if name == "should-rebalance":
         decision, reason = should_rebalance(record)
         record = msgspec.structs.replace(record, should_rebalance=decision, decision=reason)
         record = _complete(record, name, now, detail=reason)
-        return _next_step(record, name, now)
-    if name == "generate-report":
-        report = build_report(record, now)
-        record = msgspec.structs.replace(record, report=report, status="completed")
-        record = _complete(record, name, now)
         return _next_step(record, name, now)
     record = _complete(record, name, now)
     return _next_step(record, name, now)
@@ -182,25 +196,34 @@ def _accepts(record: RunRecord, step: str, attempt: int, *, result: bool) -> boo
 
 
 def _absorb(record: RunRecord, event: StepResult) -> RunRecord:
-    """Keep what a step found, for the later steps and the report."""
+    """Note that a step's output is stored, and keep the facts the saga decides on."""
     replace = msgspec.structs.replace
+    if event.step in STORED_OUTPUTS and event.step not in record.outputs:
+        record = replace(record, outputs=[*record.outputs, event.step])
     if isinstance(event, PortfolioLoaded):
-        return replace(record, account=event.account, household_activity=event.household_activity)
-    if isinstance(event, MarketDataFetched):
-        return replace(record, quotes=event.quotes, market_warnings=event.warnings, as_of=event.as_of)
+        return replace(record, taxable=event.account.taxable)
+    if isinstance(event, MarketDataFetchedV2):
+        return replace(record, snapshot_id=event.snapshot_id, as_of=event.as_of)
+    if isinstance(event, MarketDataFetched):  # a version-1 answer: no snapshot, later steps cannot run
+        return replace(record, market_warnings=event.warnings, as_of=event.as_of)
     if isinstance(event, MarketAnalyzed):
-        return replace(record, conditions=event.conditions, risk=event.risk)
-    if isinstance(event, TaxContextBuilt):
-        return replace(record, tax_context=event.context)
+        return replace(record, conditions=event.conditions)
     if isinstance(event, RebalancePlanned):
-        return replace(record, plan=event.plan)
-    if isinstance(event, PlanReviewed):
-        return replace(record, review=event.review)
+        return replace(record, needs_rebalancing=event.plan.needs_rebalancing, planned_trades=len(event.plan.trades))
     if isinstance(event, TradesExecuted):
-        return replace(record, execution=event.result)
+        return replace(record, executed=event.result.executed)
     if isinstance(event, Notified):
         return replace(record, notifications=[*event.channels, *(f"error: {e}" for e in event.errors)])
     return record
+
+
+def apply_report(record: RunRecord, report: Report, now: datetime) -> RunRecord | None:
+    """The handler built the report from the stored outputs: the run is completed."""
+    if record.status != "running" or record.step("generate-report").status != "running":
+        return None
+    record = msgspec.structs.replace(record, report=report, status="completed")
+    record = _complete(record, "generate-report", now)
+    return _next_step(record, "generate-report", now)
 
 
 # ---- transitions -----------------------------------------------------------------------------------

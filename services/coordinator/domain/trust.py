@@ -13,6 +13,7 @@ from contracts import (
     FillsApplied,
     MarketAnalyzed,
     MarketDataFetched,
+    MarketDataFetchedV2,
     Notified,
     PlanReviewed,
     PortfolioLoaded,
@@ -30,6 +31,7 @@ __all__ = ["RESULT_OF", "result_problem"]
 RESULT_OF: Final[dict[type, tuple[str, str]]] = {
     PortfolioLoaded: ("load-portfolio", subjects.PORTFOLIO_LOADED),
     MarketDataFetched: ("fetch-market-data", subjects.MARKET_DATA_FETCHED),
+    MarketDataFetchedV2: ("fetch-market-data", subjects.MARKET_DATA_FETCHED),
     MarketAnalyzed: ("analyze-market-conditions", subjects.ANALYSIS_ANALYZED),
     TaxContextBuilt: ("tax-context", subjects.TAX_CONTEXT_BUILT),
     RebalancePlanned: ("calculate-rebalancing", subjects.REBALANCING_PLANNED),

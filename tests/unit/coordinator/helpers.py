@@ -15,7 +15,7 @@ from contracts import (
     LotSale,
     MarketAnalyzed,
     MarketConditions,
-    MarketDataFetched,
+    MarketDataFetchedV2,
     Notified,
     PlanReviewed,
     PortfolioLoaded,
@@ -34,13 +34,16 @@ from contracts import (
     TradesExecuted,
 )
 from contracts import Lot as LotValue
-from services.coordinator.domain import RetryPolicy, apply_result, start_run
+from services.coordinator.domain import ReportInputs, RetryPolicy, apply_report, apply_result, build_report, start_run
 from services.coordinator.domain.transitions import StepResult
 
 D = Decimal
 RUN = "run-1"
 NOW = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 AS_OF = date(2026, 1, 2)
+SNAPSHOT = "2026-01-02-0123456789abcdef"
+STALE = {"BND": "stale price: BND", "GLD": "stale price: GLD"}
+"""The snapshot's stale quotes: the report names BND (held), not GLD (neither held nor traded)."""
 POLICY = RetryPolicy(timeout_seconds=30.0, max_attempts=3, backoff_seconds=0.5, max_backoff_seconds=30.0)
 
 
@@ -200,8 +203,7 @@ def result(record: RunRecord, step: str, s: Scenario = Scenario(), attempt: int 
     if step == "load-portfolio":
         return PortfolioLoaded(**common, account=account(s))
     if step == "fetch-market-data":
-        quotes = {"VTI": _quote("VTI", "300.00"), "BND": _quote("BND", "72.50")}
-        return MarketDataFetched(**common, as_of=AS_OF, quotes=quotes, warnings=["BND: stale"])
+        return MarketDataFetchedV2(**common, as_of=AS_OF, snapshot_id=SNAPSHOT)
     if step == "analyze-market-conditions":
         return MarketAnalyzed(**common, conditions=conditions(s))
     if step == "tax-context":
@@ -274,6 +276,28 @@ def running(record: RunRecord) -> list[str]:
     return [s.name for s in record.steps if s.status in ("running", "retrying")]
 
 
+def report_inputs(record: RunRecord, s: Scenario = Scenario()) -> ReportInputs:
+    """What the coordinator reads from the stored step outputs for the report (the scenario's answers)."""
+    outputs: dict[str, object] = {step: result(record, step, s, attempt=1) for step in record.outputs}
+    loaded, analyzed = outputs.get("load-portfolio"), outputs.get("analyze-market-conditions")
+    context, planned = outputs.get("tax-context"), outputs.get("calculate-rebalancing")
+    reviewed, executed = outputs.get("tax-optimization"), outputs.get("execute-trades")
+    return ReportInputs(
+        account=loaded.account if isinstance(loaded, PortfolioLoaded) else None,
+        risk=analyzed.risk if isinstance(analyzed, MarketAnalyzed) else None,
+        tax_context=context.context if isinstance(context, TaxContextBuilt) else None,
+        plan=planned.plan if isinstance(planned, RebalancePlanned) else None,
+        review=reviewed.review if isinstance(reviewed, PlanReviewed) else None,
+        execution=executed.result if isinstance(executed, TradesExecuted) else None,
+        stale=STALE,
+    )
+
+
+def report(record: RunRecord, now: datetime, s: Scenario = Scenario()) -> RunRecord | None:
+    """The coordinator's ``generate-report`` step: the report from the outputs, applied to the run."""
+    return apply_report(record, build_report(record, report_inputs(record, s), now), now)
+
+
 def drive(s: Scenario = Scenario(), *, stop_before: str | None = None) -> list[RunRecord]:
     """Every state of a run that answers each step once, in order: [start, after result 1, ...]."""
     record = start_run(requested(s), NOW)
@@ -284,7 +308,10 @@ def drive(s: Scenario = Scenario(), *, stop_before: str | None = None) -> list[R
         if not pending or pending[0] == stop_before:
             return states
         tick += 1
-        after = apply_result(record, result(record, pending[0], s), at(tick))
+        if pending[0] == "generate-report":
+            after = report(record, at(tick), s)
+        else:
+            after = apply_result(record, result(record, pending[0], s), at(tick))
         assert after is not None, pending[0]
         record = after
         states.append(record)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contracts import RunApprovalDecided, RunRecord, subjects
 from services.coordinator.domain import apply_approval, apply_cancel, apply_timer, effects, resume_effects
-from tests.unit.coordinator.helpers import NOW, POLICY, Scenario, at, drive, statuses, timer
+from tests.unit.coordinator.helpers import NOW, POLICY, Scenario, at, drive, report, statuses, timer
 
 WAIT = Scenario(request_extra={"require_approval": True, "approval_timeout_seconds": 600.0})
 
@@ -49,8 +49,10 @@ def test_rejection_reports_without_trading() -> None:
     after = apply_approval(_waiting(), _decision(False, reason="client on holiday"), at(200))
     assert after is not None
     assert statuses(after)["execute-trades"] == "skipped" and statuses(after)["update-portfolio"] == "skipped"
-    assert after.status == "completed" and after.report is not None
-    assert after.report.execution.executed is False
+    assert statuses(after)["generate-report"] == "running"
+    reported = report(after, at(201))
+    assert reported is not None and reported.status == "completed" and reported.report is not None
+    assert reported.report.execution.executed is False
     assert "rejected by advisor@firm: client on holiday" in after.decision
 
 
@@ -59,7 +61,7 @@ def test_an_approval_that_expires_reports_without_trading() -> None:
     after = apply_timer(record, timer(record, "approval", "deadline", 1), at(700), POLICY)
     assert after is not None
     assert statuses(after)["approval"] == "failed" and "expired" in (after.step("approval").error or "")
-    assert statuses(after)["execute-trades"] == "skipped" and after.status == "completed"
+    assert statuses(after)["execute-trades"] == "skipped" and statuses(after)["generate-report"] == "running"
     assert apply_approval(after, _decision(True), at(701)) is None  # too late
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+import msgspec
 import pytest
 
 from contracts import (
-    ApplyFills,
-    ExecuteTrades,
+    ApplyFillsV2,
+    ExecuteTradesV2,
+    FetchMarketData,
     LoadPortfolio,
     Notify,
     ReportGenerated,
@@ -25,6 +27,7 @@ from tests.unit.coordinator.helpers import (
     NOW,
     POLICY,
     RUN,
+    SNAPSHOT,
     Scenario,
     at,
     drive,
@@ -85,6 +88,8 @@ def test_each_newly_running_step_gets_its_command_and_deadline(scenario: Scenari
     for (before, after), out in zip(itertools.pairwise([None, *states]), _all_effects(states), strict=True):
         assert after is not None  # only the first pair's "before" is None
         new = [n for n in running(after) if before is None or n not in running(before)]
+        assert out.report_due == ("generate-report" in new)  # the coordinator's own step: no command
+        new = [n for n in new if n != "generate-report"]
         commands = [m for m in out.messages if m.subject in COMMANDS]
         assert [(m.subject, m.msg_id) for m in commands] == [(COMMAND_SUBJECT[n], f"{RUN}:{n}:1") for n in new]
         for outgoing in commands:
@@ -101,16 +106,24 @@ def test_dispatched_commands_over_a_full_run() -> None:
     assert subjects_sent == list(COMMAND_SUBJECT.values())
 
 
-def test_execute_and_apply_commands_carry_the_plan_and_real_fills_only() -> None:
+def test_commands_carry_references_not_copies_of_earlier_outputs() -> None:
     states = drive(Scenario())
-    sent = [m.message for out in _all_effects(states) for m in out.messages]
-    execute = next(m for m in sent if isinstance(m, ExecuteTrades))
-    assert [t.trade_id for t in execute.trades] == ["t1", "t2"]
-    assert execute.dry_run is False
-    assert execute.prices == {"BND": states[-1].quotes["BND"].close, "VTI": states[-1].quotes["VTI"].close}
-    apply = next(m for m in sent if isinstance(m, ApplyFills))
-    assert [f.trade_id for f in apply.fills] == ["t1", "t2"]
-    assert all(not f.simulated for f in apply.fills)
+    sent = [m.message for out in _all_effects(states) for m in out.messages if m.subject in COMMANDS]
+    fetch = next(m for m in sent if isinstance(m, FetchMarketData))
+    assert fetch.symbols == []  # the whole security master: the planner gets every candidate priced
+    execute = next(m for m in sent if isinstance(m, ExecuteTradesV2))
+    assert (execute.snapshot_id, execute.dry_run, execute.account_id) == (SNAPSHOT, False, "demo")
+    apply = next(m for m in sent if isinstance(m, ApplyFillsV2))
+    assert (apply.run_id, apply.account_id) == (RUN, "demo")
+    for message in sent[:-1]:  # no step command repeats the account, prices, plan or fills (Notify: the report)
+        fields = {f.name for f in msgspec.structs.fields(message)}  # type: ignore[arg-type]
+        assert not fields & {"account", "prices", "trades", "fills", "plan", "context", "quotes"}, message
+
+
+def test_the_run_timer_is_cleared_once_no_step_is_left_running() -> None:
+    states = drive(Scenario())
+    cleared = [i for i, out in enumerate(_all_effects(states)) if out.clear_timer]
+    assert cleared == [len(states) - 1]  # after send-notifications, and only then
 
 
 def test_completion_publishes_report_and_completed_exactly_once() -> None:

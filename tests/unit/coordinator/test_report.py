@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 
-import msgspec
-
 from contracts import ExecutionResult, encode
-from services.coordinator.domain import build_report
-from tests.unit.coordinator.helpers import NOW, RUN, Scenario, drive, fills
+from services.coordinator.domain import ReportInputs, build_report
+from tests.unit.coordinator.helpers import NOW, RUN, Scenario, drive, fills, report_inputs
 
 D = Decimal
 
@@ -64,7 +63,7 @@ def test_report_values() -> None:
         "Keep the target allocation.",
         "Decision: needs rebalancing and market timing is good.",
     ]
-    assert report.warnings == ["BND: stale", "plan warning"]
+    assert report.warnings == ["stale price: BND", "plan warning"]  # GLD is stale, but neither held nor traded
     assert report.target_allocation == {"equity": D("70"), "bond": D("30")}
     assert report.estimated_tax == D("150.00")
     assert report.solver == "test"
@@ -95,14 +94,16 @@ def test_dry_run_is_not_executed() -> None:
 def test_a_result_that_claims_execution_with_simulated_fills_is_not_executed() -> None:
     record = _final()
     claimed = ExecutionResult(executed=True, dry_run=False, fills=fills(simulated=True))
-    report = build_report(msgspec.structs.replace(record, execution=claimed), NOW)
+    inputs = dataclasses.replace(report_inputs(record), execution=claimed)
+    report = build_report(record, inputs, NOW)
     assert report.execution.executed is False
     assert report.execution.trades == []
 
 
 def test_no_fills_is_not_executed() -> None:
     record = _final()
-    report = build_report(msgspec.structs.replace(record, execution=ExecutionResult(executed=True, dry_run=False)), NOW)
+    inputs = dataclasses.replace(report_inputs(record), execution=ExecutionResult(executed=True, dry_run=False))
+    report = build_report(record, inputs, NOW)
     assert report.execution.executed is False
 
 
@@ -123,7 +124,7 @@ def test_report_of_an_empty_run() -> None:
     from services.coordinator.domain import start_run
     from tests.unit.coordinator.helpers import requested
 
-    report = build_report(start_run(requested(), NOW), NOW)
+    report = build_report(start_run(requested(), NOW), ReportInputs(), NOW)
     assert report.portfolio_value == D("0")
     assert report.actions == []
     assert report.execution.executed is False

@@ -13,9 +13,11 @@ from tests.unit.coordinator.helpers import (
     AS_OF,
     NOW,
     RUN,
+    SNAPSHOT,
     Scenario,
     at,
     drive,
+    report,
     requested,
     result,
     running,
@@ -31,6 +33,7 @@ FULL_ORDER = [
     "tax-optimization",
     "execute-trades",
     "update-portfolio",
+    "generate-report",
     "send-notifications",
 ]
 
@@ -72,14 +75,25 @@ def test_each_result_advances_to_the_next_step_in_order() -> None:
         assert after.updated_at > before.updated_at
 
 
-def test_results_are_kept_for_the_later_steps() -> None:
+def test_the_record_keeps_references_and_the_facts_it_decides_on_not_the_outputs() -> None:
     final = drive(Scenario())[-1]
-    assert final.account is not None and final.account.account_id == "demo"
-    assert final.as_of == AS_OF
-    assert set(final.quotes) == {"VTI", "BND"}
-    assert final.market_warnings == ["BND: stale"]
-    assert final.conditions is not None and final.tax_context is not None
-    assert final.plan is not None and final.review is not None and final.execution is not None
+    assert final.as_of == AS_OF and final.snapshot_id == SNAPSHOT
+    assert final.outputs == [
+        "load-portfolio",
+        "analyze-market-conditions",
+        "tax-context",
+        "calculate-rebalancing",
+        "tax-optimization",
+        "execute-trades",
+    ]
+    assert final.taxable is True and final.needs_rebalancing is True
+    assert final.planned_trades == 2 and final.executed is True
+    assert final.conditions is not None and final.conditions.market_timing == "good"
+    # the outputs themselves are stored once under their own keys, never in the record
+    assert final.account is None and final.quotes == {} and final.household_activity == []
+    assert final.risk is None and final.tax_context is None and final.plan is None
+    assert final.review is None and final.execution is None
+    assert final.report is not None and final.report.warnings == ["stale price: BND", "plan warning"]
     assert final.notifications == ["log", "error: webhook: 500"]
     assert final.step("send-notifications").detail == "log, error: webhook: 500"
 
@@ -107,7 +121,8 @@ def test_tax_optimization_is_skipped(scenario: Scenario, why: str) -> None:
     assert after_plan.step("tax-optimization").detail == why
     assert running(after_plan) == ["execute-trades"]
     final = states[-1]
-    assert final.review is None
+    assert "tax-optimization" not in final.outputs
+    assert final.report is not None and final.report.analysis.tax_optimization is None
     assert final.status == "completed"
     assert final.step("update-portfolio").status == "completed"
 
@@ -132,10 +147,12 @@ def test_should_rebalance_false_skips_trading(scenario: Scenario, reason: str) -
     for name in ("approval", "execute-trades", "update-portfolio"):
         assert after_review.step(name).status == "skipped", name
     assert after_review.step("execute-trades").detail == after_review.decision
-    assert after_review.status == "completed"
-    assert after_review.step("generate-report").status == "completed"
-    assert running(after_review) == ["send-notifications"]
-    assert after_review.execution is None
+    assert running(after_review) == ["generate-report"]  # the coordinator builds it from the outputs
+    reported = states[7]
+    assert reported.status == "completed"
+    assert reported.step("generate-report").status == "completed"
+    assert running(reported) == ["send-notifications"]
+    assert reported.executed is None and "execute-trades" not in reported.outputs
 
 
 def test_force_overrides_poor_timing_and_within_bands() -> None:
@@ -162,11 +179,13 @@ def test_dry_run_skips_update_portfolio() -> None:
     after_execute = next(r for r in states if r.step("execute-trades").status == "completed")
     assert after_execute.step("update-portfolio").status == "skipped"
     assert after_execute.step("update-portfolio").detail == "dry run: nothing to apply"
-    assert after_execute.status == "completed"
-    assert after_execute.report is not None
-    assert after_execute.report.execution.executed is False
-    assert after_execute.report.execution.dry_run is True
-    assert running(after_execute) == ["send-notifications"]
+    assert running(after_execute) == ["generate-report"]
+    reported = report(after_execute, at(50), Scenario(dry_run=True))
+    assert reported is not None and reported.status == "completed"
+    assert reported.report is not None
+    assert reported.report.execution.executed is False
+    assert reported.report.execution.dry_run is True
+    assert running(reported) == ["send-notifications"]
 
 
 def test_generate_report_completes_the_run_and_notifications_follow() -> None:
@@ -188,6 +207,9 @@ def test_a_duplicate_result_changes_nothing() -> None:
     states = drive(Scenario())
     for before, after in itertools.pairwise(states):
         step = running(before)[0]
+        if step == "generate-report":
+            assert report(after, at(100)) is None
+            continue
         duplicate = result(before, step)
         assert apply_result(after, duplicate, at(100)) is None, step
 
