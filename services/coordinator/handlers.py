@@ -392,7 +392,7 @@ class Coordinator:
         report = build_report(record, await self.report_inputs(record), now)
         with bind_step(run_id, "generate-report"):
             before, after = await store.transition(run_id, lambda r: apply_report(r, report, now))
-            await self._after(before, after, now, redelivered=False)
+            await self._after(before, after, now, False)
 
     async def resume(self) -> None:
         """Publish again what every unfinished run waits for, and the final effects of every finished run
