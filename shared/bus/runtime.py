@@ -203,6 +203,7 @@ class ServiceRuntime:
     ) -> None:
         body: bytes = message.body
         deliveries = deliveries_of(message)
+        command: Command | None
         command, problem = _decoded_command(body, message_type)
         if command is None:
             await self._dead_letter(message, subject, body, f"undecodable {subject} message: {problem}", deliveries)
@@ -288,9 +289,10 @@ class ServiceRuntime:
         self.broker.subscriber(subject, queue=f"{self.service}-queries", decoder=_passthrough)(answer)
 
 
-def _decoded_command(body: bytes, message_type: type[C]) -> tuple[C | None, str]:
+def _decoded_command(body: bytes, message_type: type[C]) -> tuple[Command | None, str]:
     """The command in ``body``, or ``None`` and why it cannot be handled (it does not decode, it is
-    another message type, or its run id cannot name a run)."""
+    another message type, or its run id cannot name a run). A version-2 command that resolves to
+    ``message_type`` (:mod:`shared.bus.step_inputs`) is accepted as is."""
     try:
         command = decode(body)
     except ContractError as exc:
