@@ -152,7 +152,7 @@ async def test_partial_fills_and_a_rejection_end_in_a_consistent_ledger_and_an_h
     before = await _account(live)
     record = await live.wait_for_run(await live.request_run("demo", dry_run=False))
     assert record.status == "completed", record.error
-    assert record.report is not None and record.execution is not None
+    assert record.report is not None and record.executed is True
     execution = record.report.execution
     unfilled = {u.symbol: u for u in execution.unfilled}
     partial = unfilled[sells[0].symbol]
@@ -165,9 +165,13 @@ async def test_partial_fills_and_a_rejection_end_in_a_consistent_ledger_and_an_h
     )
     # The ledger moved by exactly the fills: cash and shares.
     after = await _account(live)
-    fills = record.execution.fills
+    fills = execution.trades  # the fills, as the report lists them
     cash_change = sum(
-        (f.shares * f.price - f.commission if f.action == "sell" else -(f.shares * f.price + f.commission))
+        (
+            f.shares * f.execution_price - f.commission
+            if f.action == "sell"
+            else -(f.shares * f.execution_price + f.commission)
+        )
         for f in fills
     )
     assert after.account.cash == before.account.cash + cash_change
