@@ -36,11 +36,13 @@ from contracts.queries import (
     RiskQuery,
 )
 from services.gateway.routes_batch import batch_router
+from services.gateway.routes_docs import install_docs
 from services.gateway.routes_reconcile import reconcile_router
 from services.gateway.routes_reports import reports_router
 from services.gateway.routes_runs import runs_router
 from services.gateway.schemas import ApprovalBody, RealizedRequest, RebalanceRequestBody, ScheduleBody
 from services.gateway.stored import until_stored as _until_stored
+from services.gateway.views import camel_keys, request_view, schedule_view
 from shared.bus import kv as kvops
 from shared.bus import schedules
 from shared.bus.request import request as ask
@@ -79,7 +81,7 @@ def _run_view(record: RunRecord) -> dict[str, Any]:
         "awaitingApproval": record.status == "running" and record.step("approval").status == "running",
         "approval": record.approval,
         "steps": body["steps"],
-        "request": body["request"],
+        "request": request_view(record.request),
         "report": body["report"] if record.status == "completed" else None,
     }
     return view
@@ -109,7 +111,10 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         version="1.0.0",
         description="Start rebalancing runs, follow them step by step, and read their reports.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
 
     app.include_router(reports_router(runtime))
     app.include_router(reconcile_router(runtime))
@@ -262,12 +267,12 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             runtime.js, name=name, cron=body.cron, request=_request_of(body.request, settings),
             now=runtime.clock.now(), created_by=body.createdBy,
         )  # fmt: skip
-        return JSONResponse({"success": True, "schedule": to_builtins(schedule)})
+        return JSONResponse({"success": True, "schedule": schedule_view(schedule)})
 
     @app.get("/api/schedules")
     async def get_schedules() -> JSONResponse:
         found = await schedules.list_schedules(runtime.js)
-        return JSONResponse({"success": True, "schedules": [to_builtins(s) for s in found]})
+        return JSONResponse({"success": True, "schedules": [schedule_view(s) for s in found]})
 
     @app.delete("/api/schedules/{name}")
     async def delete_schedule(name: ScheduleName) -> JSONResponse:
@@ -300,7 +305,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
                 "accountId": account_id,
                 "asOf": status.as_of.isoformat(),
                 "weights": {k: str(v.quantize(_SIX)) for k, v in weights.items()},
-                "risk": risk,
+                "risk": camel_keys(risk),
             }
         )
 

@@ -184,7 +184,7 @@ def test_schedules_over_http(http: httpx.Client) -> None:
     created = http.put("/api/schedules/weekday-close", json=body)
     assert created.status_code == 200 and created.json()["schedule"]["cron"] == "0 30 21 * * 1-5"
     listed = http.get("/api/schedules").json()["schedules"]
-    assert [s["name"] for s in listed] == ["weekday-close"] and listed[0]["request"]["account_id"] == "demo"
+    assert [s["name"] for s in listed] == ["weekday-close"] and listed[0]["request"]["accountId"] == "demo"
     bad = http.put("/api/schedules/x", json={**body, "cron": "whenever"})
     assert bad.status_code == 400 and "cron 'whenever'" in bad.json()["error"]
     unknown = http.put("/api/schedules/x", json={**body, "request": {"accountId": "nobody"}})
