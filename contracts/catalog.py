@@ -9,6 +9,7 @@ from typing import Any, Final, Literal
 
 from contracts import messages as m
 from contracts import queries as q
+from contracts import reconcile as r
 from contracts import subjects as s
 from contracts.values import AccountSnapshot
 
@@ -193,5 +194,23 @@ CATALOG: Final[tuple[Channel, ...]] = (
         "gateway",
         "tax",
         dict[str, Any],
+    ),
+    Channel(
+        s.PORTFOLIO_QUERY_BROKER_BOOK,
+        r.BrokerBookQuery,
+        "query",
+        "the ledger's book of a broker account",
+        "execution",
+        "portfolio",
+        list[r.LedgerBook],
+    ),
+    Channel(
+        s.EXECUTION_QUERY_RECONCILE,
+        r.ReconcileQuery,
+        "query",
+        "reconcile the ledger with the broker",
+        "gateway",
+        "execution",
+        list[r.ReconcileReport],
     ),
 )
