@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from contracts import batches as b
 from contracts import messages as m
 from contracts import queries as q
 from contracts import reconcile as r
@@ -212,5 +213,22 @@ CATALOG: Final[tuple[Channel, ...]] = (
         "gateway",
         "execution",
         list[r.ReconcileReport],
+    ),
+    Channel(
+        s.REBALANCE_BATCH_REQUESTED,
+        b.BatchRequested,
+        "public",
+        "start a batch: one run per account",
+        "gateway, any client",
+        "coordinator",
+    ),
+    Channel(
+        s.PORTFOLIO_QUERY_BOOK,
+        q.BookQuery,
+        "query",
+        "the accounts of a batch (ids, a household or all)",
+        "gateway",
+        "portfolio",
+        q.BookReply,
     ),
 )
