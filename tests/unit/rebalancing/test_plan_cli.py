@@ -151,3 +151,15 @@ def test_bad_input_exit_2_message_on_stderr(tmp_path: Path, doc: object, args: l
 def test_missing_file(tmp_path: Path) -> None:
     res = runner.invoke(app, ["plan", str(tmp_path / "nope.json")])
     assert res.exit_code == 2 and "cannot read" in res.stderr and res.stdout == ""
+
+
+def test_costs_come_from_the_shared_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path, ACCOUNT)
+    args = ["plan", path, "--json", "--as-of", "2026-04-30", "--method", "heuristic"]
+    monkeypatch.setenv("HALF_SPREAD_BPS", "5")
+    cheap = json.loads(runner.invoke(app, args).stdout)
+    monkeypatch.setenv("HALF_SPREAD_BPS", "50")
+    dear = json.loads(runner.invoke(app, args).stdout)
+    traded = sum(float(t["value"]) for t in cheap["trades"])
+    assert float(cheap["estimated_costs"]) == pytest.approx(traded * 0.0005, abs=0.02)
+    assert float(dear["estimated_costs"]) > 5 * float(cheap["estimated_costs"])

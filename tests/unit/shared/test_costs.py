@@ -40,3 +40,9 @@ def test_settings_feed_the_model() -> None:
 def test_planner_and_harvest_default_to_the_shared_model() -> None:
     assert PlanOptions().costs == DEFAULT_COSTS
     assert HarvestThresholds().trading_cost_bps == DEFAULT_COSTS.rate * 10_000
+
+
+def test_the_paper_broker_uses_the_shared_model() -> None:
+    from services.execution.domain import CostModel as BrokerCostModel
+
+    assert BrokerCostModel is CostModel
