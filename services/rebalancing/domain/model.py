@@ -122,8 +122,8 @@ class PlanOptions:
     each trade; ``turnover_cap`` (percent of the account value) caps buys plus sells. ``exclude_symbols``
     are never traded; ``restricted_symbols`` are never bought (held ones may be sold). ``method``
     is ``"optimizer"`` (tax-aware QP, heuristic as fallback) or ``"heuristic"``; ``backend`` chooses
-    the QP route: ``"osqp"`` (matrices built once per shape, OSQP updated in place) or ``"cvxpy"``
-    (a DPP problem compiled once per shape). ``drift_aversion`` weighs squared class deviations
+    the QP route: ``"osqp"`` (sparse matrices, OSQP directly) or ``"cvxpy"`` / ``"cvxpy-osqp"``
+    (the same problem through cvxpy, Clarabel or OSQP). ``drift_aversion`` weighs squared class deviations
     (in fractions of the account) against tax and costs (in fractions of the account).
     """
 
