@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from services.rebalancing.domain import (
     AccountSnapshot,
     PlanOptions,
+    RebalanceMode,
     RebalancePlan,
     TaxInputs,
     TaxLot,
     TradeAction,
+    WithdrawalError,
     plan_rebalance,
 )
 from shared.holding_period import Term, term_of
@@ -150,3 +152,27 @@ def test_independent_of_input_order(acct: AccountSnapshot, rnd, method: str) -> 
     a = _plan(acct, PlanOptions(method=method), tax).to_json_dict()
     b = _plan(other, PlanOptions(method=method), tax).to_json_dict()
     assert a == b
+
+
+@SETTINGS
+@given(
+    accounts(),
+    st.integers(min_value=1, max_value=80_000),
+    st.sampled_from([D(0), D(300)]),
+    st.sampled_from([None, D(5), D(30)]),
+)
+def test_withdrawal_raised_in_full_or_refused(acct: AccountSnapshot, amount: int, min_trade: Decimal, cap) -> None:  # type: ignore[no-untyped-def]
+    options = PlanOptions(
+        mode=RebalanceMode.SELL_ONLY, withdraw_amount=D(amount), min_trade=min_trade, turnover_cap=cap
+    )
+    tax = TaxInputs(short_term_rate=D("0.37"), long_term_rate=D("0.15"))
+    try:
+        p = _plan(acct, options, tax)
+    except WithdrawalError as exc:
+        assert "cannot raise" in str(exc)
+        return
+    assert p.cash_after >= acct.cash_reserve  # the withdrawal is taken from cash after the sales
+    assert all(t.action is TradeAction.SELL and t.value >= min_trade for t in p.trades)
+    if cap is not None:
+        total = acct.cash + sum(lot.shares * PRICES[lot.symbol] for lot in acct.lots)
+        assert sum(t.value for t in p.trades) <= cap * total / 100
