@@ -30,12 +30,14 @@ from shared.bus.runtime import ServiceRuntime
 from shared.errors import NotFoundError
 from shared.settings import Settings
 
-__all__ = ["BatchRequestBody", "batch_router", "batch_view"]
+__all__ = ["MAX_BATCH", "BatchRequestBody", "batch_router", "batch_view"]
 
 BatchId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,128}$", description="a batch's id")]
 _BATCH_NAMESPACE = uuid.UUID("3d7e2b9a-51c4-4f0e-8d6b-9a2c7e1f4b58")
 _STORED_WAIT_SECONDS = 2.0
 _ERRORS_SHOWN = 100
+MAX_BATCH = 20_000
+"""Accounts in one batch: its request and its account list each travel as one NATS message (1 MB at most)."""
 _STATUS = {"p": "pending", "r": "running", "c": "completed", "f": "failed", "x": "cancelled"}
 _ACCOUNT_ID = r"^[A-Za-z0-9_\-]{1,128}$"
 
@@ -44,7 +46,7 @@ class BatchRequestBody(RunOptionsBody):
     """Which accounts (exactly one of ``accountIds``, ``householdId``, ``all``) and the options of every run."""
 
     accountIds: list[Annotated[str, Field(pattern=_ACCOUNT_ID)]] | None = Field(
-        None, min_length=1, max_length=100_000, description="the accounts to rebalance"
+        None, min_length=1, max_length=MAX_BATCH, description="the accounts to rebalance"
     )
     householdId: str | None = Field(None, pattern=_ACCOUNT_ID, description="every account of this household")
     all: bool = Field(False, description="every account of the book")
@@ -116,6 +118,9 @@ def batch_router(runtime: ServiceRuntime, settings: Settings) -> APIRouter:
             return JSONResponse({"success": False, "error": error, "unknownAccountIds": book.unknown}, status_code=422)
         if not book.account_ids:
             return JSONResponse({"success": False, "error": "the book holds no account to rebalance"}, status_code=422)
+        if len(book.account_ids) > MAX_BATCH:
+            error = f"{len(book.account_ids)} accounts: a batch holds at most {MAX_BATCH}; split the book"
+            return JSONResponse({"success": False, "error": error}, status_code=422)
         batch_id = str(uuid.uuid5(_BATCH_NAMESPACE, idempotency_key)) if idempotency_key else str(uuid.uuid4())
         now = runtime.clock.now()
         message = BatchRequested(

@@ -48,7 +48,8 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, book: tuple[Path, list[str]]) -> Iterator[Supervisor]:
     env = {"STEP_TIMEOUT_SECONDS": "20", "HOUSEHOLD_FILE": str(book[0]), "BATCH_MAX_IN_FLIGHT": "3"}
-    supervisor = Supervisor(tmp_path_factory.mktemp("system"), gateway_port=_free_port(), env=env)
+    workdir = tmp_path_factory.mktemp("system")  # a fixed NATS port: a restarted server is found again
+    supervisor = Supervisor(workdir, gateway_port=_free_port(), nats_port=_free_port(), env=env)
     try:
         supervisor.start_all()
         supervisor.wait_healthy(timeout=120)
@@ -78,43 +79,77 @@ def _until(http: httpx.Client, batch_id: str, done: int, timeout: float = 300.0)
     deadline = time.monotonic() + timeout
     view: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        view = http.get(f"/api/batches/{batch_id}").json()
-        if view["completed"] + view["failed"] + view["cancelled"] >= done:
-            return view
+        try:
+            response = http.get(f"/api/batches/{batch_id}")
+        except httpx.HTTPError:  # the gateway waits on a restarting server
+            response = None
+        if response is not None and response.status_code == 200:
+            view = response.json()
+            if view["completed"] + view["failed"] + view["cancelled"] >= done:
+                return view
         time.sleep(0.2)
     raise TimeoutError(f"batch {batch_id}: fewer than {done} runs ended within {timeout}s: {view}")
+
+
+def _start_batch(http: httpx.Client, accounts: list[str]) -> str:
+    body = {"accountIds": accounts, "dryRun": False, "forceRebalance": True}
+    response = http.post("/api/rebalance/batch", json=body)
+    assert response.status_code == 202, response.text
+    return str(response.json()["batchId"])
+
+
+def _check_once(
+    http: httpx.Client, view: dict[str, Any], before: dict[str, AccountState], after: dict[str, AccountState]
+) -> None:
+    """Every run completed, each account's fills applied once, its cash moved by exactly its trades."""
+    accounts = list(before)
+    assert view["status"] == "completed"
+    assert (view["completed"], view["failed"], view["total"]) == (len(accounts), 0, len(accounts)), view
+    for run in view["runs"]:
+        account, run_id = run["accountId"], run["runId"]
+        assert run_id == batch_run_id(view["batchId"], account)
+        assert after[account].applied_runs.count(run_id) == 1
+        report = http.get(f"/api/runs/{run_id}").json()["report"]
+        spent = Decimal(0)
+        for trade in report["execution"]["trades"]:
+            value = Decimal(trade["shares"]) * Decimal(trade["executionPrice"])
+            fee = Decimal(trade["commission"])
+            spent += value + fee if trade["action"] == "buy" else -(value - fee)
+        assert after[account].account.cash == before[account].account.cash - spent  # to the cent, once
 
 
 def test_kill_9_mid_batch_loses_no_run_and_applies_no_fill_twice(
     live: Supervisor, book: tuple[Path, list[str]]
 ) -> None:
-    accounts = book[1]
+    accounts = book[1][:14]
     before = _ledgers(live.nats_url, accounts)
     with httpx.Client(base_url=live.gateway_url, timeout=30.0) as http:
-        body = {"accountIds": accounts, "dryRun": False, "forceRebalance": True}
-        response = http.post("/api/rebalance/batch", json=body)
-        assert response.status_code == 202, response.text
-        batch_id = response.json()["batchId"]
+        batch_id = _start_batch(http, accounts)
         _until(http, batch_id, 4)
         assert live.stop_service("coordinator", kill=True) == -9
         assert live.stop_service("portfolio", kill=True) == -9
         live.start_service("portfolio")
         live.start_service("coordinator")
         view = _until(http, batch_id, len(accounts))
-        assert view["status"] == "completed"
-        assert (view["completed"], view["failed"], view["total"]) == (len(accounts), 0, len(accounts)), view
-        after = _ledgers(live.nats_url, accounts)
-        for run in view["runs"]:
-            account, run_id = run["accountId"], run["runId"]
-            assert run_id == batch_run_id(batch_id, account)
-            assert after[account].applied_runs.count(run_id) == 1
-            report = http.get(f"/api/runs/{run_id}").json()["report"]
-            spent = Decimal(0)
-            for trade in report["execution"]["trades"]:
-                value = Decimal(trade["shares"]) * Decimal(trade["executionPrice"])
-                fee = Decimal(trade["commission"])
-                spent += value + fee if trade["action"] == "buy" else -(value - fee)
-            assert after[account].account.cash == before[account].account.cash - spent  # to the cent, once
+        _check_once(http, view, before, _ledgers(live.nats_url, accounts))
+
+
+def test_kill_9_of_nats_server_mid_batch_loses_no_run_and_applies_no_fill_twice(
+    live: Supervisor, book: tuple[Path, list[str]]
+) -> None:
+    accounts = book[1][14:]
+    before = _ledgers(live.nats_url, accounts)
+    with httpx.Client(base_url=live.gateway_url, timeout=30.0) as http:
+        batch_id = _start_batch(http, accounts)
+        _until(http, batch_id, 3)
+        server = live.nats
+        assert server is not None and server.process is not None
+        server.process.kill()  # SIGKILL: the server's JetStream store is left as a crash leaves it
+        assert server.process.wait() == -9
+        server.process = None
+        server.start()  # same store, same port: every service reconnects
+        view = _until(http, batch_id, len(accounts))
+        _check_once(http, view, before, _ledgers(live.nats_url, accounts))
 
 
 def _cli(live: Supervisor, *args: str) -> subprocess.CompletedProcess[str]:
