@@ -8,7 +8,8 @@ and as JSON (``BENCH_BOOK_JSON`` names a file to write it to as well):
 * accounts/s of the batch, and p50/p95/p99 of each account's latency (its run's start to its report);
 * CPU ms per account of each service process and of nats-server (``/proc/<pid>/stat``);
 * KV bytes retained per finished run (every KV bucket's stream, before and after);
-* single dry runs' p50/p99 while a second batch runs at about half the first one's rate;
+* single dry runs' p50/p99 while a second batch runs at about half the first one's rate (its window: half
+  the rate times an idle run's latency, by Little's law);
 * the raw nats-py ceiling for the same message pattern (publish a command to a work-queue stream, consume
   it in another process, publish an event, consume it, next step) with the batch's counts and sizes, and
   the ratio of the system's rate to it.
@@ -180,9 +181,11 @@ async def _measure(supervisor: Supervisor, accounts: list[str]) -> dict[str, Any
     evt_msgs = streams_after["EVT"][0] - streams_before["EVT"][0]
     evt_bytes = streams_after["EVT"][1] - streams_before["EVT"][1]
 
-    # Single runs while a second batch runs at about half the rate (a window of half the first one's).
+    # Single runs while a second batch runs at about half the rate: by Little's law a batch keeps
+    # rate x latency runs under way, so its window is half the measured rate times an idle run's latency.
     half = accounts[: max(1, len(accounts) // 2)]
-    second = await asyncio.to_thread(_start_batch, supervisor.gateway_url, half, max(1, IN_FLIGHT // 4))
+    half_window = max(1, round(rate / 2 * statistics.median(idle) / 1000))
+    second = await asyncio.to_thread(_start_batch, supervisor.gateway_url, half, half_window)
     start2 = time.perf_counter()
     loaded: list[float] = []
     waiter = asyncio.create_task(_wait_batch(js, second))
@@ -212,6 +215,7 @@ async def _measure(supervisor: Supervisor, accounts: list[str]) -> dict[str, Any
         "single_run_idle_ms": {"p50": round(statistics.median(idle), 1), "p99": round(_percentile(idle, 0.99), 1)},
         "single_run_under_half_load_ms": {
             "runs": len(loaded),
+            "batch_max_in_flight": half_window,
             "batch_accounts_per_second": round(half_rate, 1),
             "p50": round(statistics.median(loaded), 1) if loaded else None,
             "p99": round(_percentile(loaded, 0.99), 1) if loaded else None,
