@@ -252,6 +252,9 @@ class ExecuteTrades(Command, frozen=True, kw_only=True, tag="execution.execute.v
     trades: list[Trade]
     prices: dict[str, Decimal]
     dry_run: bool
+    batch_id: str = ""
+    """The batch the run belongs to ("" for a run of its own): with block orders on, its trades join the
+    batch's block orders."""
 
 
 class TradesExecuted(Event, frozen=True, kw_only=True, tag="execution.executed.v1"):
@@ -322,6 +325,9 @@ class ExecuteTradesV2(Command, frozen=True, kw_only=True, tag="execution.execute
     as_of: date
     snapshot_id: str
     dry_run: bool
+    batch_id: str = ""
+    """The batch the run belongs to ("" for a run of its own): with block orders on, its trades join the
+    batch's block orders."""
 
 
 class ApplyFillsV2(Command, frozen=True, kw_only=True, tag="portfolio.apply-fills.v2"):

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     broker_stream: bool = Field(
         True, description="follow fills by Alpaca's trade_updates stream (polling always backs it)"
     )
+    block_orders: bool = Field(False, description="a batch's live runs trade as block orders (one per symbol and side)")
+    block_window_seconds: float = Field(1.0, gt=0, description="how long a block collects the batch's runs")
     broker_order_type: Literal["market", "limit"] = "market"
     broker_time_in_force: Literal["day", "gtc", "opg", "cls", "ioc", "fok"] = "day"
     broker_limit_bps: Decimal = Field(

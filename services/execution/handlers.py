@@ -22,6 +22,7 @@ from contracts import (
     decode_as,
     subjects,
 )
+from services.execution.block_desk import BlockDesk
 from services.execution.brokers import Broker, TradingRefusedError
 from services.execution.domain import CostModel, fill_trade, validate_trade
 from services.execution.reconciliation import Reconciler
@@ -49,6 +50,7 @@ class ExecutionService:
         self.broker = broker
         self.policy = policy
         self.reconciler = Reconciler(runtime, broker)
+        self.desk = BlockDesk(runtime, broker, policy, self._events, self._rejected, self.reconciler.fills_applied)
 
     def register(self) -> None:
         self.runtime.command(subjects.EXECUTION_EXECUTE, ExecuteTrades, self.execute)
@@ -92,6 +94,9 @@ class ExecutionService:
             log.info("trades simulated", fills=len(fills), errors=len(errors))
             return self._events(command, result, rejected)
         broker_account = await self._may_trade(command)
+        if command.batch_id and self.runtime.settings.block_orders:
+            await self.reconciler.mark_in_flight(broker_account, command.run_id)
+            return await self.desk.join(command)
         if valid:
             await self.reconciler.mark_in_flight(broker_account, command.run_id)
         outcome = await trade_through(

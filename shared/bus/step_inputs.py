@@ -146,6 +146,7 @@ async def _execute(inputs: StepInputs, command: ExecuteTradesV2) -> ExecuteTrade
         trades=planned.plan.trades,
         prices={s: p for s, p in prices.prices().items() if s in traded},
         dry_run=command.dry_run,
+        batch_id=command.batch_id,
     )
 
 

@@ -594,6 +594,7 @@ MESSAGES: list[msgspec.Struct] = [
         trades=[TRADE],
         prices={"VTI": D("334.56")},
         dry_run=True,
+        batch_id="batch-2026-05-01",
     ),
     TradesExecuted(**_env("execute-trades"), account_id="demo", result=EXECUTION),
     Notify(
@@ -620,6 +621,7 @@ MESSAGES: list[msgspec.Struct] = [
         as_of=AS_OF,
         snapshot_id="2026-01-02-0123456789abcdef",
         dry_run=False,
+        batch_id="batch-2026-05-01",
     ),
     ApplyFillsV2(**_env("update-portfolio"), account_id="demo", as_of=AS_OF),
 ]

@@ -281,14 +281,14 @@ class _Handler(BaseHTTPRequestHandler):
             "time_in_force": body.get("time_in_force"),
             "limit_price": body.get("limit_price"),
             "status": "filled" if filled == qty else ("partially_filled" if filled > 0 else "new"),
-            "commission": _dec(behaviour.commission),
+            "commission": _dec(behaviour.commission if filled > 0 else Decimal(0)),
         }
         s.orders[order_id] = order
         s.by_client_id[cid] = order_id
         signed = filled if side == "buy" else -filled
         s.positions[symbol] = s.positions.get(symbol, Decimal(0)) + signed
         s.cash += -(filled * price) if side == "buy" else filled * price
-        s.cash -= behaviour.commission
+        s.cash -= behaviour.commission if filled > 0 else Decimal(0)
         s.emit({"filled": "fill", "partially_filled": "partial_fill"}.get(order["status"], "new"), order)
         return 200, order
 

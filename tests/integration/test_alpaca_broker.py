@@ -270,3 +270,47 @@ async def test_reconciliation_over_http_and_the_cli(
     code, output = cli_runs[1]
     assert code == 1  # still out of sync (the cash differs), though no longer blocked
     assert '"blocked": false' in output
+
+
+async def test_a_batch_trades_as_block_orders_allocated_exactly(
+    alpaca_settings: Settings, venue: tuple[str, AlpacaState]
+) -> None:
+    from contracts import BatchRequested, ExecutionResult, RebalanceRequest, batch_run_id, encode
+
+    state = venue[1]
+    for symbol in list(state.prices):
+        state.behave(symbol, fill_ratio=Decimal("0.7"), commission=Decimal("0.05"))  # every block fills 70%
+    settings = alpaca_settings.model_copy(update={"block_orders": True, "block_window_seconds": 3.0})
+    async with (
+        trade_updates_server(state) as stream_url,
+        running_system(settings.model_copy(update={"apca_api_stream_url": stream_url})) as system,
+    ):
+        (book,) = await _ask(system, subjects.PORTFOLIO_QUERY_BROKER_BOOK, BrokerBookQuery(), list[LedgerBook])
+        with state.lock:
+            state.positions, state.cash = dict(book.positions), book.cash
+        accounts = ["demo", "demo-growth", "demo-ira"]
+        batch_id = "nightly-blocks"
+        message = BatchRequested(
+            run_id=batch_id, message_id=batch_id, occurred_at=system.clock.now(), account_ids=accounts,
+            request=RebalanceRequest(account_id=accounts[0], force_rebalance=True, dry_run=False),
+        )  # fmt: skip
+        await system.client.jetstream().publish(subjects.REBALANCE_BATCH_REQUESTED, encode(message))
+        records = [await system.wait_for_run(batch_run_id(batch_id, a)) for a in accounts]
+        assert all(r.status == "completed" for r in records), [r.error for r in records]
+        executions = await system.client.jetstream().key_value(subjects.KV_EXECUTIONS)
+        results = [(await kvops.read(executions, f"execution.{r.run_id}", ExecutionResult))[0] for r in records]
+        fills = [f for result in results if result for f in result.fills]
+        actions = [a for r in records if r.report for a in r.report.actions]
+        # One order per symbol and side (per window) across the accounts: fewer orders than trades.
+        assert len(state.orders) >= len({(a.action, a.symbol) for a in actions})
+        assert len(state.orders) < len(actions)
+        for order in state.orders.values():
+            allocated = [f for f in fills if f.broker_order_id == order["id"]]
+            assert sum(f.shares for f in allocated) == Decimal(order["filled_qty"])  # exact allocation
+            assert sum(f.commission for f in allocated) == Decimal(order["commission"])
+            assert all(f.price == Decimal(order["filled_avg_price"]) for f in allocated)
+        assert any(len({f.order_id for f in fills if f.broker_order_id == o["id"]}) > 1 for o in state.orders.values())
+        assert all(r.report and r.report.execution.unfilled for r in records if r.report and r.report.execution.trades)
+        await _settled(system)
+        (check,) = await _reconcile(system, account_id="demo")
+        assert check.in_sync, check.message

@@ -23,6 +23,7 @@ from contracts import (
     PlanRebalanceV2,
     ReviewPlanV2,
     RunRecord,
+    batch_of_source,
 )
 from shared.errors import InvalidInputError
 
@@ -67,7 +68,12 @@ def build_command(record: RunRecord, step: str, attempt: int, now: datetime) -> 
         return ReviewPlanV2(**common, as_of=as_of)
     if step == "execute-trades":
         return ExecuteTradesV2(
-            **common, account_id=request.account_id, as_of=as_of, snapshot_id=snapshot, dry_run=request.dry_run
+            **common,
+            account_id=request.account_id,
+            as_of=as_of,
+            snapshot_id=snapshot,
+            dry_run=request.dry_run,
+            batch_id=batch_of_source(record.source) or "",
         )
     if step == "update-portfolio":
         return ApplyFillsV2(**common, account_id=request.account_id, as_of=as_of)
