@@ -102,6 +102,7 @@ class AnalysisService:
         size = runtime.settings.snapshot_cache_size
         self._panels: LRU[str, MarketPanel] = LRU(size)
         self._building: dict[str, asyncio.Future[SnapshotAnalysis]] = {}
+        self._windows: LRU[tuple[str, tuple[str, ...]], tuple[pd.DataFrame, pd.Series]] = LRU(256)
         self.snapshots_built = 0
 
     def register(self) -> None:
@@ -251,19 +252,28 @@ class AnalysisService:
             observations=len(common),
         )
 
-    def account_risk(self, weights: Mapping[str, Decimal], panel: MarketPanel) -> PortfolioRisk:
+    def _window(self, snapshot: str, panel: MarketPanel, symbols: tuple[str, ...]) -> tuple[pd.DataFrame, pd.Series]:
+        """The common history of ``symbols`` in the snapshot and the daily risk-free rate on its days: the
+        same for every account holding these symbols, so computed once per (snapshot, symbols)."""
+        key = (snapshot, symbols)
+        cached = self._windows.get(key)
+        if cached is None:
+            returns = panel.returns[list(symbols)].dropna()
+            cached = (returns, rf_daily_from_irx(panel.irx, returns.index))
+            self._windows.put(key, cached)
+        return cached
+
+    def account_risk(self, weights: Mapping[str, Decimal], snapshot: str, panel: MarketPanel) -> PortfolioRisk:
         """Risk of one account's weights over the snapshot's window (the common history of its holdings
         and the benchmark); the covariance for the optimizer is the snapshot's, not repeated here."""
         held = sorted(s for s, w in weights.items() if w != 0)
         missing = [s for s in [*held, BENCHMARK] if s not in panel.returns.columns]
         if missing:
             raise InvalidInputError(f"no returns in the snapshot for {', '.join(missing)}")
-        returns = panel.returns[sorted({*held, BENCHMARK})].dropna()
         floats = {s: float(weights[s]) for s in held}
         try:
-            metrics = risk_metrics(
-                returns[held], floats, rf_daily_from_irx(panel.irx, returns.index), returns[BENCHMARK]
-            )
+            returns, rf = self._window(snapshot, panel, tuple(sorted({*held, BENCHMARK})))
+            metrics = risk_metrics(returns[held], floats, rf, returns[BENCHMARK])
             breakdown = portfolio_risk(returns, floats, None, shrink=True, asset_class=default_securities().asset_class)
         except AnalysisError as exc:
             raise InvalidInputError(str(exc)) from None
@@ -286,7 +296,7 @@ class AnalysisService:
             analysis = await self.snapshot_analysis(command.snapshot_id)
             conditions = analysis.conditions
             if command.weights:
-                risk = self.account_risk(command.weights, await self.panel(command.snapshot_id))
+                risk = self.account_risk(command.weights, command.snapshot_id, await self.panel(command.snapshot_id))
         else:  # a version-1 command: histories for this run alone
             conditions = conditions_of(await self.regime(command.as_of))
             if command.weights:

@@ -30,7 +30,6 @@ from contracts import (
     decode,
     encode,
     run_id_problem,
-    run_key,
     subjects,
 )
 from services.coordinator.batch import BatchDriver
@@ -56,7 +55,6 @@ from services.coordinator.domain import (
 from services.coordinator.domain.transitions import StepResult
 from services.coordinator.domain.trust import RESULT_OF, result_problem
 from services.coordinator.store import RunStore
-from shared.bus import kv as kvops
 from shared.bus.dlq import dead_letter
 from shared.bus.runtime import ServiceRuntime, deliveries_of
 from shared.bus.schedules import FIRED_TTL
@@ -68,7 +66,6 @@ from shared.bus.topology import (
     COORDINATOR_REQUESTS,
     COORDINATOR_TIMERS,
 )
-from shared.errors import ConflictError
 from shared.log import bind_step, get_logger
 
 __all__ = ["Coordinator", "Hook"]
@@ -263,23 +260,14 @@ class Coordinator:
         the record says it is there, so a reader never finds the reference without the output."""
         store = await self.store()
         steps = await self.runtime.steps()
-        stored = False
-        for _ in range(20):
-            record, revision = await kvops.read(store.bucket, run_key(event.run_id), RunRecord)
-            if record is None:
-                return None, None
-            after = apply_result(record, event, now)
-            if after is None:
-                return record, None
+        stored: list[bool] = []
+
+        async def store_output() -> None:
             if event.step in STORED_OUTPUTS and not stored:
                 await steps.put(event.run_id, event.step, body, event)
-                stored = True
-            try:
-                await kvops.update(store.bucket, run_key(event.run_id), after, revision)
-            except ConflictError:
-                continue
-            return record, after
-        raise ConflictError(f"run {event.run_id}: gave up after repeated conflicting writes")
+                stored.append(True)
+
+        return await store.transition(event.run_id, lambda r: apply_result(r, event, now), before_write=store_output)
 
     async def handle_timer(self, timer: StepTimerFired) -> None:
         now = self.runtime.clock.now()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from nats.js.errors import APIError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from contracts import RunRecord, Value, run_key
 from shared.bus import kv as kvops
+from shared.bus.lru import LRU
 from shared.errors import ConflictError
 
 __all__ = ["AccountLock", "ActiveRun", "RunStore", "lock_key"]
@@ -31,26 +32,74 @@ def lock_key(account_id: str) -> str:
     return f"lock.{account_id}"
 
 
+KNOWN_RUNS = 1024
+"""Runs whose last written (or read) state and revision a coordinator keeps in memory."""
+
+
 class RunStore:
-    def __init__(self, bucket: KeyValue) -> None:
+    """Runs in KV. The state this process last wrote is kept with its revision, so a transition usually
+    writes without reading first: the compare-and-set on that revision fails if another coordinator wrote
+    since, and the run is then read again. A change that does nothing is only trusted on a fresh read."""
+
+    def __init__(self, bucket: KeyValue, *, known: int = KNOWN_RUNS) -> None:
         self.bucket = bucket
+        self._known: LRU[str, tuple[RunRecord, int]] = LRU(known)
+        self.reads = 0
+
+    async def _read(self, run_id: str) -> tuple[RunRecord | None, int]:
+        self.reads += 1
+        record, revision = await kvops.read(self.bucket, run_key(run_id), RunRecord)
+        if record is not None:
+            self._known.put(run_id, (record, revision))
+        return record, revision
 
     async def get(self, run_id: str) -> RunRecord | None:
-        record, _ = await kvops.read(self.bucket, run_key(run_id), RunRecord)
+        record, _ = await self._read(run_id)
         return record
 
     async def create(self, record: RunRecord) -> bool:
         """Store a new run; ``False`` when a run with this id exists (a duplicate request)."""
-        return await kvops.create(self.bucket, run_key(record.run_id), record) is not None
+        revision = await kvops.create(self.bucket, run_key(record.run_id), record)
+        if revision is not None:
+            self._known.put(record.run_id, (record, revision))
+        return revision is not None
 
     async def transition(
-        self, run_id: str, change: Callable[[RunRecord], RunRecord | None]
+        self,
+        run_id: str,
+        change: Callable[[RunRecord], RunRecord | None],
+        *,
+        before_write: Callable[[], Awaitable[None]] | None = None,
     ) -> tuple[RunRecord | None, RunRecord | None]:
-        """Apply a pure ``change`` with compare-and-set, re-reading and re-applying on conflict."""
-        try:
-            return await kvops.update_with_retry(self.bucket, run_key(run_id), RunRecord, change)
-        except KeyError:
-            return None, None
+        """Apply a pure ``change`` with compare-and-set, re-reading and re-applying on conflict.
+
+        ``before_write`` runs before the write that makes the change (e.g. storing the step output the new
+        state refers to); it may run again if that write loses a race."""
+        known = self._known.get(run_id)
+        for _ in range(20):
+            fresh = known is None
+            if known is None:
+                record, revision = await self._read(run_id)
+                if record is None:
+                    return None, None
+            else:
+                record, revision = known
+            after = change(record)
+            if after is None:
+                if not fresh:  # maybe stale: read the run before deciding nothing changes
+                    known = None
+                    continue
+                return record, None
+            if before_write is not None:
+                await before_write()
+            try:
+                written = await kvops.update(self.bucket, run_key(run_id), after, revision)
+            except ConflictError:
+                known = None
+                continue
+            self._known.put(run_id, (after, written))
+            return record, after
+        raise ConflictError(f"{run_key(run_id)}: gave up after 20 conflicting writes")
 
     async def acquire(self, account_id: str, run_id: str) -> str | None:
         """Let ``run_id`` trade ``account_id``; returns the run holding it instead, if one still runs.

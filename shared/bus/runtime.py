@@ -220,7 +220,7 @@ class ServiceRuntime:
             except Exception as exc:  # every failure is answered: retried, reported, or dead-lettered
                 await self._on_command_error(subject, command, message, body, deliveries, exc)
                 return
-            log.info("step handled", subject=subject, published=len(outgoing))
+            log.debug("step handled", subject=subject, published=len(outgoing))  # no per-message log at INFO
 
     async def _dead_letter(self, message: NatsMessage, subject: str, body: bytes, reason: str, deliveries: int) -> None:
         """Capture ``message`` in the DLQ with ``reason`` (logged there), then terminate it."""
