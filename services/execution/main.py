@@ -21,6 +21,7 @@ def order_policy(settings: Settings) -> OrderPolicy:
         allowance_bps=settings.broker_price_allowance_bps,
         fill_polls=settings.broker_fill_polls,
         poll_interval_seconds=settings.broker_poll_interval_seconds,
+        fractional=settings.broker_fractional or settings.broker == "paper",
     )
 
 

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from contracts import Fill, Trade, UnfilledOrder
 from services.execution.brokers import Broker, BrokerOrder, OrderRequest, client_order_id_for, follow_to_end
@@ -36,6 +36,8 @@ class OrderPolicy:
     allowance_bps: Decimal = Decimal(25)
     fill_polls: int = 60
     poll_interval_seconds: float = 1.0
+    fractional: bool = True
+    """The broker account may trade fractional shares; else every order is cut to whole shares."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,15 +52,17 @@ def _request(trade: Trade, run_id: str, qty: Decimal, price: Decimal, policy: Or
     if policy.order_type == "limit":
         shift = policy.limit_bps / _BPS
         limit = (price * (1 + shift if trade.action == "buy" else 1 - shift)).quantize(_PRICE)
+    fraction = qty != qty.to_integral_value()
     return OrderRequest(
         client_order_id=client_order_id_for(order_id_for(run_id, trade.trade_id)),
         symbol=trade.symbol,
         side=trade.action,
         qty=qty,
         reference_price=price,
-        type="limit" if policy.order_type == "limit" else "market",
-        time_in_force=policy.time_in_force,  # type: ignore[arg-type]
-        limit_price=limit,
+        # Alpaca takes fractional quantities only as DAY market orders.
+        type="limit" if policy.order_type == "limit" and not fraction else "market",
+        time_in_force="day" if fraction else policy.time_in_force,  # type: ignore[arg-type]
+        limit_price=None if fraction else limit,
     )
 
 
@@ -86,7 +90,22 @@ async def trade_through(
     fills: list[Fill] = []
     unfilled: list[UnfilledOrder] = []
 
-    async def place(trade: Trade, qty: Decimal) -> BrokerOrder:
+    async def place(trade: Trade, wanted: Decimal) -> None:
+        qty = wanted if policy.fractional else wanted.to_integral_value(rounding=ROUND_DOWN)
+        if qty <= 0:
+            unfilled.append(
+                UnfilledOrder(
+                    trade_id=trade.trade_id,
+                    symbol=trade.symbol,
+                    action=trade.action,
+                    planned=trade.shares,
+                    ordered=ZERO,
+                    filled=ZERO,
+                    status="not_sent",
+                    reason=f"the broker account trades whole shares only: {wanted} is less than one",
+                )
+            )
+            return
         placed = await broker.submit(_request(trade, run_id, qty, prices[trade.symbol], policy))
         final = await follow_to_end(
             broker, placed, polls=policy.fill_polls, interval_seconds=policy.poll_interval_seconds, sleep=sleep
@@ -119,13 +138,14 @@ async def trade_through(
                     status=final.status,
                     reason=_why(final)
                     if final.filled_qty < qty
+                    else f"the broker account trades whole shares only: {wanted - qty} not sent"
+                    if qty < wanted
                     else "cut to the cash the sells raised (see the sells not filled)",
                 )
             )
         log.info(
             "order ended", symbol=trade.symbol, side=trade.action, status=final.status, filled=str(final.filled_qty)
         )
-        return final
 
     sells = sorted((t for t in trades if t.action == "sell"), key=lambda t: t.trade_id)
     buys = sorted((t for t in trades if t.action == "buy"), key=lambda t: t.trade_id)
