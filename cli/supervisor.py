@@ -23,6 +23,18 @@ __all__ = ["SERVICES", "Supervisor"]
 SERVICES = SERVICE_NAMES
 
 
+def metrics_port(name: str, replica: int, env: dict[str, str]) -> int | None:
+    """The Prometheus port of a service process: ``METRICS_PORT_BASE`` (default 9100) + 1 + the service's
+    index in :data:`SERVICES` (portfolio 9101 … coordinator 9108), + 10 per replica; ``METRICS_PORT_BASE=0``
+    serves none. A ``METRICS_PORT`` already in the environment wins."""
+    if env.get("METRICS_PORT"):
+        return int(env["METRICS_PORT"])
+    base = int(env.get("METRICS_PORT_BASE", "9100"))
+    if base == 0 or name not in SERVICES:
+        return None
+    return base + 1 + SERVICES.index(name) + 10 * replica
+
+
 class Supervisor:
     """Start and stop the whole system on this machine; logs go to ``<workdir>/logs/<name>.log``."""
 
@@ -82,9 +94,13 @@ class Supervisor:
         self.logs.mkdir(parents=True, exist_ok=True)
         key = name if replica == 0 else f"{name}-{replica}"
         log = (self.logs / f"{key}.log").open("ab")
+        env = self.env(name)
+        port = metrics_port(name, replica, env)
+        if port is not None:
+            env["METRICS_PORT"] = str(port)
         process = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],
-            env=self.env(name),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=Path(__file__).resolve().parents[1],

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
     smtp_timeout_seconds: float = Field(10.0, gt=0)
 
+    # Operations
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="serve Prometheus metrics of a service process on this port (0: none)"
+    )
+
     # Gateway
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000

@@ -67,6 +67,7 @@ from shared.bus.topology import (
     COORDINATOR_TIMERS,
 )
 from shared.log import bind_step, get_logger
+from shared.metrics import observe_finished_run
 
 __all__ = ["Coordinator", "Hook"]
 
@@ -312,6 +313,8 @@ class Coordinator:
         finished = after.status != before.status and after.status in TERMINAL
         if finished:
             await self._release(after)
+        if finished:
+            observe_finished_run(after.status, after.report)
         if after.status != before.status:
             log.info("run status", status=after.status, error=after.error)
             hooks = self.on_success if after.status == "completed" else self.on_failure

@@ -37,6 +37,7 @@ from contracts.queries import (
 )
 from services.gateway.routes_batch import batch_router
 from services.gateway.routes_docs import install_docs
+from services.gateway.routes_ops import install_operations
 from services.gateway.routes_reconcile import reconcile_router
 from services.gateway.routes_reports import reports_router
 from services.gateway.routes_runs import runs_router
@@ -337,6 +338,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         return JSONResponse(result)
 
     app.include_router(batch_router(runtime, settings))
+    install_operations(app)  # last: the outermost middleware, so every answer is logged and counted
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -22,6 +23,7 @@ from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
 from shared.costs import cost_model_from
 from shared.errors import InvalidInputError
+from shared.metrics import SOLVER_SECONDS
 from shared.securities import default_securities
 
 __all__ = ["RebalancingService"]
@@ -52,6 +54,7 @@ class RebalancingService:
     async def plan(self, command: PlanRebalance) -> Sequence[Outgoing]:
         account = command.account
         tax = tax_inputs_of(command.tax, account, command.as_of)
+        started = time.perf_counter()
         try:
             plan = plan_rebalance(
                 account_of(account),
@@ -64,6 +67,7 @@ class RebalancingService:
             )
         except PlanningError as exc:
             raise InvalidInputError(f"cannot plan account {account.account_id}: {exc}") from None
+        SOLVER_SECONDS.observe(time.perf_counter() - started)
         event = RebalancePlanned(
             **result_envelope(command, self.runtime.clock.now()),
             plan=self._with_risk(plan_to_contract(plan, account, command.prices, tax, self.securities), command),

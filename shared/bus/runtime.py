@@ -13,15 +13,18 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
 from faststream import AckPolicy, FastStream
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.errors import NotJSMessageError
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
+from prometheus_client import REGISTRY
 
 from contracts import Command, ContractError, StepFailed, decode, encode, run_id_problem, subjects
 from shared.bus.dlq import dead_letter
@@ -34,6 +37,7 @@ from shared.bus.topology import durable_name, stream_for
 from shared.clock import Clock, SystemClock
 from shared.errors import InvalidInputError, NotFoundError, RefusedMessageError, is_retryable
 from shared.log import bind_step, configure_logging, get_logger
+from shared.metrics import COMMANDS, DLQ_MESSAGES, STEP_SECONDS, serve_metrics
 from shared.settings import Settings
 
 __all__ = ["CommandHandler", "QueryHandler", "ServiceRuntime", "deliveries_of"]
@@ -79,6 +83,7 @@ class ServiceRuntime:
             name=f"rebalancer-{service}",
             graceful_timeout=10.0,
             max_reconnect_attempts=-1,
+            middlewares=[NatsPrometheusMiddleware(registry=REGISTRY, app_name=service)],
             **auth,
         )
         self.app = FastStream(self.broker, logger=None)  # our structlog JSON lines say what happens
@@ -130,7 +135,8 @@ class ServiceRuntime:
         """Run until SIGINT/SIGTERM (``python -m services.<name>``)."""
         configure_logging(self.service, level=self.settings.log_level, json=self.settings.log_json)
         await self.connect_and_provision()
-        log.info("service starting", nats=self.settings.nats_url)
+        metrics = serve_metrics(self.settings.metrics_port)
+        log.info("service starting", nats=self.settings.nats_url, metrics_port=metrics)
         await self.app.run()
 
     # ---- key-value ---------------------------------------------------------------------------------
@@ -208,6 +214,7 @@ class ServiceRuntime:
         if command is None:
             await self._dead_letter(message, subject, body, f"undecodable {subject} message: {problem}", deliveries)
             return
+        started = time.perf_counter()
         with bind_step(command.run_id, command.step, attempt=command.attempt, delivery=deliveries):
             try:
                 if not isinstance(command, message_type):
@@ -220,10 +227,14 @@ class ServiceRuntime:
             except Exception as exc:  # every failure is answered: retried, reported, or dead-lettered
                 await self._on_command_error(subject, command, message, body, deliveries, exc)
                 return
+            STEP_SECONDS.labels(service=self.service, subject=subject).observe(time.perf_counter() - started)
+            COMMANDS.labels(service=self.service, subject=subject, outcome="ok").inc()
             log.debug("step handled", subject=subject, published=len(outgoing))  # no per-message log at INFO
 
     async def _dead_letter(self, message: NatsMessage, subject: str, body: bytes, reason: str, deliveries: int) -> None:
         """Capture ``message`` in the DLQ with ``reason`` (logged there), then terminate it."""
+        DLQ_MESSAGES.labels(service=self.service, subject=subject).inc()
+        COMMANDS.labels(service=self.service, subject=subject, outcome="dlq").inc()
         await dead_letter(
             self.broker, subject=subject, body=body, reason=reason, deliveries=deliveries, service=self.service
         )
@@ -242,10 +253,12 @@ class ServiceRuntime:
         retryable = is_retryable(exc)
         if retryable and deliveries < self.settings.max_deliver:
             log.warning("step failed, will be redelivered", error=reason, exc_info=exc)
+            COMMANDS.labels(service=self.service, subject=subject, outcome="retry").inc()
             await message.nack(delay=self.settings.nak_delay_seconds * deliveries)
             return
         if retryable:  # exhausted its deliveries: capture it with the reason
             log.error("message to DLQ after max deliveries", error=reason, exc_info=exc)
+            DLQ_MESSAGES.labels(service=self.service, subject=subject).inc()
             await dead_letter(
                 self.broker,
                 subject=subject,
@@ -256,6 +269,7 @@ class ServiceRuntime:
             )
         else:
             log.warning("step refused", error=reason)
+        COMMANDS.labels(service=self.service, subject=subject, outcome="failed").inc()
         failed = StepFailed(
             run_id=command.run_id,
             message_id=f"{command.run_id}:{command.step}:{command.attempt}:failed",
