@@ -5,19 +5,35 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from cli.main import app
+from shared.log import configure_logging
 from shared.settings import Settings
 from shared.testing.gateway_server import serve_gateway
 from shared.testing.system import InProcessSystem
 from tests.integration.waits import wait_awaiting_approval
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _quiet_logs() -> Iterator[None]:
+    """The gateway's access log would print to the stdout the CLI runner captures: send it to stderr."""
+    root = logging.getLogger()
+    level, handlers = root.level, root.handlers[:]
+    configure_logging("tests", level="WARNING")
+    yield
+    structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def _cli(url: str, *args: str) -> tuple[int, str]:
