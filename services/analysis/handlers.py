@@ -37,6 +37,7 @@ from services.analysis.domain import (
     TREND_DAYS,
     AnalysisError,
     MarketRegime,
+    contributions_by_class,
     daily_returns,
     ledoit_wolf_covariance,
     market_regime,
@@ -263,6 +264,17 @@ class AnalysisService:
             self._windows.put(key, cached)
         return cached
 
+    def _held_covariance(self, snapshot: str, window: pd.DataFrame, held: tuple[str, ...]) -> pd.DataFrame:
+        """Ledoit-Wolf covariance of the held symbols over their common window (what ``portfolio_risk``
+        estimates for the risk contributions), once per (snapshot, holdings)."""
+        key = (snapshot, ("covariance", *held))
+        cached = self._windows.get(key)
+        if cached is None:
+            covariance, _ = ledoit_wolf_covariance(window[list(held)].dropna())
+            cached = (covariance, pd.Series(dtype=float))
+            self._windows.put(key, cached)
+        return cached[0]
+
     def account_risk(self, weights: Mapping[str, Decimal], snapshot: str, panel: MarketPanel) -> PortfolioRisk:
         """Risk of one account's weights over the snapshot's window (the common history of its holdings
         and the benchmark); the covariance for the optimizer is the snapshot's, not repeated here."""
@@ -274,7 +286,8 @@ class AnalysisService:
         try:
             returns, rf = self._window(snapshot, panel, tuple(sorted({*held, BENCHMARK})))
             metrics = risk_metrics(returns[held], floats, rf, returns[BENCHMARK])
-            breakdown = portfolio_risk(returns, floats, None, shrink=True, asset_class=default_securities().asset_class)
+            covariance = self._held_covariance(snapshot, returns, tuple(held))
+            by_class = contributions_by_class(floats, covariance, default_securities().asset_class)
         except AnalysisError as exc:
             raise InvalidInputError(str(exc)) from None
         return PortfolioRisk(
@@ -284,7 +297,7 @@ class AnalysisService:
             cvar_95=metrics.cvar_95,
             sharpe=metrics.sharpe,
             beta=metrics.beta,
-            risk_contribution=dict(breakdown.before.contributions_by_class),
+            risk_contribution=by_class,
             start=metrics.start,
             end=metrics.end,
             observations=metrics.observations,

@@ -309,7 +309,7 @@ class Coordinator:
         out = effects(before, after, now, self.policy)
         await self._publish(out)
         if out.report_due:
-            await self._generate_report(after.run_id, now)
+            await self._generate_report(after, now)
         finished = after.status != before.status and after.status in TERMINAL
         if finished:
             await self._release(after)
@@ -372,17 +372,24 @@ class Coordinator:
         out = resume_effects(record, now, self.policy)
         await self._publish(out)
         if out.report_due:
-            await self._generate_report(record.run_id, now)
+            await self._generate_report(record, now)
 
-    async def _generate_report(self, run_id: str, now: datetime) -> None:
-        """The ``generate-report`` step: build the report from the stored outputs, complete the run."""
+    async def _generate_report(self, waiting: RunRecord, now: datetime) -> None:
+        """The ``generate-report`` step: build the report from the stored outputs, complete the run.
+
+        ``waiting`` is the state that began the step: its outputs are read (from this process's cache
+        unless another coordinator stored them); the report is built on whatever state the write finds."""
         store = await self.store()
-        record = await store.get(run_id)
-        if record is None or record.status != "running" or record.step("generate-report").status != "running":
-            return
-        report = build_report(record, await self.report_inputs(record), now)
+        inputs = await self.report_inputs(waiting)
+        run_id = waiting.run_id
+
+        def report_on(record: RunRecord) -> RunRecord | None:
+            if record.status != "running" or record.step("generate-report").status != "running":
+                return None
+            return apply_report(record, build_report(record, inputs, now), now)
+
         with bind_step(run_id, "generate-report"):
-            before, after = await store.transition(run_id, lambda r: apply_report(r, report, now))
+            before, after = await store.transition(run_id, report_on)
             await self._after(before, after, now, False)
 
     async def resume(self) -> None:
