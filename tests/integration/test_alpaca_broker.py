@@ -273,11 +273,21 @@ async def test_reconciliation_over_http_and_the_cli(
 
 
 async def test_a_batch_trades_as_block_orders_allocated_exactly(
-    alpaca_settings: Settings, venue: tuple[str, AlpacaState]
+    alpaca_settings: Settings, venue: tuple[str, AlpacaState], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from contracts import BatchRequested, ExecutionResult, RebalanceRequest, batch_run_id, encode
 
     state = venue[1]
+    original = ServiceRuntime.publish
+
+    async def twice(self: ServiceRuntime, subject: str, message: object, *, msg_id: str, stream: str | None = None):  # type: ignore[no-untyped-def]
+        await original(self, subject, message, msg_id=msg_id, stream=stream)
+        await original(self, subject, message, msg_id=f"{msg_id}:again", stream=stream)  # every message twice
+
+    monkeypatch.setattr(ServiceRuntime, "publish", twice)
+    state.fail_next("429", times=2)
+    state.fail_next("slow", delay=0.6)  # a block placed whose answer the client never gets
+    state.fail_next("429", "GET", "/v2/positions")
     for symbol in list(state.prices):
         state.behave(symbol, fill_ratio=Decimal("0.7"), commission=Decimal("0.05"))  # every block fills 70%
     settings = alpaca_settings.model_copy(update={"block_orders": True, "block_window_seconds": 3.0})
@@ -310,6 +320,8 @@ async def test_a_batch_trades_as_block_orders_allocated_exactly(
             assert sum(f.commission for f in allocated) == Decimal(order["commission"])
             assert all(f.price == Decimal(order["filled_avg_price"]) for f in allocated)
         assert any(len({f.order_id for f in fills if f.broker_order_id == o["id"]}) > 1 for o in state.orders.values())
+        assert all(state.orders_of(cid) == 1 for cid in state.posts)  # one order per block, however often sent
+        assert state.requests.count("POST /v2/orders") > len(state.orders)  # the 429s and the lost answer
         assert all(r.report and r.report.execution.unfilled for r in records if r.report and r.report.execution.trades)
         await _settled(system)
         (check,) = await _reconcile(system, account_id="demo")
