@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import httpx
 import typer
 
-__all__ = ["DEFAULT_URL", "GatewayClient", "fail", "gateway_url"]
+__all__ = ["DEFAULT_URL", "GatewayClient", "auth_headers", "configured_key", "fail", "gateway_url"]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -22,6 +23,20 @@ def gateway_url() -> str:
     return os.environ.get("GATEWAY_URL") or (f"http://127.0.0.1:{port}" if port else DEFAULT_URL)
 
 
+def configured_key(env: Mapping[str, str] | None = None) -> str:
+    """The key to present: ``GATEWAY_API_KEY``, else the first of ``GATEWAY_API_KEYS`` (the keys a local
+    gateway started by ``make run`` accepts); empty when the gateway wants none."""
+    env = os.environ if env is None else env
+    if key := env.get("GATEWAY_API_KEY", "").strip():
+        return key
+    return next((k.strip() for k in env.get("GATEWAY_API_KEYS", "").split(",") if k.strip()), "")
+
+
+def auth_headers(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    key = configured_key(env)
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise typer.Exit(code)
@@ -30,7 +45,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
 class GatewayClient:
     def __init__(self, url: str | None = None, api_key: str | None = None, timeout: float = 30.0) -> None:
         self.url = (url or gateway_url()).rstrip("/")
-        key = api_key if api_key is not None else os.environ.get("GATEWAY_API_KEY", "")
+        key = api_key if api_key is not None else configured_key()
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 

@@ -15,6 +15,7 @@ from types import TracebackType
 
 import httpx
 
+from cli.gateway_client import auth_headers
 from shared.testing.nats_server import NatsServer
 from shared.testing.system import SERVICE_NAMES
 
@@ -139,7 +140,11 @@ class Supervisor:
                     raise RuntimeError(f"{name} exited with {process.returncode}; see {self.logs / (name + '.log')}")
             try:
                 health = httpx.get(f"{self.gateway_url}/health", timeout=2.0)
-                status = httpx.get(f"{self.gateway_url}/api/portfolio/demo/status", timeout=10.0)
+                status = httpx.get(
+                    f"{self.gateway_url}/api/portfolio/demo/status",
+                    timeout=10.0,
+                    headers=auth_headers({**os.environ, **self.extra_env}),
+                )
                 if health.status_code == 200 and status.status_code == 200:
                     return
                 last = f"health {health.status_code}, demo status {status.status_code}: {status.text[:200]}"
@@ -147,6 +152,15 @@ class Supervisor:
                 last = f"{type(exc).__name__}"
             time.sleep(0.25)
         raise TimeoutError(f"the system did not become healthy within {timeout}s ({last})")
+
+    def last_errors(self, limit: int = 3) -> list[str]:
+        """The last error lines of the services' logs (``service: event: error``), for the terminal."""
+        found: list[str] = []
+        for path in sorted(self.logs.glob("*.log")):
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if '"level": "error"' in line or '"level":"error"' in line or "Error:" in line:
+                    found.append(f"{path.stem}: {line.strip()[:300]}")
+        return found[-limit:]
 
     def stop_all(self) -> None:
         for name in ["gateway", *reversed(SERVICES)]:

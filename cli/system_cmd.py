@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import sys
@@ -14,6 +15,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from cli.gateway_client import auth_headers
 from cli.report_view import print_run
 from cli.supervisor import SERVICES, Supervisor
 
@@ -31,7 +33,7 @@ def wait_for_run(base_url: str, run_id: str, timeout: float = 120.0) -> dict[str
     """Poll ``GET /api/runs/{runId}`` until the run is finished (and its notification sent)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        response = httpx.get(f"{base_url}/api/runs/{run_id}", timeout=10.0)
+        response = httpx.get(f"{base_url}/api/runs/{run_id}", timeout=10.0, headers=auth_headers())
         if response.status_code == 200:
             run: dict[str, Any] = response.json()
             notify = next((s for s in run.get("steps", []) if s["name"] == "send-notifications"), None)
@@ -42,8 +44,26 @@ def wait_for_run(base_url: str, run_id: str, timeout: float = 120.0) -> dict[str
     raise TimeoutError(f"run {run_id} did not finish within {timeout}s")
 
 
+def household_file_problem() -> str | None:
+    """Why ``HOUSEHOLD_FILE`` cannot be loaded (its path and the field), or ``None``: checked before any
+    process starts, so a bad file is said on the terminal rather than in a service's log."""
+    path = os.environ.get("HOUSEHOLD_FILE", "").strip()
+    if not path:
+        return None
+    from services.portfolio.domain.household import load_book
+    from shared.errors import InvalidInputError
+
+    try:
+        load_book(path)
+    except OSError as exc:
+        return f"HOUSEHOLD_FILE {path}: {exc.strerror or exc}"
+    except InvalidInputError as exc:
+        return f"HOUSEHOLD_FILE {path}: {exc.message}"
+    return None
+
+
 def start_run(base_url: str, body: dict[str, Any]) -> str:
-    response = httpx.post(f"{base_url}/api/portfolio/rebalance", json=body, timeout=30.0)
+    response = httpx.post(f"{base_url}/api/portfolio/rebalance", json=body, timeout=30.0, headers=auth_headers())
     if response.status_code != 202:
         console.print(f"[red]{response.status_code}[/red] {response.text}", highlight=False)
         raise typer.Exit(1)
@@ -60,6 +80,10 @@ def register(app: typer.Typer) -> None:
         workdir: Annotated[Path, typer.Option("--workdir", help="JetStream store and logs")] = Path("var"),
     ) -> None:
         """Start NATS (unless --nats-url), every service as its own process and the gateway; run a demo."""
+        problem = household_file_problem()
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            raise typer.Exit(2)
         if not _port_free(port):
             console.print(f"[red]port {port} is in use[/red]: set GATEWAY_PORT to another port")
             raise typer.Exit(1)
@@ -79,7 +103,13 @@ def register(app: typer.Typer) -> None:
             for name in (*SERVICES, "gateway"):
                 supervisor.start_service(name)
             console.print(f"started {len(SERVICES)} services and the gateway; logs in {supervisor.logs}")
-            supervisor.wait_healthy()
+            try:
+                supervisor.wait_healthy()
+            except (RuntimeError, TimeoutError) as exc:  # said on the terminal, with the service's own words
+                print(f"error: {exc}", file=sys.stderr)
+                for line in supervisor.last_errors():
+                    print(f"  {line}", file=sys.stderr)
+                raise typer.Exit(1) from None
             base = supervisor.gateway_url
             if demo_run:
                 console.print("[bold]Dry-run rebalance of account demo[/bold] (POST /api/portfolio/rebalance)")

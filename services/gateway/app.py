@@ -35,6 +35,7 @@ from contracts.queries import (
     RealizedQuery,
     RiskQuery,
 )
+from services.gateway.idempotency import reuse_problem
 from services.gateway.routes_batch import batch_router
 from services.gateway.routes_docs import install_docs
 from services.gateway.routes_ops import install_operations
@@ -99,6 +100,7 @@ def _request_of(body: RebalanceRequestBody, settings: Settings) -> RebalanceRequ
 def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> FastAPI:
     runtime = runtime or ServiceRuntime("gateway", settings)
     accepted: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    requested: OrderedDict[str, RebalanceRequest] = OrderedDict()  # by run, for Idempotency-Key reuse
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -187,6 +189,12 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         request = _request_of(body, settings)
         message = RebalanceRequested(run_id=run_id, message_id=run_id, occurred_at=now, request=request, source="http")
         runs = await runtime.kv(subjects.KV_RUNS)
+        if idempotency_key:
+            first, _ = await kvops.read(runs, f"run.{run_id}", RunRecord)
+            problem = reuse_problem(idempotency_key, first.request if first else requested.get(run_id), request)
+            if problem:
+                return _error(409, problem)
+            requested[run_id] = request
         watcher = await runs.watch(f"run.{run_id}")  # before publishing: the run's creation cannot be missed
         try:
             await runtime.publish(subjects.REBALANCE_REQUESTED, message, msg_id=run_id)
@@ -204,6 +212,8 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         accepted[run_id] = response
         while len(accepted) > _RECENT:
             accepted.popitem(last=False)
+        while len(requested) > _RECENT:
+            requested.popitem(last=False)
         return JSONResponse(response, status_code=202)
 
     @app.get("/api/runs/{run_id}")
