@@ -13,10 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from contracts import (
+    BatchAccounts,
     BatchRecord,
     BatchRequested,
     RebalanceRequest,
+    RebalanceRequested,
     RunRecord,
+    batch_accounts_key,
     batch_key,
     batch_run_id,
     decode_as,
@@ -231,3 +234,40 @@ async def test_a_batch_larger_than_its_window_is_paced_and_no_step_times_out(
             run = await system.run_record(batch_run_id("paced-batch", account))
             assert isinstance(run, RunRecord) and run.status == "completed"
             assert all(step.attempts <= 1 for step in run.steps), [(s.name, s.attempts) for s in run.steps]
+
+
+async def test_a_restarted_coordinator_starts_released_runs_never_stored_and_counts_finished_ones(
+    book_system: InProcessSystem, book_file: Path
+) -> None:
+    """The state a crash leaves: a batch whose first account's run finished uncounted and whose second
+    account was released but its run never stored. The restarted coordinator finishes the batch."""
+    first, second, third = [a for a in _ids(book_file) if a != BAD][:3]
+    js = book_system.client.jetstream()
+    batch_id = "crashed-batch"
+    request = RebalanceRequest(account_id=first, dry_run=True)
+    run_id = batch_run_id(batch_id, first)
+    started = RebalanceRequested(
+        run_id=run_id, message_id=run_id, occurred_at=book_system.clock.now(), request=request,
+        source=f"batch:{batch_id}",
+    )  # fmt: skip
+    await js.publish(subjects.REBALANCE_REQUESTED, encode(started), headers={"Nats-Msg-Id": run_id})
+    assert (await book_system.wait_for_run(run_id)).status == "completed"
+    await book_system.stop_service("coordinator")
+    bucket = await js.key_value(subjects.KV_BATCHES)
+    now = book_system.clock.now()
+    accounts = BatchAccounts(batch_id=batch_id, account_ids=[first, second, third])
+    record = BatchRecord(
+        batch_id=batch_id, status="running", request=request, states="rrp", max_in_flight=2,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    await kvops.create(bucket, batch_accounts_key(batch_id), accounts)
+    await kvops.create(bucket, batch_key(batch_id), record)
+    await kvops.create(bucket, f"active.{batch_id}", {"run_id": batch_id})
+    assert await book_system.run_record(batch_run_id(batch_id, second)) is None
+    await book_system.start_service("coordinator")
+    done = await _finished(book_system, batch_id)
+    assert done.states == "ccc"
+    for account in (first, second, third):
+        run = await book_system.run_record(batch_run_id(batch_id, account))
+        assert run is not None and run.status == "completed" and run.request.account_id == account
+    assert await kvops.keys_matching(bucket, "active.*") == []
