@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     retry_backoff_seconds: float = Field(0.5, ge=0)
     approval_timeout_seconds: float = Field(3600.0, gt=0, description="how long a run waits for approval")
     batch_max_in_flight: int = Field(100, ge=1, description="runs of one batch under way at once (pacing)")
+    batch_reconcile_seconds: float = Field(10.0, gt=0, description="how often unfinished batches are reconciled")
     batch_retention_days: float = Field(30.0, gt=0, description="days a batch's state is kept after its last change")
     run_retention_days: float = Field(
         30.0, gt=0, description="how long runs, their step outputs and market snapshots are kept (KV TTL)"

@@ -7,12 +7,14 @@ ordinary run (its id derived from the batch and the account), started by the sam
 
 Crash safety: a released account whose run was never stored is started again, and a finished run whose
 end the batch did not record is recorded, by :meth:`BatchDriver.reconcile` (at start-up for every
-unfinished batch, and when a batch request is redelivered); every step here is idempotent.
+unfinished batch, then every ``BATCH_RECONCILE_SECONDS``, and when a batch request is redelivered); every
+step here is idempotent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
@@ -56,6 +58,7 @@ class BatchDriver:
         self._runs = runs
         self._bucket: KeyValue | None = None
         self._accounts: OrderedDict[str, tuple[BatchAccounts, dict[str, int]]] = OrderedDict()
+        self._watch: asyncio.Task[None] | None = None
 
     async def bucket(self) -> KeyValue:
         if self._bucket is None:
@@ -127,12 +130,33 @@ class BatchDriver:
         if record.status == "completed":
             await (await self.bucket()).delete(f"{_ACTIVE}{batch_id}")
 
-    async def resume(self) -> None:
-        """Reconcile every unfinished batch (after a restart)."""
+    async def resume(self) -> int:
+        """Reconcile every unfinished batch (after a restart, and then every ``BATCH_RECONCILE_SECONDS``)."""
         keys = await kvops.keys_matching(await self.bucket(), f"{_ACTIVE}*")
         for key in sorted(keys):
             await self.reconcile(key.removeprefix(_ACTIVE))
-        log.info("resumed unfinished batches", count=len(keys))
+        return len(keys)
+
+    async def start_watch(self) -> None:
+        """Resume unfinished batches now, then keep reconciling them: a write the server lost in a crash
+        (a run's end counted nowhere, a released run never stored) delays a batch, never stalls it."""
+        log.info("resumed unfinished batches", count=await self.resume())
+        self._watch = asyncio.create_task(self._keep_reconciling())
+
+    async def stop_watch(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
+
+    async def _keep_reconciling(self) -> None:
+        while True:
+            await asyncio.sleep(self.runtime.settings.batch_reconcile_seconds)
+            try:
+                await self.resume()
+            except Exception as exc:  # the server may be away: the next round tries again
+                log.warning("batch reconcile failed", error=f"{type(exc).__name__}: {exc}")
 
     # ---- helpers -----------------------------------------------------------------------------------
     @property

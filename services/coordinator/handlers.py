@@ -127,7 +127,8 @@ class Coordinator:
                 title=f"coordinator:{spec.durable}",
             )(handler)
         self.runtime.on_startup(self.resume)
-        self.runtime.on_startup(self.batches.resume)
+        self.runtime.on_startup(self.batches.start_watch)
+        self.runtime.on_shutdown(self.batches.stop_watch)
 
     # ---- message entry points ----------------------------------------------------------------------
     async def _guarded(

@@ -118,6 +118,7 @@ def _check_once(
         assert after[account].account.cash == before[account].account.cash - spent  # to the cent, once
 
 
+@pytest.mark.timeout(360)
 def test_kill_9_mid_batch_loses_no_run_and_applies_no_fill_twice(
     live: Supervisor, book: tuple[Path, list[str]]
 ) -> None:
@@ -134,6 +135,7 @@ def test_kill_9_mid_batch_loses_no_run_and_applies_no_fill_twice(
         _check_once(http, view, before, _ledgers(live.nats_url, accounts))
 
 
+@pytest.mark.timeout(360)  # recovery waits on reconnects, redeliveries (ACK_WAIT) and step deadlines
 def test_kill_9_of_nats_server_mid_batch_loses_no_run_and_applies_no_fill_twice(
     live: Supervisor, book: tuple[Path, list[str]]
 ) -> None:

@@ -271,3 +271,25 @@ async def test_a_restarted_coordinator_starts_released_runs_never_stored_and_cou
         run = await book_system.run_record(batch_run_id(batch_id, account))
         assert run is not None and run.status == "completed" and run.request.account_id == account
     assert await kvops.keys_matching(bucket, "active.*") == []
+
+
+async def test_a_running_coordinator_reconciles_a_batch_whose_writes_were_lost(
+    settings: Settings, book_file: Path
+) -> None:
+    """What a server crash can leave while the coordinator runs on (a released run never stored): the
+    periodic reconcile finishes the batch without a restart."""
+    first, second = [a for a in _ids(book_file) if a != BAD][:2]
+    fast = settings.model_copy(update={"household_file": book_file, "batch_reconcile_seconds": 0.5})
+    async with running_system(fast) as system:
+        bucket = await system.client.jetstream().key_value(subjects.KV_BATCHES)
+        now = system.clock.now()
+        accounts = BatchAccounts(batch_id="lost-writes", account_ids=[first, second])
+        record = BatchRecord(
+            batch_id="lost-writes", status="running", request=RebalanceRequest(account_id=first, dry_run=True),
+            states="rp", max_in_flight=1, created_at=now, updated_at=now,
+        )  # fmt: skip
+        await kvops.create(bucket, batch_accounts_key("lost-writes"), accounts)
+        await kvops.create(bucket, batch_key("lost-writes"), record)
+        await kvops.create(bucket, "active.lost-writes", {"run_id": "lost-writes"})
+        done = await _finished(system, "lost-writes")
+        assert done.states == "cc"
