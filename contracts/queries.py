@@ -12,12 +12,16 @@ import msgspec
 from contracts.values import MarketConditions, Quote, Value
 
 __all__ = [
+    "AccountLots",
     "AccountStatus",
     "AccountStatusQuery",
     "BookQuery",
     "BookReply",
     "HistoryQuery",
     "HistoryReply",
+    "LedgerDocument",
+    "LedgerLot",
+    "LedgerQuery",
     "MarketAnalysisQuery",
     "MarketAnalysisReply",
     "QueryReply",
@@ -124,3 +128,36 @@ class BookReply(Value, frozen=True, kw_only=True):
 
     account_ids: list[str]
     unknown: list[str] = msgspec.field(default_factory=list)
+
+
+class LedgerQuery(Value, frozen=True, kw_only=True):
+    """The live ledger of ``account_id`` (its lots; its household's transactions; its Form 8949 rows of
+    ``year``, every year when None)."""
+
+    account_id: str
+    year: int | None = None
+
+
+class LedgerLot(Value, frozen=True, kw_only=True, rename="camel"):
+    """An open lot as the ledger derives it. ``cost_basis`` is the total adjusted basis in dollars
+    (cost plus ``wash_sale_adjustment``); ``holding_period_start`` is after tacking."""
+
+    lot_id: str
+    symbol: str
+    shares: Decimal
+    cost_basis: Decimal
+    acquired: date
+    holding_period_start: date
+    wash_sale_adjustment: Decimal
+
+
+class AccountLots(Value, frozen=True, kw_only=True, rename="camel"):
+    account_id: str
+    lots: list[LedgerLot]
+
+
+class LedgerDocument(Value, frozen=True, kw_only=True):
+    """A CSV document (transactions or Form 8949) and the file name to offer."""
+
+    filename: str
+    text: str

@@ -57,6 +57,12 @@ class TaxOptimizationSummary(Value, frozen=True, kw_only=True, rename="camel"):
     wash_sale_risk: bool
     estimated_tax: Decimal = Decimal(0)
     wash_sale_findings: list[str] = msgspec.field(default_factory=list)
+    realized_short_term: Decimal = Decimal(0)
+    realized_long_term: Decimal = Decimal(0)
+    wash_sale_disallowed: Decimal = Decimal(0)
+    """The plan's losses disallowed by wash sales (already out of the realized figures)."""
+    permanently_disallowed: Decimal = Decimal(0)
+    """The part of ``wash_sale_disallowed`` replaced inside an IRA: lost for good, in no lot's basis."""
 
 
 class ReportAnalysis(Value, frozen=True, kw_only=True, rename="camel"):

@@ -44,7 +44,10 @@ __all__ = [
     "PORTFOLIO_QUERY_ACCOUNTS",
     "PORTFOLIO_QUERY_BOOK",
     "PORTFOLIO_QUERY_BROKER_BOOK",
+    "PORTFOLIO_QUERY_FORM8949",
+    "PORTFOLIO_QUERY_LOTS",
     "PORTFOLIO_QUERY_STATUS",
+    "PORTFOLIO_QUERY_TRANSACTIONS",
     "PUBLIC_SUBJECTS",
     "REBALANCE_BATCH_REQUESTED",
     "REBALANCE_REQUESTED",
@@ -143,6 +146,9 @@ PORTFOLIO_QUERY_ACCOUNTS: Final = "portfolio.v1.query.accounts"
 PORTFOLIO_QUERY_BROKER_BOOK: Final = "portfolio.v1.query.broker-book"
 EXECUTION_QUERY_RECONCILE: Final = "execution.v1.query.reconcile"
 PORTFOLIO_QUERY_BOOK: Final = "portfolio.v1.query.book"
+PORTFOLIO_QUERY_LOTS: Final = "portfolio.v1.query.lots"
+PORTFOLIO_QUERY_TRANSACTIONS: Final = "portfolio.v1.query.transactions"
+PORTFOLIO_QUERY_FORM8949: Final = "portfolio.v1.query.form8949"
 MARKET_DATA_QUERY_QUOTES: Final = "market_data.v1.query.quotes"
 MARKET_DATA_QUERY_HISTORY: Final = "market_data.v1.query.history"
 ANALYSIS_QUERY_MARKET: Final = "analysis.v1.query.market"

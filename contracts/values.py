@@ -92,6 +92,8 @@ class Transaction(Value, frozen=True, kw_only=True):
     lot_id: str = ""
     realized_gain: Decimal | None = None
     run_id: str = ""
+    fees: Decimal = Decimal(0)
+    """Dollars: added to the cost of a buy, deducted from the proceeds of a sale (the commission)."""
 
 
 class TaxProfile(Value, frozen=True, kw_only=True):

@@ -38,6 +38,7 @@ from contracts.queries import (
 from services.gateway.idempotency import reuse_problem
 from services.gateway.routes_batch import batch_router
 from services.gateway.routes_docs import install_docs
+from services.gateway.routes_ledger import ledger_router
 from services.gateway.routes_ops import install_operations
 from services.gateway.routes_reconcile import reconcile_router
 from services.gateway.routes_reports import reports_router
@@ -122,6 +123,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
     app.include_router(reports_router(runtime))
     app.include_router(reconcile_router(runtime))
     app.include_router(runs_router(runtime))
+    app.include_router(ledger_router(runtime))
 
     api_keys = {key.strip() for key in settings.gateway_api_keys.split(",") if key.strip()}
 

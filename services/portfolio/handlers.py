@@ -1,8 +1,10 @@
-"""Portfolio handlers: load an account for a run, apply a run's fills, answer status queries."""
+"""Portfolio handlers: load an account for a run, apply a run's fills, answer status and ledger queries.
+
+Every lot an account is read with (for a run, ``/lots``) is derived from its household's whole history
+by the same engine as ``rebalance tax realized`` (:mod:`services.portfolio.domain.household_ledger`)."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -20,19 +22,34 @@ from contracts import (
     decode_as,
     subjects,
 )
-from contracts.queries import AccountStatus, AccountStatusQuery, BookQuery, BookReply, QuotesQuery, QuotesReply
+from contracts.queries import (
+    AccountLots,
+    AccountStatus,
+    AccountStatusQuery,
+    BookQuery,
+    BookReply,
+    LedgerDocument,
+    LedgerQuery,
+    QuotesQuery,
+    QuotesReply,
+)
 from services.portfolio.domain import (
     AccountState,
     LedgerUpdate,
+    account_ledger_lots,
     allocation,
     apply_fills,
-    apply_wash_adjustment,
     holdings_value,
     household_activity,
+    household_ledger,
+    household_transactions,
     ledger_books,
+    ledger_lot_view,
     load_book,
     target_for,
     total_value,
+    transactions_csv,
+    with_ledger_lots,
 )
 from services.portfolio.store import PortfolioStore
 from shared.bus.outgoing import Outgoing, result_envelope
@@ -40,6 +57,8 @@ from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import DomainError
 from shared.log import get_logger
+from shared.lot_ledger import LedgerResult, TransactionError, form8949_csv, form8949_rows
+from shared.securities import default_securities
 
 __all__ = ["PortfolioService"]
 
@@ -50,6 +69,7 @@ class PortfolioService:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.runtime = runtime
         self._store: PortfolioStore | None = None
+        self.securities = default_securities()
 
     async def store(self) -> PortfolioStore:
         if self._store is None:
@@ -63,6 +83,9 @@ class PortfolioService:
         self.runtime.query(subjects.PORTFOLIO_QUERY_ACCOUNTS, self.accounts)
         self.runtime.query(subjects.PORTFOLIO_QUERY_BROKER_BOOK, self.broker_books)
         self.runtime.query(subjects.PORTFOLIO_QUERY_BOOK, self.book)
+        self.runtime.query(subjects.PORTFOLIO_QUERY_LOTS, self.lots)
+        self.runtime.query(subjects.PORTFOLIO_QUERY_TRANSACTIONS, self.transactions)
+        self.runtime.query(subjects.PORTFOLIO_QUERY_FORM8949, self.form8949)
         if self.runtime.settings.seed_demo or self.runtime.settings.household_file:
             self.runtime.on_startup(self.seed)
 
@@ -94,6 +117,7 @@ class PortfolioService:
                 model=command.risk_override,
             )
         household = await store.household_accounts(account.household_id)
+        account = with_ledger_lots(account, self._ledger(household))
         today = command.as_of or self.runtime.clock.now().date()
         activity = household_activity(household, today=today)
         event = PortfolioLoaded(
@@ -103,9 +127,18 @@ class PortfolioService:
         )
         return [Outgoing(subjects.PORTFOLIO_LOADED, event, event.message_id)]
 
+    def _ledger(self, household: list[AccountState]) -> LedgerResult:
+        try:
+            return household_ledger(household, self.securities)
+        except TransactionError as exc:
+            raise DomainError(f"the household's history cannot be replayed: {exc}") from None
+
     async def apply(self, command: ApplyFills) -> Sequence[Outgoing]:
         store = await self.store()
         outcome: list[LedgerUpdate] = []
+        before = await store.account(command.account_id)
+        household = await store.household_accounts(before.account.household_id)
+        derived = {lot.lot_id: lot for lot in with_ledger_lots(before.account, self._ledger(household)).lots}
 
         def change(state: AccountState) -> AccountState | None:
             update = apply_fills(
@@ -115,6 +148,7 @@ class PortfolioService:
                 trades=command.trades,
                 fills=command.fills,
                 review=command.review,
+                adjusted=derived,
             )
             outcome[:] = [update]
             return None if update.already_applied else update.state
@@ -122,8 +156,6 @@ class PortfolioService:
         _, after = await store.change_account(command.account_id, change)
         update = outcome[0]
         state = update.state if after is None else after
-        if command.review is not None:
-            await self._apply_wash_adjustments(store, command)
         event = FillsApplied(
             **result_envelope(command, self.runtime.clock.now()),
             account_id=command.account_id,
@@ -135,21 +167,6 @@ class PortfolioService:
         )
         log.info("fills applied", fills=len(command.fills), already_applied=update.already_applied)
         return [Outgoing(subjects.PORTFOLIO_FILLS_APPLIED, event, event.message_id)]
-
-    async def _apply_wash_adjustments(self, store: PortfolioStore, command: ApplyFills) -> None:
-        assert command.review is not None
-        for index, adjustment in enumerate(command.review.wash_sale_adjustments):
-            if adjustment.permanent or not adjustment.replacement_lot_id:
-                continue
-            marker = f"wash:{command.run_id}:{index}"
-            lot_id, disallowed = adjustment.replacement_lot_id, adjustment.disallowed
-
-            change = functools.partial(apply_wash_adjustment, marker=marker, lot_id=lot_id, disallowed=disallowed)
-
-            try:
-                await store.change_account(adjustment.replacement_account_id, change)
-            except DomainError as exc:
-                log.warning("wash-sale adjustment not applied", error=str(exc))
 
     # ---- queries -----------------------------------------------------------------------------------
     async def status(self, body: bytes) -> AccountStatus:
@@ -208,7 +225,37 @@ class PortfolioService:
 
     async def accounts(self, body: bytes) -> AccountSnapshot:
         query = decode_as(body, AccountStatusQuery)
-        return (await (await self.store()).account(query.account_id)).account
+        store = await self.store()
+        account = (await store.account(query.account_id)).account
+        return with_ledger_lots(account, self._ledger(await store.household_accounts(account.household_id)))
+
+    async def _household_of(self, body: bytes) -> tuple[LedgerQuery, list[AccountState]]:
+        query = decode_as(body, LedgerQuery)
+        store = await self.store()
+        account = (await store.account(query.account_id)).account
+        return query, await store.household_accounts(account.household_id)
+
+    async def lots(self, body: bytes) -> AccountLots:
+        """The account's open lots as the household ledger derives them."""
+        query, household = await self._household_of(body)
+        lots = account_ledger_lots(self._ledger(household), query.account_id)
+        return AccountLots(account_id=query.account_id, lots=[ledger_lot_view(lot) for lot in lots])
+
+    async def transactions(self, body: bytes) -> LedgerDocument:
+        """Every transaction of the account's household, as ``rebalance tax realized`` reads them."""
+        query, household = await self._household_of(body)
+        text = transactions_csv(household_transactions(household))
+        return LedgerDocument(filename=f"transactions-{query.account_id}.csv", text=text)
+
+    async def form8949(self, body: bytes) -> LedgerDocument:
+        """The account's Form 8949 rows (of ``year`` when given), from the household ledger."""
+        query, household = await self._household_of(body)
+        sales = [s for s in self._ledger(household).sales if s.account_id == query.account_id]
+        suffix = f"-{query.year}" if query.year is not None else ""
+        return LedgerDocument(
+            filename=f"form8949-{query.account_id}{suffix}.csv",
+            text=form8949_csv(form8949_rows(sales, year=query.year)),
+        )
 
 
 _CENT = Decimal("0.01")

@@ -145,6 +145,7 @@ TRANSACTION = Transaction(
     lot_id="ira-itot-1",
     realized_gain=D("-45.67"),
     run_id="run-0000",
+    fees=D("0.11"),
 )
 PROFILE = TaxProfile(
     filing_status="mfj",
@@ -376,6 +377,10 @@ REPORT = Report(
             wash_sale_risk=True,
             estimated_tax=D("251.42"),
             wash_sale_findings=["VEA: bought in demo-ira on 2025-12-20"],
+            realized_short_term=D("-312.50"),
+            realized_long_term=D("1845.20"),
+            wash_sale_disallowed=D("40.00"),
+            permanently_disallowed=D("40.00"),
         ),
         should_rebalance=True,
         decision="forced by the request",

@@ -161,6 +161,12 @@ def build_report(record: RunRecord, inputs: ReportInputs, now: datetime) -> Repo
             wash_sale_risk=review.wash_sale_risk,
             estimated_tax=cents(review.estimated_tax),
             wash_sale_findings=list(review.wash_sale_findings),
+            realized_short_term=cents(review.realized_short_term),
+            realized_long_term=cents(review.realized_long_term),
+            wash_sale_disallowed=cents(sum((a.disallowed for a in review.wash_sale_adjustments), ZERO)),
+            permanently_disallowed=cents(
+                sum((a.disallowed for a in review.wash_sale_adjustments if a.permanent), ZERO)
+            ),
         )
     deviations = {k: abs(v) for k, v in (plan.deviations if plan else {}).items()}
     recommendations = [*(review.recommendations if review else []), conditions.risk_recommendation]

@@ -10,7 +10,15 @@ from services.portfolio.domain.household import (
     parse_book,
     parse_household,
 )
-from services.portfolio.domain.ledger import LedgerUpdate, apply_fills, apply_wash_adjustment
+from services.portfolio.domain.household_ledger import (
+    account_ledger_lots,
+    household_ledger,
+    household_transactions,
+    ledger_lot_view,
+    transactions_csv,
+    with_ledger_lots,
+)
+from services.portfolio.domain.ledger import LedgerUpdate, apply_fills
 from services.portfolio.domain.models import MODELS, target_for
 from services.portfolio.domain.state import AccountState, HouseholdState, account_key, household_key
 from services.portfolio.domain.valuation import allocation, holdings_value, total_value
@@ -24,17 +32,22 @@ __all__ = [
     "HouseholdState",
     "LedgerUpdate",
     "account_key",
+    "account_ledger_lots",
     "allocation",
     "apply_fills",
-    "apply_wash_adjustment",
     "holdings_value",
     "household_activity",
     "household_key",
+    "household_ledger",
+    "household_transactions",
     "ledger_books",
+    "ledger_lot_view",
     "load_book",
     "load_household",
     "parse_book",
     "parse_household",
     "target_for",
     "total_value",
+    "transactions_csv",
+    "with_ledger_lots",
 ]

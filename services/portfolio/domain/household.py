@@ -97,7 +97,7 @@ def _account(raw: Any, where: str, household_id: str, profile: TaxProfile) -> Ac
         **_planning_settings(raw, where),
     )
     custom_target = {k: str(v) for k, v in target.items()} if custom is not None else None
-    return AccountState(account=snapshot, custom_target=custom_target)
+    return AccountState(account=snapshot, custom_target=custom_target, initial_lots=list(snapshot.lots))
 
 
 def _planning_settings(raw: dict[str, Any], where: str) -> dict[str, Any]:

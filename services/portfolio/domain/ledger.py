@@ -2,14 +2,16 @@
 
 Sells relieve the lots the plan chose (the tax-lot selection is part of the plan); buys open a new lot
 at the fill price plus commission. Invariants: never sell more than a lot holds, cash never negative.
-Realized sales and purchases are recorded in the account's history, which the tax service reads for
-the 61-day wash-sale window; disallowed losses move to their replacement lots.
+Realized sales and purchases are recorded in the account's history (price and commission, one row per
+lot relieved), which the tax service reads for the 61-day wash-sale window and from which the household
+ledger derives every basis adjustment (:mod:`.household_ledger`): nothing here moves a disallowed loss.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import msgspec
@@ -19,7 +21,7 @@ from services.portfolio.domain.state import AccountState
 from shared.errors import DomainError
 from shared.money import ZERO, cents
 
-__all__ = ["APPLIED_RUNS_KEPT", "LedgerUpdate", "apply_fills", "apply_wash_adjustment"]
+__all__ = ["APPLIED_RUNS_KEPT", "LedgerUpdate", "apply_fills"]
 
 APPLIED_RUNS_KEPT = 200
 
@@ -30,11 +32,13 @@ class LedgerUpdate(msgspec.Struct, frozen=True, kw_only=True):
     already_applied: bool = False
 
 
-def _relieve(lots: dict[str, Lot], lot_id: str, shares: Decimal, symbol: str) -> tuple[Lot, Decimal]:
+def _relieve(lots: dict[str, Lot], lot_id: str, shares: Decimal, symbol: str, on: date) -> tuple[Lot, Decimal]:
     """Take ``shares`` out of lot ``lot_id``; returns the part sold (its basis pro rata)."""
     lot = lots.get(lot_id)
     if lot is None or lot.symbol != symbol:
         raise DomainError(f"sell of {symbol}: lot {lot_id!r} is not held")
+    if lot.acquired > on:
+        raise DomainError(f"sell of {symbol} on {on}: lot {lot_id} was acquired later, on {lot.acquired}")
     if shares <= 0:
         raise DomainError(f"sell of {symbol}: lot {lot_id} quantity must be positive, got {shares}")
     if shares > lot.shares:
@@ -82,8 +86,12 @@ def apply_fills(
     trades: list[Trade],
     fills: list[Fill],
     review: TaxReview | None = None,
+    adjusted: Mapping[str, Lot] | None = None,
 ) -> LedgerUpdate:
-    """The account after the fills of ``run_id``; applying the same run twice changes nothing."""
+    """The account after the fills of ``run_id``; applying the same run twice changes nothing.
+
+    ``adjusted``: the account's lots as the household ledger derives them (adjusted basis), by lot id,
+    for the realized gain of each sale; without it, the stored cost."""
     if run_id in state.applied_runs:
         return LedgerUpdate(state=state, realized_gain=ZERO, already_applied=True)
     account = state.account
@@ -109,15 +117,22 @@ def apply_fills(
         if fill.action == "sell":
             proceeds_total = fill.shares * fill.price - fill.commission
             allocation = _sell_allocation(trade, fill)
-            allocated = ZERO
+            fees_left = fill.commission
             for index, (lot_id, shares) in enumerate(allocation):
-                _, basis = _relieve(lots, lot_id, shares, fill.symbol)
+                _, basis = _relieve(lots, lot_id, shares, fill.symbol, as_of)
+                derived = (adjusted or {}).get(lot_id)
+                if derived is not None and derived.shares > 0:
+                    basis = derived.cost_basis * shares / derived.shares
                 last = index == len(allocation) - 1
-                proceeds = proceeds_total - allocated if last else cents(proceeds_total * shares / fill.shares)
-                allocated += proceeds
-                gain = proceeds - basis
+                # the commission pro rata (rounded down, the rest on the last lot): price x shares - fee is
+                # the proceeds of each lot, as the household ledger reads the row back
+                fee = fees_left if last else (fill.commission * shares / fill.shares).quantize(_CENT, ROUND_DOWN)
+                fees_left -= fee
+                gain = shares * fill.price - fee - basis
                 realized += gain
-                history.append(Transaction(**common, action="sell", shares=shares, lot_id=lot_id, realized_gain=gain))
+                history.append(
+                    Transaction(**common, action="sell", shares=shares, lot_id=lot_id, realized_gain=gain, fees=fee)
+                )
             cash += proceeds_total
         else:
             cost = fill.shares * fill.price + fill.commission
@@ -128,7 +143,7 @@ def apply_fills(
             if lot_id in lots:
                 raise DomainError(f"lot {lot_id} exists already")
             lots[lot_id] = Lot(lot_id=lot_id, symbol=fill.symbol, shares=fill.shares, cost_basis=cost, acquired=as_of)
-            history.append(Transaction(**common, action="buy", shares=fill.shares, lot_id=lot_id))
+            history.append(Transaction(**common, action="buy", shares=fill.shares, lot_id=lot_id, fees=fill.commission))
     if cash < 0:
         raise DomainError(f"cash would be negative: {cash}")
     do_not_buy = dict(account.do_not_buy)
@@ -153,24 +168,4 @@ def apply_fills(
     return LedgerUpdate(state=new_state, realized_gain=realized)
 
 
-def apply_wash_adjustment(state: AccountState, *, marker: str, lot_id: str, disallowed: Decimal) -> AccountState | None:
-    """Add a disallowed loss to the basis of replacement lot ``lot_id``; ``None`` if done already."""
-    if marker in state.applied_runs:
-        return None
-    lots = []
-    found = False
-    for lot in state.account.lots:
-        if lot.lot_id == lot_id:
-            found = True
-            lot = msgspec.structs.replace(
-                lot,
-                cost_basis=lot.cost_basis + disallowed,
-                wash_sale_adjustment=lot.wash_sale_adjustment + disallowed,
-            )
-        lots.append(lot)
-    if not found:
-        raise DomainError(f"replacement lot {lot_id} is not held by {state.account.account_id}")
-    account = msgspec.structs.replace(state.account, lots=lots, revision=state.account.revision + 1)
-    return msgspec.structs.replace(
-        state, account=account, applied_runs=[*state.applied_runs, marker][-APPLIED_RUNS_KEPT:]
-    )
+_CENT = Decimal("0.01")

@@ -6,7 +6,7 @@ from datetime import date
 
 import msgspec
 
-from contracts import AccountSnapshot, TaxProfile, Transaction, Value
+from contracts import AccountSnapshot, Lot, TaxProfile, Transaction, Value
 
 __all__ = ["AccountState", "HouseholdState", "account_key", "household_key"]
 
@@ -20,11 +20,14 @@ def household_key(household_id: str) -> str:
 
 
 class AccountState(Value, frozen=True, kw_only=True):
-    """An account as stored: the snapshot, its transaction history and the runs already applied."""
+    """An account as stored: the snapshot (its lots are the positions: ids and shares; basis adjustments
+    are derived, see :mod:`.household_ledger`), the lots it started with, its transaction history (every
+    executed fill) and the runs already applied."""
 
     account: AccountSnapshot
     custom_target: dict[str, str] | None = None
     transactions: list[Transaction] = msgspec.field(default_factory=list)
+    initial_lots: list[Lot] = msgspec.field(default_factory=list)
     applied_runs: list[str] = msgspec.field(default_factory=list)
 
 
