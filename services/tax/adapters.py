@@ -161,17 +161,25 @@ def evaluation_to_review(
         if finding.trade != "sell" or not finding.washed or finding.disallowed_loss <= 0:
             continue
         risk = next((r for r in context.washed_by_recent_purchase if r.symbol == finding.symbol), None)
-        adjustments.append(
-            ContractAdjustment(
-                sold_lot_id=finding.lot_id or "",
-                symbol=finding.symbol,
-                disallowed=finding.disallowed_loss,
-                replacement_account_id=risk.account_id if risk else "",
-                replacement_lot_id=(risk.lot_id or "") if risk else "",
-                permanent=finding.permanent,
-                reason=finding.message,
+        # the IRA part (lost for good) and the rest (into a replacement's basis), as separate adjustments
+        parts = [
+            (finding.permanently_disallowed, True),
+            (finding.disallowed_loss - finding.permanently_disallowed, False),
+        ]
+        for amount, permanent in parts:
+            if amount <= 0:
+                continue
+            adjustments.append(
+                ContractAdjustment(
+                    sold_lot_id=finding.lot_id or "",
+                    symbol=finding.symbol,
+                    disallowed=amount,
+                    replacement_account_id=risk.account_id if risk else "",
+                    replacement_lot_id=(risk.lot_id or "") if risk else "",
+                    permanent=permanent,
+                    reason=finding.message,
+                )
             )
-        )
     recommendations = list(summary.recommendations)
     for candidate in context.harvest_candidates:
         if candidate.replacement:

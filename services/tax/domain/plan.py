@@ -86,6 +86,8 @@ class WashFinding:
     disallowed_loss: Decimal
     conflicts: tuple[str, ...]
     message: str
+    permanently_disallowed: Decimal = ZERO
+    """The part of ``disallowed_loss`` matched with IRA purchases (lost for good)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,7 +182,7 @@ def evaluate_plan(
         rate = context.rates.rate_for(term, collectible=collectible)
         disallowed = ZERO
         if context.taxable and proceeds < basis:
-            loss, matched, conflicts, permanent = basis - proceeds, ZERO, [], False
+            loss, matched, conflicts, permanent, in_iras = basis - proceeds, ZERO, [], False, ZERO
             for entry in pool:
                 symbol, available, label, in_ira, key = entry
                 assert isinstance(available, Decimal)
@@ -192,6 +194,7 @@ def evaluate_plan(
                     matched += take
                     conflicts.append(str(label))
                     permanent = permanent or bool(in_ira)
+                    in_iras += take if in_ira else ZERO
             pending = [s for s in context.pending_purchases if sec.substantially_identical(s, lot.symbol)]
             if pending and matched < shares:
                 matched = shares
@@ -215,6 +218,7 @@ def evaluate_plan(
                     disallowed_loss=disallowed,
                     conflicts=tuple(conflicts),
                     message=message,
+                    permanently_disallowed=loss * in_iras / shares,
                 )
             )
             new_restrictions += do_not_buy_after(lot.symbol, as_of, sec)
