@@ -118,7 +118,7 @@ async def test_live_runs_keep_the_ledger_equal_to_the_offline_engine(lab_setting
     offline = compute_realized(parse_transactions_csv(io.StringIO(text)))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert sum(1 for r in rows if r["date"] < "2022") == 7  # the household file's lots, as buys
-    buys = sum(1 for record in trading if record.execution for f in record.execution.fills if f.action == "buy")
+    buys = sum(1 for record in trading if record.report for t in record.report.execution.trades if t.action == "buy")
     assert sum(1 for r in rows if r["date"] >= "2022" and r["action"] == "buy") == buys
 
     # 1. the same open lots: shares and adjusted basis to the cent, per lot, in every account
