@@ -10,6 +10,7 @@ published (``faststream_*``); the domain metrics below say what the system does:
 - ``rebalancer_runs_total{status}``: runs finished, by final status (coordinator)
 - ``rebalancer_trades_total{side,kind}``: trades of finished runs (``executed`` or ``simulated``)
 - ``rebalancer_realized_dollars_total{term,kind}``: gains and losses (``kind``) realized by executed sells
+- ``rebalancer_reconcile_breaks_total{broker_account}``: reconciliation breaks found (execution)
 - ``rebalancer_solver_seconds``: the planner's time per account (rebalancing)
 - ``rebalancer_http_requests_total{method,route,status}``, ``rebalancer_http_request_seconds{method,route}``
   (gateway)
@@ -33,6 +34,7 @@ __all__ = [
     "HTTP_REQUESTS",
     "HTTP_SECONDS",
     "REALIZED_GAIN",
+    "RECONCILE_BREAKS",
     "RUNS",
     "SOLVER_SECONDS",
     "STEP_SECONDS",
@@ -51,6 +53,9 @@ RUNS = Counter("rebalancer_runs", "runs finished, by final status", ["status"])
 TRADES = Counter("rebalancer_trades", "trades of finished runs", ["side", "kind"])
 REALIZED_GAIN = Counter(
     "rebalancer_realized_dollars", "gains and losses realized by executed sells (dollars)", ["term", "kind"]
+)
+RECONCILE_BREAKS = Counter(
+    "rebalancer_reconcile_breaks", "ledger and broker found to differ (a break)", ["broker_account"]
 )
 SOLVER_SECONDS = Histogram("rebalancer_solver_seconds", "the planner's time per account", buckets=_FAST)
 HTTP_REQUESTS = Counter("rebalancer_http_requests", "HTTP requests answered", ["method", "route", "status"])

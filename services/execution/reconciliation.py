@@ -2,9 +2,9 @@
 
 The ledger's book of a broker account (the accounts mapped to it, from the portfolio service) is compared
 with the broker's positions and cash. A difference is a *break*: it is stored (KV ``reconcile``, key
-``break.<broker account>``), alerted (an error log line with ``metric=reconcile_breaks_total``, a
-notification), and every account mapped to that broker account stops trading until a person clears it. Clearing
-acknowledges the differences as they stand: the same differences found again are reported, not a new
+``break.<broker account>``), alerted (an error log line, the ``rebalancer_reconcile_breaks_total``
+metric, a notification), and every account mapped to that broker account stops trading until a person
+clears it. Clearing acknowledges the differences as they stand: the same differences found again are reported, not a new
 break; any other difference is.
 
 After a run: each live run marks itself in flight for its broker account before its orders go out; when
@@ -38,6 +38,7 @@ from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError
 from shared.log import get_logger
+from shared.metrics import RECONCILE_BREAKS
 
 __all__ = ["Reconciler"]
 
@@ -187,12 +188,13 @@ class Reconciler:
 
     async def _alert(self, report: ReconcileReport) -> None:
         self.breaks_total += 1
+        RECONCILE_BREAKS.labels(broker_account=report.broker_account).inc()
         log.error(
             "reconciliation break",
             broker_account=report.broker_account,
             accounts=report.account_ids,
             differences=report.message,
-            metric="reconcile_breaks_total",
+            metric="rebalancer_reconcile_breaks_total",
             value=self.breaks_total,
         )
         stamp = report.checked_at or self.runtime.clock.now()

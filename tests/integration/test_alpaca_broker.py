@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from contracts import BrokerBookQuery, LedgerBook, ReconcileQuery, ReconcileReport, subjects
@@ -194,6 +195,7 @@ async def test_a_break_is_caught_alerts_and_stops_trading_until_cleared(
         alerts.append(msg.data)
 
     sub = await live.client.subscribe(subjects.NOTIFICATIONS_NOTIFY, cb=collect)
+    breaks = REGISTRY.get_sample_value("rebalancer_reconcile_breaks_total", {"broker_account": "default"}) or 0
     with state.lock:
         state.positions["VTI"] -= Decimal(7)  # a corporate action or a manual trade the ledger never saw
     (found,) = await _reconcile(live, account_id="demo")
@@ -201,6 +203,8 @@ async def test_a_break_is_caught_alerts_and_stops_trading_until_cleared(
     (vti,) = [d for d in found.differences if d.symbol == "VTI"]
     assert vti.ledger - vti.broker == 7
     assert "VTI: ledger" in found.message and "demo" in found.account_ids
+    after = REGISTRY.get_sample_value("rebalancer_reconcile_breaks_total", {"broker_account": "default"})
+    assert after == breaks + 1  # the metric
     await live.client.flush()
     async with asyncio.timeout(5):
         while not alerts:
