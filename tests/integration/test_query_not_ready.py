@@ -24,9 +24,8 @@ async def test_transient_failure_of_a_query_is_a_503_without_traceback(settings:
     runtime.query(subjects.PORTFOLIO_QUERY_STATUS, needs_market_data)
     await runtime.start()
     try:
-        with capture_logs() as logs:
-            with pytest.raises(TransientError, match="no answer"):
-                await request(runtime.broker, subjects.PORTFOLIO_QUERY_STATUS, {"account_id": "demo"}, dict)
+        with capture_logs() as logs, pytest.raises(TransientError, match="no answer"):
+            await request(runtime.broker, subjects.PORTFOLIO_QUERY_STATUS, {"account_id": "demo"}, dict)
     finally:
         await runtime.stop()
     assert [entry["log_level"] for entry in logs if "query" in entry["event"]] == ["warning"]
