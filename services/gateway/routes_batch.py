@@ -22,6 +22,7 @@ from contracts import (
     subjects,
 )
 from contracts.queries import BookQuery, BookReply
+from services.gateway.idempotency import reuse_problem
 from services.gateway.schemas import RunOptionsBody
 from services.gateway.stored import until_stored
 from shared.bus import kv as kvops
@@ -133,6 +134,10 @@ def batch_router(runtime: ServiceRuntime, settings: Settings) -> APIRouter:
             source="http",
         )
         batches = await runtime.kv(subjects.KV_BATCHES)
+        if idempotency_key:
+            problem = await _reuse_problem(batches, idempotency_key, batch_id, message)
+            if problem:
+                return JSONResponse({"success": False, "error": problem}, status_code=409)
         watcher = await batches.watch(batch_key(batch_id))  # before publishing: its creation cannot be missed
         try:
             await runtime.publish(subjects.REBALANCE_BATCH_REQUESTED, message, msg_id=batch_id)
@@ -157,6 +162,17 @@ def batch_router(runtime: ServiceRuntime, settings: Settings) -> APIRouter:
         return JSONResponse(batch_view(record, accounts, runtime.clock.now(), errors))
 
     return router
+
+
+async def _reuse_problem(batches: Any, key: str, batch_id: str, message: BatchRequested) -> str | None:
+    """Why this request may not reuse ``key``: the batch it names was started with other accounts or options."""
+    first, _ = await kvops.read(batches, batch_key(batch_id), BatchRecord)
+    if first is None:
+        return None
+    accounts, _ = await kvops.read(batches, batch_accounts_key(batch_id), BatchAccounts)
+    if accounts is not None and accounts.account_ids != list(dict.fromkeys(message.account_ids)):
+        return f"Idempotency-Key {key!r} was already used for a batch of other accounts (accountIds differ)"
+    return reuse_problem(key, first.request, message.request)
 
 
 async def _failures(runtime: ServiceRuntime, record: BatchRecord, accounts: BatchAccounts) -> dict[str, str]:

@@ -194,6 +194,12 @@ async def test_a_repeated_batch_request_is_one_batch_and_trades_each_account_onc
     runs = await book_system.client.jetstream().key_value(subjects.KV_RUNS)
     again = await http("post", "/api/rebalance/batch", json=body, headers={"Idempotency-Key": "nightly-1"})
     assert again.json()["batchId"] == batch_id
+    other = {**body, "accountIds": accounts[:2]}
+    refused = await http("post", "/api/rebalance/batch", json=other, headers={"Idempotency-Key": "nightly-1"})
+    assert refused.status_code == 409 and "accountIds differ" in refused.json()["error"]
+    changed = {**body, "mode": "harvest"}
+    refused = await http("post", "/api/rebalance/batch", json=changed, headers={"Idempotency-Key": "nightly-1"})
+    assert refused.status_code == 409 and "mode" in refused.json()["error"]
     await _drained(book_system)
     assert await ledgers() == before
     run_keys = [k for k in await runs.keys() if k.startswith("run.")]
