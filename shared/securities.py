@@ -66,6 +66,7 @@ class SecurityMaster(Mapping[str, Security]):
             if sec.asset_class not in ASSET_CLASSES:
                 raise ValueError(f"{sec.symbol}: unknown asset class {sec.asset_class!r}")
             self._by_symbol[sec.symbol] = sec
+        self._by_class: dict[str, tuple[str, ...]] | None = None
 
     @classmethod
     def from_csv(cls, path: Path | str) -> SecurityMaster:
@@ -107,6 +108,15 @@ class SecurityMaster(Mapping[str, Security]):
 
     def asset_class(self, symbol: str) -> str:
         return self[symbol].asset_class
+
+    def of_class(self, asset_class: str) -> tuple[str, ...]:
+        """The symbols of ``asset_class``, in file order (indexed once per master)."""
+        if self._by_class is None:
+            by_class: dict[str, list[str]] = {}
+            for sec in self._by_symbol.values():
+                by_class.setdefault(sec.asset_class, []).append(sec.symbol)
+            self._by_class = {c: tuple(v) for c, v in by_class.items()}
+        return self._by_class.get(asset_class, ())
 
     def identical_group(self, symbol: str) -> str:
         """The wash-sale group of ``symbol``; an unlisted symbol is a group of its own."""

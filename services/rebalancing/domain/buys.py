@@ -44,8 +44,7 @@ def buy_candidates(book: Book, cls: str, *, blocked: Collection[str], sold_group
     if modelled:
         return modelled
     default = DEFAULT_SECURITY.get(cls)
-    order = ([default] if default else []) + [s for s in book.securities if book.class_of(s) == cls]
-    for symbol in order:
+    for symbol in ([default] if default else []) + list(book.securities.of_class(cls)):
         if _eligible(book, symbol, blocked, sold_groups):
             return [symbol]
     return []

@@ -67,21 +67,26 @@ class _Repair:
     def buy_value(self, symbol: str) -> Decimal:
         return self.book.price(symbol) * self.buys[symbol]
 
+    def _sold_bought(self) -> tuple[Decimal, Decimal]:
+        sold = sum((self.sell_value(s) for s in self.sells), ZERO)
+        prices = self.book.prices
+        bought = sum((prices[s] * n for s, n in self.buys.items()), ZERO)
+        return sold, bought
+
     def traded(self) -> Decimal:
-        return sum((self.sell_value(s) for s in self.sells), ZERO) + sum((self.buy_value(s) for s in self.buys), ZERO)
+        sold, bought = self._sold_bought()
+        return sold + bought
+
+    def _costs(self, sold: Decimal, bought: Decimal) -> Decimal:
+        n = len(self.sells) + len(self.buys)
+        return (sold + bought) * self.rate + self.commission * n
 
     def costs(self) -> Decimal:
-        n = len(self.sells) + len(self.buys)
-        return self.traded() * self.rate + self.commission * n
+        return self._costs(*self._sold_bought())
 
     def cash_after(self) -> Decimal:
-        return (
-            self.book.cash
-            + sum((self.sell_value(s) for s in self.sells), ZERO)
-            - sum((self.buy_value(s) for s in self.buys), ZERO)
-            - self.costs()
-            - self.options.withdraw_amount
-        )
+        sold, bought = self._sold_bought()
+        return self.book.cash + sold - bought - self._costs(sold, bought) - self.options.withdraw_amount
 
     def trim_sell_tail(self, symbol: str, shares: Decimal) -> None:
         """Remove ``shares`` from the end of ``symbol``'s lot order."""

@@ -69,7 +69,7 @@ def _harvestable(book: Book, symbols: list[str], options: PlanOptions) -> Decima
 
 
 def _no_candidate_warning(book: Book, cls: str, options: PlanOptions, blocked: frozenset[str]) -> str:
-    members = [s for s in book.securities if book.class_of(s) == cls]
+    members = list(book.securities.of_class(cls))
     unpriced = [s for s in members if s not in blocked and book.prices.get(s, ZERO) <= 0]
     parts = [f"{cls}: target {book.target[cls]}% but no security of the class can be bought"]
     if blocked & set(members):
@@ -86,8 +86,11 @@ def choose_directions(book: Book, options: PlanOptions, tax: TaxInputs | None) -
     blocked = blocked_for_buying(options, tax)
     sec = book.securities
     out = Directions()
+    held_by_class: dict[str, list[str]] = {}
+    for s in book.holdings:
+        held_by_class.setdefault(book.class_of(s), []).append(s)
     for cls in book.target:
-        held = [s for s in book.holdings if book.class_of(s) == cls]
+        held = held_by_class.get(cls, [])
         delta = goals[cls] - values[cls]
         if cls == CASH:
             for s in held:  # selling a cash fund into cash never moves a class weight: the QP decides
