@@ -9,10 +9,11 @@ the account value, with polishing) keep the objective within a few dollars of th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 import osqp
-import scipy.sparse as sp
 
 from .qp import CLASSES, QPData
 
@@ -32,8 +33,34 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int_]
 
 
+# the builtin algebra's extension (named: finding the default tries to import cuda and mkl each time)
+_EXT = osqp.OSQP(algebra="builtin").ext
+_INFTY = float(_EXT.OSQP_INFTY)
+
+
 class OsqpSolveError(RuntimeError):
     """OSQP did not reach an optimal solution."""
+
+
+@dataclass(frozen=True, slots=True)
+class Csc:
+    """A sparse matrix in compressed columns, with the attributes OSQP's extension reads."""
+
+    shape: tuple[int, int]
+    indptr: npt.NDArray[np.int32]
+    indices: npt.NDArray[np.int32]
+    data: FloatArray
+
+    @property
+    def nnz(self) -> int:
+        return len(self.data)
+
+    @classmethod
+    def build(cls, m: int, n: int, cols: IntArray, rows: IntArray, vals: FloatArray) -> Csc:
+        """From entries sorted by column, then row."""
+        indptr = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(np.bincount(cols, minlength=n), out=indptr[1:])
+        return cls((m, n), indptr, rows.astype(np.int32), np.ascontiguousarray(vals, dtype=np.float64))
 
 
 class _Rows:
@@ -60,15 +87,21 @@ class _Rows:
         self.hi.append(np.asarray(hi, dtype=float))
         self.m += len(self.lo[-1])
 
-    def matrix(self) -> tuple[sp.csc_matrix, FloatArray, FloatArray]:
-        A = sp.csc_matrix(
-            (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
-            shape=(self.m, self.n),
+    def matrix(self) -> tuple[Csc, FloatArray, FloatArray]:
+        """The constraint matrix in compressed columns (no entry repeats a (row, column) pair), its
+        bounds. Built with numpy alone: scipy's checks cost more than the solve on small accounts."""
+        rows = np.concatenate(self.rows)
+        cols = np.concatenate(self.cols)
+        vals = np.concatenate(self.vals)
+        order = np.lexsort((rows, cols))
+        return (
+            Csc.build(self.m, self.n, cols[order], rows[order], vals[order]),
+            np.concatenate(self.lo),
+            np.concatenate(self.hi),
         )
-        return A, np.concatenate(self.lo), np.concatenate(self.hi)
 
 
-def _problem(qp: QPData) -> tuple[sp.csc_matrix, FloatArray, sp.csc_matrix, FloatArray, FloatArray]:
+def _problem(qp: QPData) -> tuple[Csc, FloatArray, Csc, FloatArray, FloatArray]:
     N, L, K, R = qp.n_sec, qp.n_lots, len(CLASSES), qp.G.shape[0]
     ob, os_, od, oe, og = 0, N, N + L, 2 * N + L, 2 * N + L + K
     n = og + R
@@ -127,19 +160,30 @@ def _problem(qp: QPData) -> tuple[sp.csc_matrix, FloatArray, sp.csc_matrix, Floa
             2 * qp.beta * (qp.G @ qp.f),
         ]
     )
-    P = sp.csc_matrix((pdiag, np.arange(n), np.arange(n + 1)), shape=(n, n))
+    P = Csc((n, n), np.arange(n + 1, dtype=np.int32), np.arange(n, dtype=np.int32), pdiag)  # diagonal
     return P, q, A, lo, hi
 
 
 def solve_osqp(qp: QPData) -> tuple[FloatArray, FloatArray]:
-    """Buys per security and sells per lot, as fractions of the account value."""
+    """Buys per security and sells per lot, as fractions of the account value.
+
+    Calls OSQP's extension directly (pinned osqp 1.1.3, the builtin algebra): the Python wrapper's
+    checks (a lower triangle of P, format conversions, copies) cost as much as the solve here. The
+    problem handed over is the same: P diagonal (upper triangular), A in sorted compressed columns,
+    bounds clipped to OSQP's infinity."""
     P, q, A, lo, hi = _problem(qp)
-    solver = osqp.OSQP(algebra="builtin")  # named: finding the default tries to import cuda and mkl each time
-    solver.setup(P, q, A, lo, hi, **_SETTINGS)
-    result = solver.solve(raise_error=False)
-    status = str(result.info.status)
+    ext = _EXT
+    settings = ext.OSQPSettings()
+    ext.osqp_set_default_settings(settings)
+    for key, value in _SETTINGS.items():
+        setattr(settings, key, value)
+    solver = ext.OSQPSolver(
+        ext.CSC(P), q, ext.CSC(A), np.maximum(lo, -_INFTY), np.minimum(hi, _INFTY), A.shape[0], A.shape[1], settings
+    )
+    solver.solve()
+    status = str(solver.info.status)
     if "solved" not in status.lower() or "inaccurate" in status.lower():
         raise OsqpSolveError(f"OSQP status: {status}")
-    x = np.asarray(result.x, dtype=float)
+    x = np.array(solver.solution.x, dtype=float)
     N, L = qp.n_sec, qp.n_lots
     return x[:N], x[N : N + L]
