@@ -140,19 +140,33 @@ def build_qp(
     N = len(symbols)
     K = len(CLASSES)
     V = _f(book.total)
-    sidx = {s: i for i, s in enumerate(symbols)}
-    lots = [f for s in symbols for f in book.lots_of(s)]
-    w0 = np.array([_f(book.holdings.get(s, Decimal(0))) / V for s in symbols])
-    wstar = np.array([_f(wstar_values.get(s, Decimal(0))) / V for s in symbols])
+    zero = Decimal(0)
+    w0 = np.array([float(book.holdings.get(s, zero)) / V for s in symbols])
+    wstar = np.array([float(wstar_values.get(s, zero)) / V for s in symbols])
     sec_class = np.array([CLASSES.index(book.class_of(s)) for s in symbols], dtype=np.int64)
     cap = INF if options.max_trade_amount is None else _f(options.max_trade_amount) / V
     ub_b = np.array([cap if directions[s] > 0 and s not in blocked_buy else 0.0 for s in symbols])
     d_cap = np.full(N, cap)
-    lot_sec = np.array([sidx[f.symbol] for f in lots], dtype=np.int64)
-    gain = np.array([_f(f.gain_fraction) for f in lots])
-    tax = np.array([_f(f.cost_per_share / f.price) for f in lots])
     excluded = options.exclude_symbols
-    ub_s = np.array([_f(f.value) / V if directions[f.symbol] < 0 and f.symbol not in excluded else 0.0 for f in lots])
+    # one pass over the lots (security order, each security's lots in tax order); prices are positive
+    lot_ids: list[str] = []
+    lot_sec_list: list[int] = []
+    gain_list: list[float] = []
+    tax_list: list[float] = []
+    ub_s_list: list[float] = []
+    for i, s in enumerate(symbols):
+        sellable = directions[s] < 0 and s not in excluded
+        for f in book.by_symbol.get(s, ()):
+            price = f.price
+            lot_ids.append(f.lot.lot_id)
+            lot_sec_list.append(i)
+            gain_list.append(float(f.gain_per_share / price))  # gain per dollar sold
+            tax_list.append(float(f.cost_per_share / price))  # tax per dollar sold
+            ub_s_list.append(float(f.lot.shares * price) / V if sellable else 0.0)
+    lot_sec = np.array(lot_sec_list, dtype=np.int64)
+    gain = np.array(gain_list, dtype=float)
+    tax = np.array(tax_list, dtype=float)
+    ub_s = np.array(ub_s_list, dtype=float)
     target = np.array([_f(goals[c]) / V for c in CLASSES])
     current = np.bincount(sec_class, weights=w0, minlength=K).astype(float)
     current[CLASSES.index(CASH)] += _f(book.cash) / V
@@ -161,7 +175,7 @@ def build_qp(
     withdraw = _f(options.withdraw_amount)
     return QPData(
         symbols=tuple(symbols),
-        lot_ids=tuple(f.lot_id for f in lots),
+        lot_ids=tuple(lot_ids),
         total=V,
         w0=w0,
         wstar=wstar,
