@@ -23,6 +23,7 @@ from contracts.values import (
     PlanOptions,
     PortfolioRisk,
     Quote,
+    RealizedSales,
     RebalancePlan,
     RebalanceRequest,
     RiskTolerance,
@@ -177,6 +178,9 @@ class FillsApplied(Event, frozen=True, kw_only=True, tag="portfolio.fills-applie
     realized_gain: Decimal
     last_rebalanced: date
     already_applied: bool = False
+    realized: RealizedSales | None = None
+    """What the run's taxable sales realized as the household ledger recorded them (``None`` from a
+    producer that predates the field)."""
 
 
 # --- market data and analysis ----------------------------------------------------------------------

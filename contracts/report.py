@@ -63,6 +63,10 @@ class TaxOptimizationSummary(Value, frozen=True, kw_only=True, rename="camel"):
     """The plan's losses disallowed by wash sales (already out of the realized figures)."""
     permanently_disallowed: Decimal = Decimal(0)
     """The part of ``wash_sale_disallowed`` replaced inside an IRA: lost for good, in no lot's basis."""
+    realized_from_ledger: bool = False
+    """True when the four figures above are what the ledger recorded for the run's executed sales
+    (net of commissions); False when they are the plan's estimate (a dry run). ``estimated_tax`` is
+    always the plan's estimate."""
 
 
 class ReportAnalysis(Value, frozen=True, kw_only=True, rename="camel"):

@@ -25,6 +25,8 @@ __all__ = [
     "PlanOptions",
     "PortfolioRisk",
     "Quote",
+    "RealizedSale",
+    "RealizedSales",
     "RebalanceMode",
     "RebalancePlan",
     "RebalanceRequest",
@@ -320,6 +322,35 @@ class TaxReview(Value, frozen=True, kw_only=True):
     wash_sale_findings: list[str] = msgspec.field(default_factory=list)
     wash_sale_adjustments: list[WashSaleAdjustment] = msgspec.field(default_factory=list)
     do_not_buy_after: dict[str, date] = msgspec.field(default_factory=dict)
+
+
+class RealizedSale(Value, frozen=True, kw_only=True):
+    """One sale of a run as the household lot ledger recorded it (a line of Form 8949)."""
+
+    symbol: str
+    lot_id: str
+    shares: Decimal
+    acquired: date
+    term: Literal["short", "long"]
+    proceeds: Decimal
+    """Net of the sale's commission."""
+    cost_basis: Decimal
+    """Including buy fees and the wash-sale adjustments the lot carried."""
+    gain: Decimal
+    """Reportable: proceeds - cost basis + the disallowed loss."""
+    wash_sale_disallowed: Decimal = Decimal(0)
+    permanently_disallowed: Decimal = Decimal(0)
+
+
+class RealizedSales(Value, frozen=True, kw_only=True):
+    """A run's taxable sales as the ledger recorded them when its fills were applied (not the plan's
+    estimate): later purchases within 30 days may still wash a loss, which the ledger then records."""
+
+    realized_short_term: Decimal
+    realized_long_term: Decimal
+    wash_sale_disallowed: Decimal
+    permanently_disallowed: Decimal
+    sales: list[RealizedSale] = msgspec.field(default_factory=list)
 
 
 class Fill(Value, frozen=True, kw_only=True):

@@ -14,6 +14,7 @@ from faststream.nats import JStream, NatsMessage, PullSub
 from contracts import (
     BatchRequested,
     Event,
+    FillsApplied,
     MarketAnalyzed,
     PlanReviewed,
     PortfolioLoaded,
@@ -358,6 +359,7 @@ class Coordinator:
         loaded, analyzed = found.get("load-portfolio"), found.get("analyze-market-conditions")
         context, planned = found.get("tax-context"), found.get("calculate-rebalancing")
         reviewed, executed = found.get("tax-optimization"), found.get("execute-trades")
+        applied = found.get("update-portfolio")
         return ReportInputs(
             account=loaded.account if isinstance(loaded, PortfolioLoaded) else None,
             risk=analyzed.risk if isinstance(analyzed, MarketAnalyzed) else None,
@@ -366,6 +368,7 @@ class Coordinator:
             review=reviewed.review if isinstance(reviewed, PlanReviewed) else None,
             execution=executed.result if isinstance(executed, TradesExecuted) else None,
             stale=stale,
+            realized=applied.realized if isinstance(applied, FillsApplied) else None,
         )
 
     async def _resume_run(self, record: RunRecord, now: datetime) -> None:

@@ -18,6 +18,7 @@ from contracts import (
     LedgerBook,
     LoadPortfolio,
     PortfolioLoaded,
+    RealizedSales,
     broker_account_of,
     decode_as,
     subjects,
@@ -34,6 +35,7 @@ from contracts.queries import (
     QuotesReply,
 )
 from services.portfolio.domain import (
+    NOTHING_REALIZED,
     AccountState,
     LedgerUpdate,
     account_ledger_lots,
@@ -46,10 +48,12 @@ from services.portfolio.domain import (
     ledger_books,
     ledger_lot_view,
     load_book,
+    realized_by_run,
     target_for,
     total_value,
     transactions_csv,
     with_ledger_lots,
+    without_run,
 )
 from services.portfolio.store import PortfolioStore
 from shared.bus.outgoing import Outgoing, result_envelope
@@ -156,6 +160,7 @@ class PortfolioService:
         _, after = await store.change_account(command.account_id, change)
         update = outcome[0]
         state = update.state if after is None else after
+        realized = await self._realized_by(command, store)
         event = FillsApplied(
             **result_envelope(command, self.runtime.clock.now()),
             account_id=command.account_id,
@@ -164,9 +169,24 @@ class PortfolioService:
             realized_gain=update.realized_gain,
             last_rebalanced=command.as_of,
             already_applied=update.already_applied,
+            realized=realized,
         )
         log.info("fills applied", fills=len(command.fills), already_applied=update.already_applied)
         return [Outgoing(subjects.PORTFOLIO_FILLS_APPLIED, event, event.message_id)]
+
+    async def _realized_by(self, command: ApplyFills, store: PortfolioStore) -> RealizedSales:
+        """What the run's sales realized as the household ledger records them (replayed with the run's
+        fills and without them: the same engine as ``/lots`` and ``rebalance tax realized``)."""
+        if not any(f.action == "sell" for f in command.fills):
+            return NOTHING_REALIZED
+        account = (await store.account(command.account_id)).account
+        household = await store.household_accounts(account.household_id)
+        return realized_by_run(
+            self._ledger(household),
+            self._ledger(without_run(household, command.run_id)),
+            command.account_id,
+            command.as_of,
+        )
 
     # ---- queries -----------------------------------------------------------------------------------
     async def status(self, body: bytes) -> AccountStatus:

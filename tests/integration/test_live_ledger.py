@@ -9,8 +9,9 @@ in another taxable account (BND against AGG) and in the IRA (permanent disallowa
 - ``rebalance tax realized`` (the domain function, through the same CSV parser) on
   ``/transactions.csv`` gives the same open lots (shares, adjusted basis to the cent per lot) as
   ``/lots`` and as the positions the store holds;
-- the same realized totals as the runs' reports (before wash sales: the reports' realized plus the
-  disallowed part they estimated, less the sell commissions their estimate leaves out);
+- the same realized totals as the runs' reports, to the cent, for every trading run: the report's
+  realized short/long, disallowed and permanently disallowed are what the ledger recorded when the run's
+  fills were applied, and equal the engine's on the CSV of the history up to the run's date;
 - every disallowed dollar lands exactly once: held lots + lots since sold + permanent;
 - the Form 8949 export has one row per sale of the account and agrees with the engine's totals.
 """
@@ -149,17 +150,13 @@ async def test_live_runs_keep_the_ledger_equal_to_the_offline_engine(lab_setting
     positions = {(a, lot.lot_id): lot.shares for a in ACCOUNTS for lot in stored[a].account.lots}
     assert positions == {k: s for k, (s, _) in ledger_lots.items()}
 
-    # 2. the same realized totals as the runs' reports (before wash sales, net of the sell commissions
-    #    the plan's estimate leaves out), run by run. A lot partly used as a wash replacement is two pieces
-    #    in the ledger and one lot (pro rata) in the plan, so a sale of it is compared as a total only.
-    bought = {(r["account"], r["lot_id"]): Decimal(r["shares"]) for r in rows if r["action"] == "buy"}
-    split = {
-        (m.replacement_account_id, m.replacement_lot_id)
-        for m in offline.matches
-        if m.shares < bought[(m.replacement_account_id, m.replacement_lot_id)]
-    }
-    exact = approximate = 0
-    reported_total = engine_total = Decimal(0)
+    # 2. the same realized totals as the runs' reports, to the cent, for EVERY trading run: what the
+    #    ledger recorded when the run's fills were applied (update-portfolio) is what the offline engine
+    #    gives for that run's sales on the CSV of the history up to the run's date. Later purchases may
+    #    still wash a loss within 30 days (and the ledger then records it), so the comparison is with the
+    #    history as of the run; the plan's estimate stays visible as ``estimatedTax``.
+    transactions = parse_transactions_csv(io.StringIO(text))
+    compared = later_changed = 0
     for record in trading:
         account = record.request.account_id
         report = record.report
@@ -167,27 +164,23 @@ async def test_live_runs_keep_the_ledger_equal_to_the_offline_engine(lab_setting
         tax = report.analysis.tax_optimization
         if account not in TAXABLE or tax is None:
             continue
-        commissions = sum((t.commission for t in report.execution.trades if t.action == "sell"), Decimal(0))
-        reported = tax.realized_short_term + tax.realized_long_term - tax.wash_sale_disallowed - commissions
-        sales = [s for s in offline.sales if s.account_id == account and s.sale_date == record.as_of]
-        engine = sum((s.proceeds - s.cost_basis for s in sales), Decimal(0))
-        reported_total += reported
-        engine_total += engine
-        if any((account, s.lot_id) in split for s in sales):
-            approximate += 1
-            # the plan spread the lot's adjustment over all its shares; the ledger sold the pieces in order
-            sold = {(account, s.lot_id) for s in sales}
-            spread = sum(
-                (m.disallowed for m in offline.matches if (m.replacement_account_id, m.replacement_lot_id) in sold),
-                Decimal(0),
-            )
-            assert abs(engine - reported) <= spread + Decimal("0.01") * (len(sales) + 2), (record.as_of, account)
-        else:
-            exact += 1
-            assert abs(engine - reported) <= Decimal("0.01") * (len(sales) + 2), (record.as_of, account)
-    print(f"live runs {len(records)}, trading {len(trading)}; compared exactly {exact}, as totals {approximate}")
-    assert exact >= 5, (exact, approximate)
-    assert abs(engine_total - reported_total) <= abs(engine_total) / 100
+        assert tax.realized_from_ledger is True, (record.as_of, account)
+        as_of_run = compute_realized([t for t in transactions if t.trade_date <= record.as_of])
+        sales = [s for s in as_of_run.sales if s.account_id == account and s.sale_date == record.as_of]
+        engine = (
+            cents(sum((s.gain for s in sales if s.term == "short"), Decimal(0))),
+            cents(sum((s.gain for s in sales if s.term == "long"), Decimal(0))),
+            cents(sum((s.wash_sale_disallowed for s in sales), Decimal(0))),
+            cents(sum((s.permanently_disallowed for s in sales), Decimal(0))),
+        )
+        reported = (tax.realized_short_term, tax.realized_long_term, tax.wash_sale_disallowed)
+        assert (*reported, tax.permanently_disallowed) == engine, (record.as_of, account)
+        compared += 1
+        final = [s for s in offline.sales if s.account_id == account and s.sale_date == record.as_of]
+        later_changed += sorted(map(repr, final)) != sorted(map(repr, sales))
+    print(f"live runs {len(records)}, trading {len(trading)}; realized compared to the cent {compared}")
+    print(f"runs whose sales later purchases or sales changed in the final ledger: {later_changed}")
+    assert compared >= 10, compared
 
     # the tax review saw the other accounts' purchases (the household activity the run passes it): a loss
     # sold here was estimated washed by a purchase there, and the IRA's part reported as permanent

@@ -20,6 +20,7 @@ from contracts import (
     Fill,
     MarketConditions,
     PortfolioRisk,
+    RealizedSales,
     RebalancePlan,
     Report,
     ReportAction,
@@ -50,6 +51,9 @@ class ReportInputs:
     execution: ExecutionResult | None = None
     stale: Mapping[str, str] = field(default_factory=dict)
     """The snapshot's stale-price warnings by symbol; the report names those the account holds or trades."""
+    realized: RealizedSales | None = None
+    """What the run's sales realized as the ledger recorded them (``update-portfolio``); ``None`` for a
+    run whose fills were not applied (a dry run keeps the plan's estimate)."""
 
 
 _UNKNOWN_CONDITIONS = MarketConditions(
@@ -142,6 +146,21 @@ def _stale_warnings(inputs: ReportInputs) -> list[str]:
     return [inputs.stale[s] for s in sorted(held | traded) if s in inputs.stale]
 
 
+def _with_realized(summary: TaxOptimizationSummary, realized: RealizedSales | None) -> TaxOptimizationSummary:
+    """The tax section with the realized figures the ledger recorded for the run's sales in place of the
+    plan's (``estimatedTax`` stays the plan's estimate)."""
+    if realized is None:
+        return summary
+    return msgspec.structs.replace(
+        summary,
+        realized_short_term=cents(realized.realized_short_term),
+        realized_long_term=cents(realized.realized_long_term),
+        wash_sale_disallowed=cents(realized.wash_sale_disallowed),
+        permanently_disallowed=cents(realized.permanently_disallowed),
+        realized_from_ledger=True,
+    )
+
+
 def build_report(record: RunRecord, inputs: ReportInputs, now: datetime) -> Report:
     plan = inputs.plan
     review = inputs.review
@@ -153,20 +172,23 @@ def build_report(record: RunRecord, inputs: ReportInputs, now: datetime) -> Repo
         lot_taxes = {lot.lot_id: lot.gain * rates[lot.term] for t in plan.trades for lot in t.lots}
     tax_summary = None
     if review is not None:
-        tax_summary = TaxOptimizationSummary(
-            harvestable_gains=cents(review.harvestable_gains),
-            harvestable_losses=cents(review.harvestable_losses),
-            tax_savings=cents(review.tax_savings),
-            recommendations=list(review.recommendations),
-            wash_sale_risk=review.wash_sale_risk,
-            estimated_tax=cents(review.estimated_tax),
-            wash_sale_findings=list(review.wash_sale_findings),
-            realized_short_term=cents(review.realized_short_term),
-            realized_long_term=cents(review.realized_long_term),
-            wash_sale_disallowed=cents(sum((a.disallowed for a in review.wash_sale_adjustments), ZERO)),
-            permanently_disallowed=cents(
-                sum((a.disallowed for a in review.wash_sale_adjustments if a.permanent), ZERO)
+        tax_summary = _with_realized(
+            TaxOptimizationSummary(
+                harvestable_gains=cents(review.harvestable_gains),
+                harvestable_losses=cents(review.harvestable_losses),
+                tax_savings=cents(review.tax_savings),
+                recommendations=list(review.recommendations),
+                wash_sale_risk=review.wash_sale_risk,
+                estimated_tax=cents(review.estimated_tax),
+                wash_sale_findings=list(review.wash_sale_findings),
+                realized_short_term=cents(review.realized_short_term),
+                realized_long_term=cents(review.realized_long_term),
+                wash_sale_disallowed=cents(sum((a.disallowed for a in review.wash_sale_adjustments), ZERO)),
+                permanently_disallowed=cents(
+                    sum((a.disallowed for a in review.wash_sale_adjustments if a.permanent), ZERO)
+                ),
             ),
+            inputs.realized if record.request.dry_run is False else None,
         )
     deviations = {k: abs(v) for k, v in (plan.deviations if plan else {}).items()}
     recommendations = [*(review.recommendations if review else []), conditions.risk_recommendation]

@@ -72,10 +72,12 @@ STORED_OUTPUTS = frozenset(
         "calculate-rebalancing",
         "tax-optimization",
         "execute-trades",
+        "update-portfolio",
     }
 )
 """Steps whose output later steps or the report read: stored once under ``<run_id>.<step>`` (KV ``steps``).
-The market data step's output is the snapshot; the last two steps' results are facts in the record."""
+The market data step's output is the snapshot; ``update-portfolio``'s holds what the run's sales realized
+(the report's tax section); ``send-notifications``' result is a fact in the record."""
 
 
 def start_run(event: RebalanceRequested, now: datetime) -> RunRecord:

@@ -20,6 +20,7 @@ from services.portfolio.domain.household_ledger import (
 )
 from services.portfolio.domain.ledger import LedgerUpdate, apply_fills
 from services.portfolio.domain.models import MODELS, target_for
+from services.portfolio.domain.realized import NOTHING_REALIZED, realized_by_run, without_run
 from services.portfolio.domain.state import AccountState, HouseholdState, account_key, household_key
 from services.portfolio.domain.valuation import allocation, holdings_value, total_value
 
@@ -27,6 +28,7 @@ __all__ = [
     "DEFAULT_HOUSEHOLD_FILE",
     "LOOKBACK_DAYS",
     "MODELS",
+    "NOTHING_REALIZED",
     "AccountState",
     "Book",
     "HouseholdState",
@@ -46,8 +48,10 @@ __all__ = [
     "load_household",
     "parse_book",
     "parse_household",
+    "realized_by_run",
     "target_for",
     "total_value",
     "transactions_csv",
     "with_ledger_lots",
+    "without_run",
 ]

@@ -20,6 +20,8 @@ from contracts import (
     PlanReviewed,
     PortfolioLoaded,
     Quote,
+    RealizedSale,
+    RealizedSales,
     RebalancePlan,
     RebalancePlanned,
     RebalanceRequest,
@@ -41,6 +43,25 @@ D = Decimal
 RUN = "run-1"
 NOW = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 AS_OF = date(2026, 1, 2)
+REALIZED = RealizedSales(
+    realized_short_term=D("-120.004"),
+    realized_long_term=D("880.10"),
+    wash_sale_disallowed=D("35.50"),
+    permanently_disallowed=D("10.25"),
+    sales=[
+        RealizedSale(
+            symbol="VTI",
+            lot_id="lot-1",
+            shares=D("4"),
+            acquired=date(2020, 1, 2),
+            term="long",
+            proceeds=D("1080.10"),
+            cost_basis=D("200.00"),
+            gain=D("880.10"),
+        )
+    ],
+)
+"""What the ledger recorded for the run's sales (``update-portfolio``): not the plan's estimate."""
 SNAPSHOT = "2026-01-02-0123456789abcdef"
 STALE = {"BND": "stale price: BND", "GLD": "stale price: GLD"}
 """The snapshot's stale quotes: the report names BND (held), not GLD (neither held nor traded)."""
@@ -237,6 +258,7 @@ def result(record: RunRecord, step: str, s: Scenario = Scenario(), attempt: int 
             lots_after=3,
             realized_gain=D("999.40"),
             last_rebalanced=AS_OF,
+            realized=REALIZED,
         )
     if step == "send-notifications":
         return Notified(**common, channels=["log"], errors=["webhook: 500"])
@@ -282,6 +304,7 @@ def report_inputs(record: RunRecord, s: Scenario = Scenario()) -> ReportInputs:
     loaded, analyzed = outputs.get("load-portfolio"), outputs.get("analyze-market-conditions")
     context, planned = outputs.get("tax-context"), outputs.get("calculate-rebalancing")
     reviewed, executed = outputs.get("tax-optimization"), outputs.get("execute-trades")
+    applied = outputs.get("update-portfolio")
     return ReportInputs(
         account=loaded.account if isinstance(loaded, PortfolioLoaded) else None,
         risk=analyzed.risk if isinstance(analyzed, MarketAnalyzed) else None,
@@ -290,6 +313,7 @@ def report_inputs(record: RunRecord, s: Scenario = Scenario()) -> ReportInputs:
         review=reviewed.review if isinstance(reviewed, PlanReviewed) else None,
         execution=executed.result if isinstance(executed, TradesExecuted) else None,
         stale=STALE,
+        realized=applied.realized if isinstance(applied, FillsApplied) else None,
     )
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from contracts import ExecutionResult, encode
 from services.coordinator.domain import ReportInputs, build_report
-from tests.unit.coordinator.helpers import NOW, RUN, Scenario, drive, fills, report_inputs
+from tests.unit.coordinator.helpers import NOW, REALIZED, RUN, Scenario, drive, fills, report_inputs
 
 D = Decimal
 
@@ -131,3 +131,25 @@ def test_report_of_an_empty_run() -> None:
     assert report.analysis.market_conditions.market_timing == "neutral"
     assert report.allocation_after == {}
     assert report.timestamp == NOW
+
+
+def test_an_executed_run_reports_what_the_ledger_realized_and_keeps_the_estimate_as_the_estimate() -> None:
+    tax = _final().report.analysis.tax_optimization
+    assert tax is not None
+    # update-portfolio's figures (the ledger's, net of commissions, to cents), not the plan's
+    assert (tax.realized_short_term, tax.realized_long_term) == (D("-120.00"), D("880.10"))
+    assert (tax.wash_sale_disallowed, tax.permanently_disallowed) == (D("35.50"), D("10.25"))
+    assert tax.realized_from_ledger is True
+    assert tax.estimated_tax == D("150.00")  # the plan's estimate, unchanged
+
+
+def test_a_dry_run_keeps_the_plans_estimate() -> None:
+    record = _final(Scenario(dry_run=True))
+    assert "update-portfolio" not in record.outputs
+    tax = record.report.analysis.tax_optimization
+    assert tax is not None and tax.realized_from_ledger is False
+    assert (tax.realized_short_term, tax.realized_long_term, tax.wash_sale_disallowed) == (D(0), D(0), D(0))
+    # even were a ledger figure at hand, a dry run's report says what the plan estimated
+    inputs = dataclasses.replace(report_inputs(_final()), realized=REALIZED)
+    dry = build_report(record, inputs, NOW).analysis.tax_optimization
+    assert dry is not None and dry.realized_from_ledger is False and dry.realized_long_term == D(0)

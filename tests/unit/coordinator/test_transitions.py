@@ -85,6 +85,7 @@ def test_the_record_keeps_references_and_the_facts_it_decides_on_not_the_outputs
         "calculate-rebalancing",
         "tax-optimization",
         "execute-trades",
+        "update-portfolio",
     ]
     assert final.taxable is True and final.needs_rebalancing is True
     assert final.planned_trades == 2 and final.executed is True
