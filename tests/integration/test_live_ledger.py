@@ -165,6 +165,7 @@ async def test_live_runs_keep_the_ledger_equal_to_the_offline_engine(lab_setting
         if account not in TAXABLE or tax is None:
             continue
         assert tax.realized_from_ledger is True, (record.as_of, account)
+        assert record.as_of is not None
         as_of_run = compute_realized([t for t in transactions if t.trade_date <= record.as_of])
         sales = [s for s in as_of_run.sales if s.account_id == account and s.sale_date == record.as_of]
         engine = (
