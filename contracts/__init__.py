@@ -105,6 +105,9 @@ from contracts.snapshot import (
     snapshot_key,
 )
 from contracts.values import (
+    MAX_AMOUNT,
+    MAX_APPROVAL_TIMEOUT_SECONDS,
+    MAX_EXCLUDED_SYMBOLS,
     AccountSnapshot,
     AccountType,
     Action,
@@ -138,6 +141,9 @@ from contracts.values import (
 __all__ = [
     "BATCH_SOURCE_PREFIX",
     "DEFAULT_BROKER_ACCOUNT",
+    "MAX_AMOUNT",
+    "MAX_APPROVAL_TIMEOUT_SECONDS",
+    "MAX_EXCLUDED_SYMBOLS",
     "SNAPSHOT_ANALYSIS",
     "SNAPSHOT_PRICES",
     "STEP_NAMES",

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 import msgspec
 
 from contracts.envelope import Value
 
 __all__ = [
+    "MAX_AMOUNT",
+    "MAX_APPROVAL_TIMEOUT_SECONDS",
+    "MAX_EXCLUDED_SYMBOLS",
     "AccountSnapshot",
     "AccountType",
     "Action",
@@ -51,6 +55,13 @@ Identifier = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
 """An account or run id: letters, digits, '-' and '_' (it becomes part of KV keys and subjects)."""
 
 
+MAX_AMOUNT: Final = Decimal("1000000000000")
+"""The largest amount a request may name ($1 trillion): more than any account; every sum stays exact."""
+MAX_APPROVAL_TIMEOUT_SECONDS: Final = 30 * 24 * 3600.0
+"""The longest a run may wait for an approval (30 days)."""
+MAX_EXCLUDED_SYMBOLS: Final = 500
+
+
 class RebalanceRequest(Value, frozen=True, kw_only=True):
     """The original workflow's request schema (snake_case on the bus, camelCase over HTTP)."""
 
@@ -67,6 +78,24 @@ class RebalanceRequest(Value, frozen=True, kw_only=True):
     require_approval: bool = False
     approval_timeout_seconds: float | None = None
     """How long the run waits for a decision before the approval expires (default: the deployment's)."""
+
+    def __post_init__(self) -> None:
+        """Bound every number from outside: anyone may publish a request on the bus, so the contract refuses
+        what no run could use (decoding fails with the field's name and the message goes to the DLQ)."""
+        for name in ("max_trade_amount", "withdraw_amount"):
+            amount = getattr(self, name)
+            if amount is not None and not (amount.is_finite() and 0 < amount <= MAX_AMOUNT):
+                raise ValueError(f"{name}: must be more than 0 and at most {MAX_AMOUNT}, got {amount}")
+        timeout = self.approval_timeout_seconds
+        if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= MAX_APPROVAL_TIMEOUT_SECONDS):
+            most = MAX_APPROVAL_TIMEOUT_SECONDS
+            raise ValueError(f"approval_timeout_seconds: must be more than 0 and at most {most:g}, got {timeout:g}")
+        if len(self.exclude_symbols) > MAX_EXCLUDED_SYMBOLS:
+            raise ValueError(
+                f"exclude_symbols: at most {MAX_EXCLUDED_SYMBOLS} symbols, got {len(self.exclude_symbols)}"
+            )
+        if any(not 0 < len(symbol) <= 16 for symbol in self.exclude_symbols):
+            raise ValueError("exclude_symbols: each symbol has 1 to 16 characters")
 
 
 class Lot(Value, frozen=True, kw_only=True):

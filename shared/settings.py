@@ -40,10 +40,12 @@ class Settings(BaseSettings):
     evt_max_age_days: float = Field(7.0, gt=0)
 
     # Coordinator
-    step_timeout_seconds: float = Field(30.0, gt=0)
-    step_max_attempts: int = Field(3, ge=1)
-    retry_backoff_seconds: float = Field(0.5, ge=0)
-    approval_timeout_seconds: float = Field(3600.0, gt=0, description="how long a run waits for approval")
+    step_timeout_seconds: float = Field(30.0, gt=0, le=86_400)
+    step_max_attempts: int = Field(3, ge=1, le=100)
+    retry_backoff_seconds: float = Field(0.5, ge=0, le=3600)
+    approval_timeout_seconds: float = Field(
+        3600.0, gt=0, le=30 * 86_400, description="how long a run waits for approval (at most 30 days)"
+    )
     batch_max_in_flight: int = Field(100, ge=1, description="runs of one batch under way at once (pacing)")
     batch_reconcile_seconds: float = Field(10.0, gt=0, description="how often unfinished batches are reconciled")
     batch_retention_days: float = Field(30.0, gt=0, description="days a batch's state is kept after its last change")
@@ -130,6 +132,9 @@ class Settings(BaseSettings):
 
     # Portfolio
     seed_demo: bool = Field(True, description="load the demo household into an empty store at start")
+    fill_price_tolerance: Decimal = Field(
+        Decimal("0.05"), ge=0, le=1, description="how far a fill's price may be from its recorded order's (fraction)"
+    )
     household_file: Path | None = None
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from faststream.nats import NatsMessage
 
 from contracts import (
+    AccountSnapshot,
     ExecuteTrades,
     ExecutionResult,
     Fill,
@@ -22,15 +23,19 @@ from contracts import (
     decode_as,
     subjects,
 )
+from contracts.queries import AccountStatusQuery
 from services.execution.block_desk import BlockDesk
 from services.execution.brokers import Broker, TradingRefusedError
 from services.execution.domain import CostModel, fill_trade, validate_trade
+from services.execution.domain.holdings import sells_beyond_holdings
 from services.execution.reconciliation import Reconciler
 from services.execution.trading import OrderPolicy, trade_through
 from shared.bus import kv as kvops
 from shared.bus.outgoing import Outgoing, result_envelope
+from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError
+from shared.holdings import shares_by_symbol
 from shared.log import get_logger
 from shared.money import ZERO
 
@@ -72,12 +77,15 @@ class ExecutionService:
         if stored is not None:  # this run's orders were sent already: answer with what happened
             log.info("execution already recorded; not sending orders again")
             return self._events(command, stored, rejected=[])
+        beyond = {} if command.dry_run else await self._sells_beyond_holdings(command)
         valid: list[Trade] = []
         errors: list[str] = []
         rejected: list[Outgoing] = []
         for trade in sorted(command.trades, key=lambda t: (t.action != "sell", t.trade_id)):
             try:
                 validate_trade(trade, command.prices)
+                if trade.trade_id in beyond:
+                    raise InvalidInputError(beyond[trade.trade_id])
             except InvalidInputError as exc:
                 errors.append(f"Failed to execute {trade.action} for {trade.symbol}: {exc.message}")
                 rejected.append(self._rejected(command, trade, exc.message))
@@ -125,6 +133,16 @@ class ExecutionService:
             await self.reconciler.fills_applied(command.run_id)
         log.info("trades executed", fills=len(fills), unfilled=len(outcome.unfilled), errors=len(result.errors))
         return self._events(command, result, rejected)
+
+    async def _sells_beyond_holdings(self, command: ExecuteTrades) -> dict[str, str]:
+        """Ask the ledger (the portfolio service) what the account holds; the sells it cannot cover."""
+        account = await request(
+            self.runtime.broker,
+            subjects.PORTFOLIO_QUERY_ACCOUNTS,
+            AccountStatusQuery(account_id=command.account_id),
+            AccountSnapshot,
+        )
+        return sells_beyond_holdings(command.trades, shares_by_symbol(account.lots))
 
     async def _may_trade(self, command: ExecuteTrades) -> str:
         """The account's broker account, once sure it may trade: no reconciliation break stands, and the

@@ -5,6 +5,7 @@ by the same engine as ``rebalance tax realized`` (:mod:`services.portfolio.domai
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -14,6 +15,8 @@ from contracts import (
     AccountSnapshot,
     ApplyFills,
     BrokerBookQuery,
+    ExecutionResult,
+    Fill,
     FillsApplied,
     LedgerBook,
     LoadPortfolio,
@@ -55,11 +58,13 @@ from services.portfolio.domain import (
     with_ledger_lots,
     without_run,
 )
+from services.portfolio.domain.fill_checks import fills_problem, order_key
 from services.portfolio.store import PortfolioStore
+from shared.bus import kv as kvops
 from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
-from shared.errors import DomainError
+from shared.errors import DomainError, RefusedMessageError
 from shared.log import get_logger
 from shared.lot_ledger import LedgerResult, TransactionError, form8949_csv, form8949_rows
 from shared.securities import default_securities
@@ -138,6 +143,7 @@ class PortfolioService:
             raise DomainError(f"the household's history cannot be replayed: {exc}") from None
 
     async def apply(self, command: ApplyFills) -> Sequence[Outgoing]:
+        await self._check_fills(command)
         store = await self.store()
         outcome: list[LedgerUpdate] = []
         before = await store.account(command.account_id)
@@ -187,6 +193,32 @@ class PortfolioService:
             command.account_id,
             command.as_of,
         )
+
+    async def _check_fills(self, command: ApplyFills) -> None:
+        """Refuse fills that match no order execution recorded (a forged or corrupted ``ApplyFills``)."""
+        orders_bucket = await self.runtime.kv(subjects.KV_ORDERS)
+        orders: dict[str, Fill | None] = {}
+        for fill in command.fills:
+            key = order_key(command.run_id, fill.trade_id)
+            if key not in orders:
+                orders[key] = (
+                    (await kvops.read(orders_bucket, key, Fill))[0] if _KV_TOKEN.fullmatch(fill.trade_id) else None
+                )
+        executed = False
+        if command.fills:
+            executions = await self.runtime.kv(subjects.KV_EXECUTIONS)
+            result, _ = await kvops.read(executions, f"execution.{command.run_id}", ExecutionResult)
+            executed = result is not None and result.executed
+        problem = fills_problem(
+            run_id=command.run_id,
+            fills=command.fills,
+            trades=command.trades,
+            orders=orders,
+            executed=executed,
+            tolerance=self.runtime.settings.fill_price_tolerance,
+        )
+        if problem is not None:
+            raise RefusedMessageError(problem)
 
     # ---- queries -----------------------------------------------------------------------------------
     async def status(self, body: bytes) -> AccountStatus:
@@ -279,3 +311,4 @@ class PortfolioService:
 
 
 _CENT = Decimal("0.01")
+_KV_TOKEN = re.compile(r"[A-Za-z0-9_=-]{1,128}")

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from nats.js.api import DeliverPolicy
 from nats.js.errors import NoStreamResponseError
 
 from contracts import (
@@ -35,7 +36,9 @@ NESTED = b'{"schema":"portfolio.load.v1","x":' + b"[" * 50_000 + b"]" * 50_000 +
 async def _dlq_reason(system: InProcessSystem, subject: str, publish: bytes, msg_id: str) -> str:
     """Publish ``publish`` on ``subject`` and return the reason its copy in the DLQ carries."""
     js = system.client.jetstream()
-    dlq = await js.subscribe(subjects.dlq_subject(subject), stream=subjects.STREAM_DLQ)
+    dlq = await js.subscribe(
+        subjects.dlq_subject(subject), stream=subjects.STREAM_DLQ, deliver_policy=DeliverPolicy.NEW
+    )
     try:
         await js.publish(subject, publish, headers={"Nats-Msg-Id": msg_id})
         message = await dlq.next_msg(timeout=20)
@@ -168,3 +171,30 @@ async def test_a_coordinator_handler_that_keeps_failing_reaches_the_dlq_with_its
     assert message.headers is not None
     assert message.headers[DLQ_REASON_HEADER] == "failed 3 times: RuntimeError: the run store is corrupt"
     assert run_id.encode() in message.data
+
+
+REQUEST = (
+    b'{"schema":"rebalance.requested.v1","run_id":"big-1","message_id":"big-1","occurred_at":"2026-05-01T00:00:00Z",'
+    b'"request":{"account_id":"demo","require_approval":true,"approval_timeout_seconds":1e12}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        (b'"approval_timeout_seconds":1e12', "approval_timeout_seconds: must be more than 0 and at most 2.592e+06"),
+        (b'"approval_timeout_seconds":1e12,"max_trade_amount":"1e13"', "max_trade_amount: must be more than 0"),
+        (b'"approval_timeout_seconds":1e12,"withdraw_amount":"NaN"', "withdraw_amount: must be more than 0"),
+    ],
+)
+async def test_an_unbounded_number_in_a_request_goes_to_the_dlq_and_locks_nothing(
+    system: InProcessSystem, field: bytes, value: str
+) -> None:
+    body = REQUEST.replace(b'"approval_timeout_seconds":1e12', field)
+    if b"max_trade" in field or b"withdraw" in field:
+        body = body.replace(b"1e12", b"600")
+    reason = await _dlq_reason(system, subjects.REBALANCE_REQUESTED, body, f"big-{len(field)}")
+    assert value in reason and "$.request" in reason
+    assert await system.run_record("big-1") is None
+    record = await system.wait_for_run(await system.request_run("demo", dry_run=False))
+    assert record.status == "completed", record.error  # the account is not locked

@@ -12,9 +12,11 @@ left running the effects say to clear it (``clear_timer``).
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from contracts import (
+    MAX_APPROVAL_TIMEOUT_SECONDS,
     ReportGenerated,
     RunCompleted,
     RunFailed,
@@ -60,6 +62,14 @@ def _active(record: RunRecord) -> bool:
     return any(step.status in ("running", "retrying") for step in record.steps)
 
 
+def _later(start: datetime, seconds: float) -> datetime:
+    """``start`` plus ``seconds``, bounded: a number from outside never overflows the calendar (the
+    contract already refuses approval timeouts over 30 days; this holds whatever reaches here)."""
+    if not math.isfinite(seconds) or seconds <= 0:
+        return start
+    return start + timedelta(seconds=min(seconds, MAX_APPROVAL_TIMEOUT_SECONDS))
+
+
 def _step_changed(before: StepRecord | None, after: StepRecord) -> bool:
     return before is None or before.status != after.status or before.attempts != after.attempts
 
@@ -79,7 +89,7 @@ def _timer(record: RunRecord, step: StepRecord, kind: str, attempt: int, at: dat
 def _step_effects(record: RunRecord, step: StepRecord, now: datetime, policy: RetryPolicy, out: Effects) -> None:
     if step.name == "approval" and step.status == "running":  # the decision's deadline, from the wait's start
         timeout = record.request.approval_timeout_seconds or policy.approval_timeout_seconds
-        deadline = (step.started_at or now) + timedelta(seconds=timeout)
+        deadline = _later(step.started_at or now, timeout)
         out.timers.append(_timer(record, step, "deadline", step.attempts, deadline, now))
         return
     if step.name == "generate-report" and step.status == "running":
