@@ -28,7 +28,6 @@ from rich.table import Table
 from services.rebalancing.domain import (
     AccountSnapshot,
     Band,
-    PlanningError,
     PlanOptions,
     RebalanceMode,
     RebalancePlan,
@@ -277,7 +276,7 @@ def plan_command(
         plan = plan_rebalance(
             account, prices, as_of=day, options=options, tax=_tax(settings, account, prices, rebalance_mode)
         )
-    except (InputError, PlanningError) as exc:
+    except InvalidInputError as exc:  # the error tree's one mapping at the CLI: exit 2
         raise _fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(plan.to_json_dict(), indent=2))

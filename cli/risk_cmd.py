@@ -18,20 +18,20 @@ from typing import Annotated
 import typer
 
 from services.analysis.domain import (
-    AnalysisError,
     RiskMetrics,
     daily_returns,
     rf_daily_from_irx,
     risk_metrics,
 )
-from services.market_data.domain import FileMarketDataProvider, MarketDataError
+from services.market_data.domain import FileMarketDataProvider
+from shared.errors import InvalidInputError
 
 __all__ = ["compute_risk", "parse_weights", "register"]
 
 _RF_LOOKBACK_DAYS = 31  # IRX history fetched before the window start, to carry a value forward
 
 
-class RiskInputError(ValueError):
+class RiskInputError(InvalidInputError, ValueError):
     """Bad command-line input (exit code 2)."""
 
 
@@ -148,7 +148,7 @@ def register(app: typer.Typer) -> None:
                 _parse_date(start, "--start"),
                 _parse_date(end, "--end"),
             )
-        except (RiskInputError, MarketDataError, AnalysisError) as exc:
+        except InvalidInputError as exc:  # the error tree's one mapping at the CLI: exit 2
             typer.echo(f"rebalance risk: {exc}", err=True)
             raise typer.Exit(code=2) from None
         if as_json:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from contracts.messages import Message
+from shared.errors import InvalidInputError  # the one error tree; shared.errors imports nothing
 
 __all__ = ["ContractError", "decode", "decode_as", "encode", "to_builtins"]
 
@@ -21,7 +22,7 @@ _encoder = msgspec.json.Encoder(decimal_format="string")
 _decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Message)
 
 
-class ContractError(ValueError):
+class ContractError(InvalidInputError, ValueError):
     """A message that does not decode to the contract it claims; the text names the problem."""
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
+from shared.errors import InvalidInputError
+
 __all__ = [
     "CENT",
     "ZERO",
@@ -25,7 +27,7 @@ ZERO = Decimal("0")
 CENT = Decimal("0.01")
 
 
-class MoneyError(ValueError):
+class MoneyError(InvalidInputError, ValueError):
     """A value that should be an exact decimal amount is not one."""
 
 

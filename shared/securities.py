@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from shared.errors import NotFoundError
+
 __all__ = [
     "ASSET_CLASSES",
     "DEFAULT_BY_CLASS",
@@ -33,7 +35,7 @@ DEFAULT_BY_CLASS: Mapping[str, str] = {"equity": "VTI", "bond": "BND", "reit": "
 _COLUMNS = ("symbol", "name", "asset_class", "category", "identical_group")
 
 
-class UnknownSecurityError(KeyError):
+class UnknownSecurityError(NotFoundError, KeyError):
     """A symbol that the securities master does not list."""
 
     def __init__(self, symbol: str) -> None:

@@ -50,7 +50,7 @@ from shared.bus import kv as kvops
 from shared.bus import schedules
 from shared.bus.request import request as ask
 from shared.bus.runtime import ServiceRuntime
-from shared.errors import InvalidInputError, NotFoundError, TransientError
+from shared.errors import InvalidInputError, RebalancerError, http_status
 from shared.settings import Settings
 
 __all__ = ["create_app"]
@@ -152,17 +152,9 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             {"success": False, "error": "; ".join(problems), "detail": jsonable_encoder(exc.errors())}, status_code=422
         )
 
-    @app.exception_handler(NotFoundError)
-    async def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
-        return _error(404, exc.message)
-
-    @app.exception_handler(InvalidInputError)
-    async def _invalid(_: Request, exc: InvalidInputError) -> JSONResponse:
-        return _error(400, exc.message)
-
-    @app.exception_handler(TransientError)
-    async def _unavailable(_: Request, exc: TransientError) -> JSONResponse:
-        return _error(503, exc.message)
+    @app.exception_handler(RebalancerError)
+    async def _rebalancer_error(_: Request, exc: RebalancerError) -> JSONResponse:
+        return _error(http_status(exc), exc.message)  # the error tree's one mapping to HTTP
 
     @app.get("/health")
     async def health() -> JSONResponse:

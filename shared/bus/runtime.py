@@ -35,7 +35,7 @@ from shared.bus.step_inputs import StepInputs, resolve, resolves_to
 from shared.bus.steps import StepStore
 from shared.bus.topology import durable_name, stream_for
 from shared.clock import Clock, SystemClock
-from shared.errors import InvalidInputError, NotFoundError, RefusedMessageError, TransientError, is_retryable
+from shared.errors import RebalancerError, RefusedMessageError, TransientError, http_status, is_retryable
 from shared.log import bind_step, configure_logging, get_logger
 from shared.metrics import COMMANDS, DLQ_MESSAGES, STEP_SECONDS, serve_metrics
 from shared.settings import Settings
@@ -292,13 +292,13 @@ class ServiceRuntime:
             try:
                 result = await handler(message.body)
                 return encode({"ok": True, "result": result})
-            except NotFoundError as exc:
-                return encode({"ok": False, "status": 404, "error": exc.message})
-            except (InvalidInputError, ContractError, msgspec.ValidationError) as exc:
-                return encode({"ok": False, "status": 400, "error": str(exc)})
             except TransientError as exc:  # a service it needs is not up yet (start-up): no traceback
                 log.warning("query not answerable yet", subject=subject, error=str(exc))
                 return encode({"ok": False, "status": 503, "error": str(exc)})
+            except RebalancerError as exc:  # the error tree's one mapping, as the gateway answers it
+                return encode({"ok": False, "status": http_status(exc), "error": exc.message})
+            except msgspec.ValidationError as exc:
+                return encode({"ok": False, "status": 400, "error": str(exc)})
             except Exception as exc:
                 log.exception("query failed", subject=subject)
                 return encode({"ok": False, "status": 500, "error": f"{type(exc).__name__}: {exc}"})

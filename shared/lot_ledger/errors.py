@@ -1,16 +1,14 @@
-"""Errors of the tax domain.
-
-TaxDomainError            base of every error raised here (a ValueError)
-  TransactionError        a transaction that cannot be applied; names its source line when known
-  UnknownTaxYearError     no tax table for the requested year
-"""
+"""Errors of the lot ledger: the ``TaxDomainError`` branch of the one error tree, drawn in
+:mod:`shared.errors`."""
 
 from __future__ import annotations
+
+from shared.errors import InvalidInputError
 
 __all__ = ["TaxDomainError", "TransactionError", "UnknownTaxYearError"]
 
 
-class TaxDomainError(ValueError):
+class TaxDomainError(InvalidInputError, ValueError):
     """Base of the tax domain's errors."""
 
 

@@ -1,19 +1,14 @@
-"""Errors of the analysis domain.
-
-Hierarchy (one line per class):
-
-    AnalysisError                   base of every error raised by this package (a ValueError)
-    ├── WeightsError                weights that do not sum to 1, name unknown symbols, or are not finite
-    ├── InsufficientDataError       too few observations for a statistic (names what is needed)
-    └── RegimeDateError             a regime date outside the VIX / proxy history
-"""
+"""Errors of the analysis domain: the ``AnalysisError`` branch of the one error tree, drawn in
+:mod:`shared.errors`."""
 
 from __future__ import annotations
+
+from shared.errors import InvalidInputError
 
 __all__ = ["AnalysisError", "InsufficientDataError", "RegimeDateError", "WeightsError"]
 
 
-class AnalysisError(ValueError):
+class AnalysisError(InvalidInputError, ValueError):
     """Base class of analysis errors."""
 
 

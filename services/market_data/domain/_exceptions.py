@@ -1,20 +1,11 @@
-"""Errors of the market data domain.
-
-Hierarchy (one line per class):
-
-    MarketDataError                 base of every error raised by this package
-    ├── UnknownSymbolError          the provider has no data for a symbol (also a KeyError)
-    ├── DateOutOfRangeError         a date or window lies outside the data a provider holds
-    ├── InvalidWindowError          a window whose start is after its end
-    ├── CalendarError               a date outside the range the NYSE calendar covers
-    └── ProviderError               a remote provider failed (HTTP status, bad payload)
-        ├── ProviderTimeoutError    every attempt timed out or failed to connect
-        └── RateLimitedError        the provider kept answering 429 until retries ran out
-"""
+"""Errors of the market data domain: the ``MarketDataError`` branch of the one error tree, drawn in
+:mod:`shared.errors`."""
 
 from __future__ import annotations
 
 import datetime as dt
+
+from shared.errors import InvalidInputError, NotFoundError, RebalancerError, TransientError
 
 __all__ = [
     "CalendarError",
@@ -28,11 +19,11 @@ __all__ = [
 ]
 
 
-class MarketDataError(Exception):
+class MarketDataError(RebalancerError):
     """Base class of every market data error."""
 
 
-class UnknownSymbolError(MarketDataError, KeyError):
+class UnknownSymbolError(MarketDataError, NotFoundError, KeyError):
     """The provider holds no prices for ``symbol``."""
 
     def __init__(self, symbol: str, detail: str = "") -> None:
@@ -45,7 +36,7 @@ class UnknownSymbolError(MarketDataError, KeyError):
         return f"unknown symbol {self.symbol!r}: no price history{extra}"
 
 
-class DateOutOfRangeError(MarketDataError, ValueError):
+class DateOutOfRangeError(MarketDataError, InvalidInputError, ValueError):
     """``requested`` (a date or a window) is outside ``[first, last]`` of ``subject``'s data."""
 
     def __init__(self, subject: str, requested: str, first: dt.date, last: dt.date) -> None:
@@ -62,7 +53,7 @@ class DateOutOfRangeError(MarketDataError, ValueError):
         )
 
 
-class InvalidWindowError(MarketDataError, ValueError):
+class InvalidWindowError(MarketDataError, InvalidInputError, ValueError):
     """A history window whose ``start`` is after its ``end``."""
 
     def __init__(self, start: dt.date, end: dt.date) -> None:
@@ -74,7 +65,7 @@ class InvalidWindowError(MarketDataError, ValueError):
         return f"window start {self.start.isoformat()} is after its end {self.end.isoformat()}"
 
 
-class CalendarError(MarketDataError, ValueError):
+class CalendarError(MarketDataError, InvalidInputError, ValueError):
     """A date outside the span of the trading calendar."""
 
 
@@ -85,11 +76,12 @@ class ProviderError(MarketDataError):
         super().__init__(message)
         self.status = status
         self.url = url
+        self.retryable = type(self).retryable or (status is not None and status >= 500)
 
 
-class ProviderTimeoutError(ProviderError):
+class ProviderTimeoutError(ProviderError, TransientError):
     """Every attempt timed out (or could not connect)."""
 
 
-class RateLimitedError(ProviderError):
+class RateLimitedError(ProviderError, TransientError):
     """The provider answered 429 on every attempt."""

@@ -1,18 +1,14 @@
-"""Errors of the rebalancing domain.
-
-PlanningError            base: the inputs cannot be planned (a ``ValueError``)
-├── InvalidAccountError  the account snapshot is malformed (negative shares, unknown class, ...)
-├── MissingPriceError    a held or candidate security has no price
-├── InvalidOptionsError  the options contradict each other or the mode
-└── WithdrawalError      a withdrawal cannot be raised in full under the plan's constraints
-"""
+"""Errors of the rebalancing domain: the ``PlanningError`` branch of the one error tree, drawn in
+:mod:`shared.errors`."""
 
 from __future__ import annotations
+
+from shared.errors import InvalidInputError
 
 __all__ = ["InvalidAccountError", "InvalidOptionsError", "MissingPriceError", "PlanningError", "WithdrawalError"]
 
 
-class PlanningError(ValueError):
+class PlanningError(InvalidInputError, ValueError):
     """The inputs cannot be turned into a rebalance plan."""
 
 

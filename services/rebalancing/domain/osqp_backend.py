@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import osqp
 
+from shared.errors import SolverError
+
 from .qp import CLASSES, QPData
 
 __all__ = ["OsqpSolveError", "solve_osqp"]
@@ -38,7 +40,7 @@ _EXT = osqp.OSQP(algebra="builtin").ext
 _INFTY = float(_EXT.OSQP_INFTY)
 
 
-class OsqpSolveError(RuntimeError):
+class OsqpSolveError(SolverError, RuntimeError):
     """OSQP did not reach an optimal solution."""
 
 
