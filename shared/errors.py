@@ -29,10 +29,13 @@ RebalancerError                       the root (shared.errors)
 │       ├── ProviderTimeoutError      every attempt timed out or failed to connect (also TransientError)
 │       └── RateLimitedError          the provider kept answering 429 (also TransientError)
 ├── DomainError                       the rules forbid it (selling more than held); HTTP 409, not retryable
+│   ├── BrokerAuthError               the broker refuses the credentials (execution)
+│   └── TradingRefusedError           the run may not trade now (a reconciliation break, market closed)
 ├── SolverError                       the optimizer failed; the planner falls back to its heuristic
 │   └── OsqpSolveError                OSQP returned no usable solution (rebalancing's QP backend)
 └── TransientError                    may pass if tried again: HTTP 503, bus: redelivered, step retried
-    └── ConflictError                 a compare-and-set lost to a concurrent writer; re-read and re-apply
+    ├── ConflictError                 a compare-and-set lost to a concurrent writer; re-read and re-apply
+    └── BrokerError                   the broker did not answer usefully (network, 5xx, rate limit)
 
 Classes that were a ``ValueError`` or ``KeyError`` stay one too (they also inherit it), so code that
 catches those keeps working.
