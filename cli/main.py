@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("cli.plan_cmd", "Plan the trades for one account file, offline, from the shipped prices."),
     "tax": ("cli.tax_cmd", "Tax tools: realized gains, wash sales."),
     "risk": ("cli.risk_cmd", "Risk metrics of a fixed-weight portfolio over the shipped price history."),
+    "dlq": ("cli.dlq_cmd", "The dead-letter queue over NATS: list, show ID, replay ID."),
 }
 """Command name -> (module whose ``register(app)`` defines it, one-line help shown by ``--help``)."""
 
