@@ -37,6 +37,7 @@ async def _with_nats(url: str | None, act: Callable[[Client], Awaitable[T]]) -> 
     settings = Settings()
     servers = [u.strip() for u in (url or settings.nats_url).split(",") if u.strip()]
     auth = {"user": settings.nats_user, "password": settings.nats_password or ""} if settings.nats_user else {}
+
     async def quiet(exc: Exception) -> None:  # the failure is reported once, below, not logged per attempt
         return None
 
