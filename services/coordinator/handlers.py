@@ -189,8 +189,8 @@ class Coordinator:
         redelivered = deliveries_of(message) > 1
 
         async def act(decoded: object) -> None:
-            assert isinstance(decoded, Event)
-            await self.handle_event(decoded, redelivered=redelivered, body=message.body)
+            if isinstance(decoded, Event):
+                await self.handle_event(decoded, redelivered=redelivered, body=message.body)
 
         await self._guarded(message, (StepFailed, *RESULT_OF), act)
 
@@ -446,6 +446,9 @@ async def _passthrough(message: NatsMessage, original: object = None) -> NatsMes
     return message
 
 
+_STEP_EVENT_SUBJECTS = frozenset(
+    {*subjects.EVENT_SUBJECTS, *(subjects.step_failed(service) for service in subjects.SERVICES)}
+)
 _CARRIES = {
     subjects.REBALANCE_REQUESTED: RebalanceRequested,
     subjects.RUN_CANCEL_REQUESTED: RunCancelRequested,
@@ -456,6 +459,9 @@ _CARRIES = {
 
 def _message_problem(subject: str, decoded: object, expected: tuple[type, ...]) -> str | None:
     """Why the coordinator cannot act on ``decoded`` received on ``subject``; ``None`` when it can."""
+    other_fact = subject not in _STEP_EVENT_SUBJECTS and subject.split(".")[1:3] == ["v1", "evt"]
+    if other_fact and not isinstance(decoded, (StepFailed, *RESULT_OF)):
+        return None  # another fact a service reports on its own subject: not the coordinator's to judge
     carried = _CARRIES.get(subject)
     if not isinstance(decoded, expected) or (carried is not None and not isinstance(decoded, carried)):
         wanted = carried.__name__ if carried is not None else " or ".join(t.__name__ for t in expected)

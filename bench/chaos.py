@@ -1,0 +1,326 @@
+"""``make chaos``: live (non-dry) runs while every service and nats-server are SIGKILLed in turn.
+
+The system runs as ``make run`` starts it (a nats-server with JetStream on disk, every service its own
+process; cli.supervisor), with a household of ``CHAOS_ACCOUNTS`` taxable accounts (copies of the demo
+account). Each round starts one live run per account over the bus (``rebalance.v1.requested``), the risk
+model flipping between rounds so every round trades, and SIGKILLs the next process of the rotation
+(portfolio, market_data, analysis, tax, rebalancing, execution, notifications, coordinator, nats-server)
+while the runs are in flight, restarting it a moment later. Then it checks, from the stores themselves:
+
+* every run finished (``completed`` or ``failed``; ``lost`` when not finished by the round's deadline);
+* no order was executed twice (``trade.v1.executed`` once per order; a ledger applies a run once);
+* every ledger reconciles to the cent: cash and shares per symbol equal the initial account plus the
+  fills of the runs it applied;
+* no account lock and no ``active.*`` marker is left behind.
+
+The last line reads ``chaos: N runs, C completed, L lost, D duplicate orders, X ledger differences,
+S stuck locks``; the exit status is 1 on any loss, duplicate, difference or stuck lock.
+Settings: ``CHAOS_ACCOUNTS`` (default 20), ``CHAOS_ROUNDS`` (default 9: each process killed once),
+``CHAOS_ROUND_SECONDS`` (deadline of a round, default 180), ``CHAOS_DIR`` (default ``var/chaos``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import nats
+from nats.aio.client import Client
+from nats.js.api import DeliverPolicy
+
+from cli.supervisor import Supervisor
+from contracts import RebalanceRequest, RebalanceRequested, RunRecord, decode, encode, run_key, subjects
+from contracts.messages import TradeExecuted
+from shared.bus import kv as kvops
+from shared.clock import SystemClock
+from shared.paths import DEMO_HOUSEHOLD_FILE
+from shared.testing.nats_server import NatsServer
+
+__all__ = ["main"]
+
+VICTIMS = (
+    "portfolio",
+    "market_data",
+    "analysis",
+    "tax",
+    "rebalancing",
+    "execution",
+    "notifications",
+    "coordinator",
+    "nats-server",
+)
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _household(accounts: int, path: Path) -> list[str]:
+    demo = json.loads(DEMO_HOUSEHOLD_FILE.read_text())
+    template = next(a for a in demo["accounts"] if a["account_id"] == "demo")
+    copies = []
+    for n in range(1, accounts + 1):
+        account = json.loads(json.dumps(template))
+        account["account_id"] = f"chaos-{n:03d}"
+        for lot in account["lots"]:
+            lot["lot_id"] = f"{account['account_id']}-{lot['lot_id']}"
+        copies.append(account)
+    demo["household_id"] = "chaos-household"
+    demo["accounts"] = copies
+    path.write_text(json.dumps(demo, indent=1))
+    return [a["account_id"] for a in copies]
+
+
+async def _publish(nc: Client, subject: str, body: bytes, msg_id: str) -> None:
+    """Publish with the stream's ack, retrying while nats-server is down (the same Nats-Msg-Id)."""
+    js = nc.jetstream(timeout=5)
+    for _ in range(120):
+        try:
+            await js.publish(subject, body, headers={"Nats-Msg-Id": msg_id})
+            return
+        except Exception:  # down or reconnecting: try again
+            await asyncio.sleep(0.5)
+    raise RuntimeError(f"could not publish {subject} {msg_id}")
+
+
+async def _records(nc: Client, run_ids: list[str]) -> dict[str, RunRecord | None]:
+    bucket = await nc.jetstream(timeout=5).key_value(subjects.KV_RUNS)
+    found: dict[str, RunRecord | None] = {}
+    for run_id in run_ids:
+        found[run_id], _ = await kvops.read(bucket, run_key(run_id), RunRecord)
+    return found
+
+
+async def _keys(nc: Client, bucket_name: str, prefix: str) -> list[str]:
+    from services.coordinator.store import keys_matching
+
+    bucket = await nc.jetstream(timeout=5).key_value(bucket_name)
+    return await keys_matching(bucket, f"{prefix}.>")
+
+
+def _finished(record: RunRecord | None) -> bool:
+    if record is None or record.status not in TERMINAL:
+        return False
+    return record.step("send-notifications").status not in ("running", "retrying", "pending")
+
+
+async def _wait_round(nc: Client, run_ids: list[str], deadline: float) -> None:
+    """Until every run is finished and its lock released, or the deadline (then the rest are lost)."""
+    while time.monotonic() < deadline:
+        try:
+            records = await _records(nc, run_ids)
+            locks = await _keys(nc, subjects.KV_RUNS, "lock")
+        except Exception:  # nats-server restarting
+            await asyncio.sleep(0.5)
+            continue
+        if all(_finished(r) for r in records.values()) and not locks:
+            return
+        await asyncio.sleep(0.5)
+
+
+def _kill_and_restart(sup: Supervisor, victim: str, nats: NatsServer) -> None:
+    if victim == "nats-server":
+        assert nats.process is not None
+        nats.process.kill()
+        nats.process.wait()
+        nats.process = None
+        time.sleep(1.0)
+        nats.start()
+        return
+    sup.stop_service(victim, kill=True)
+    time.sleep(1.0)
+    sup.start_service(victim)
+
+
+async def _executed_orders(nc: Client) -> Counter[str]:
+    """How many times each order id was published on ``trade.v1.executed`` (stream EVT)."""
+    js = nc.jetstream(timeout=10)
+    sub = await js.subscribe(subjects.TRADE_EXECUTED, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
+    counts: Counter[str] = Counter()
+    try:
+        while True:
+            try:
+                message = await sub.next_msg(timeout=2)
+            except Exception:
+                break
+            event = decode(message.data)
+            if isinstance(event, TradeExecuted):
+                counts[event.fill.order_id] += 1
+    finally:
+        await sub.unsubscribe()
+    return counts
+
+
+async def _ledger_differences(
+    nc: Client, accounts: list[str], initial: dict[str, object], records: dict[str, RunRecord | None]
+) -> tuple[int, int]:
+    """Accounts whose cash or shares differ from initial + applied fills; runs applied more than once."""
+    from services.portfolio.domain import AccountState, account_key
+    from shared.holdings import shares_by_symbol
+
+    bucket = await nc.jetstream(timeout=5).key_value(subjects.KV_PORTFOLIOS)
+    differences = duplicates = 0
+    for account_id in accounts:
+        state, _ = await kvops.read(bucket, account_key(account_id), AccountState)
+        assert state is not None
+        start = initial[account_id]
+        assert isinstance(start, AccountState)
+        cash = start.account.cash
+        shares = dict(shares_by_symbol(start.account.lots))
+        counts = Counter(state.applied_runs)
+        duplicates += sum(1 for n in counts.values() if n > 1)
+        for run_id in counts:
+            record = records.get(run_id)
+            if record is None or record.execution is None:
+                continue
+            for fill in record.execution.fills:
+                if fill.simulated:
+                    continue
+                sign = 1 if fill.action == "buy" else -1
+                cash -= sign * fill.shares * fill.price + fill.commission
+                shares[fill.symbol] = shares.get(fill.symbol, Decimal(0)) + sign * fill.shares
+        held = {s: n for s, n in shares_by_symbol(state.account.lots).items() if n}
+        expected = {s: n for s, n in shares.items() if n}
+        if state.account.cash.quantize(Decimal("0.01")) != cash.quantize(Decimal("0.01")) or held != expected:
+            differences += 1
+            print(f"  ledger difference {account_id}: cash {state.account.cash} vs {cash}; {held} vs {expected}")
+        # every executed run of this account was applied
+        for run_id, record in records.items():
+            if (
+                record is not None
+                and record.request.account_id == account_id
+                and record.execution is not None
+                and record.execution.executed
+                and run_id not in counts
+            ):
+                differences += 1
+                print(f"  ledger difference {account_id}: executed run {run_id} never applied")
+    return differences, duplicates
+
+
+async def _initial_states(nc: Client, accounts: list[str]) -> dict[str, object]:
+    from services.portfolio.domain import AccountState, account_key
+
+    bucket = await nc.jetstream(timeout=5).key_value(subjects.KV_PORTFOLIOS)
+    states: dict[str, object] = {}
+    for account_id in accounts:
+        for _ in range(240):
+            state, _ = await kvops.read(bucket, account_key(account_id), AccountState)
+            if state is not None:
+                states[account_id] = state
+                break
+            await asyncio.sleep(0.25)
+        else:
+            raise TimeoutError(f"account {account_id} never seeded")
+    return states
+
+
+async def _chaos(sup: Supervisor, nats_server: NatsServer, accounts: list[str], rounds: int, per_round: float) -> int:
+    nc = await nats.connect(nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+    try:
+        for _ in range(240):  # provisioned by the first service up
+            try:
+                await nc.jetstream(timeout=2).key_value(subjects.KV_PORTFOLIOS)
+                break
+            except Exception:
+                await asyncio.sleep(0.25)
+        initial = await _initial_states(nc, accounts)
+        run_ids: list[str] = []
+        started = time.monotonic()
+        for round_no in range(rounds):
+            victim = VICTIMS[round_no % len(VICTIMS)]
+            risk = "aggressive" if round_no % 2 == 0 else "conservative"
+            ids = []
+            for account_id in accounts:
+                run_id = str(uuid.uuid4())
+                request = RebalanceRequested(
+                    run_id=run_id, message_id=run_id, occurred_at=_now(), source="chaos",
+                    request=RebalanceRequest(account_id=account_id, dry_run=False, risk_override=risk),  # type: ignore[arg-type]
+                )  # fmt: skip
+                await _publish(nc, subjects.REBALANCE_REQUESTED, encode(request), run_id)
+                ids.append(run_id)
+            run_ids += ids
+            await asyncio.sleep(0.4 + 0.1 * (round_no % 3))  # mid-flight
+            await asyncio.to_thread(_kill_and_restart, sup, victim, nats_server)
+            await _wait_round(nc, ids, time.monotonic() + per_round)
+            records = await _records(nc, ids)
+            done = sum(1 for r in records.values() if _finished(r))
+            print(f"round {round_no + 1}/{rounds}: killed {victim}; {done}/{len(ids)} runs finished", flush=True)
+        records = await _records(nc, run_ids)
+        completed = sum(1 for r in records.values() if _finished(r) and r is not None and r.status == "completed")
+        failed = sum(1 for r in records.values() if _finished(r) and r is not None and r.status != "completed")
+        lost = len(run_ids) - completed - failed
+        orders = await _executed_orders(nc)
+        duplicate_orders = sum(n - 1 for n in orders.values() if n > 1)
+        differences, applied_twice = await _ledger_differences(nc, accounts, initial, records)
+        stuck = len(await _keys(nc, subjects.KV_RUNS, "lock")) + len(await _keys(nc, subjects.KV_RUNS, "active"))
+        for run_id, record in records.items():
+            if record is not None and record.status == "failed":
+                print(f"  failed {run_id}: {record.error}")
+        elapsed = time.monotonic() - started
+        print(
+            f"{len(run_ids)} live runs of {len(accounts)} accounts in {elapsed:.0f} s; {rounds} SIGKILLs; "
+            f"{sum(orders.values())} orders executed; {failed} failed; {applied_twice} runs applied twice"
+        )
+        duplicates = duplicate_orders + applied_twice
+        print(
+            f"chaos: {len(run_ids)} runs, {completed} completed, {lost} lost, {duplicates} duplicate orders, "
+            f"{differences} ledger differences, {stuck} stuck locks",
+            flush=True,
+        )
+        return 1 if (lost or duplicates or differences or stuck) else 0
+    finally:
+        await nc.close()
+
+
+def _now() -> datetime:
+    return SystemClock().now()
+
+
+def main() -> int:
+    accounts_n = int(os.environ.get("CHAOS_ACCOUNTS", "20"))
+    rounds = int(os.environ.get("CHAOS_ROUNDS", str(len(VICTIMS))))
+    per_round = float(os.environ.get("CHAOS_ROUND_SECONDS", "180"))
+    workdir = Path(os.environ.get("CHAOS_DIR", "var/chaos")).resolve()
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    accounts = _household(accounts_n, workdir / "household.json")
+    env = {
+        "HOUSEHOLD_FILE": str(workdir / "household.json"),
+        "SEED_DEMO": "true",
+        "STEP_TIMEOUT_SECONDS": "10",
+        "STEP_MAX_ATTEMPTS": "5",
+        "RETRY_BACKOFF_SECONDS": "0.5",
+        "ACK_WAIT_SECONDS": "10",
+        "NAK_DELAY_SECONDS": "0.5",
+        "MAX_DELIVER": "8",
+        "LOG_LEVEL": "WARNING",
+    }
+    nats_server = NatsServer(workdir / "nats", port=_free_port(), log_file=workdir / "nats-server.log").start()
+    sup = Supervisor(workdir, nats_url=nats_server.url, env=env)
+    try:
+        for name in VICTIMS[:-1]:
+            sup.start_service(name)
+        code = asyncio.run(_chaos(sup, nats_server, accounts, rounds, per_round))
+    finally:
+        sup.stop_all()
+        nats_server.stop()
+    print(f"logs: {workdir / 'logs'}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
