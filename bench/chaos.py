@@ -39,7 +39,16 @@ from nats.aio.client import Client
 from nats.js.api import DeliverPolicy
 
 from cli.supervisor import Supervisor
-from contracts import RebalanceRequest, RebalanceRequested, RunRecord, decode, encode, run_key, subjects
+from contracts import (
+    ExecutionResult,
+    RebalanceRequest,
+    RebalanceRequested,
+    RunRecord,
+    decode,
+    encode,
+    run_key,
+    subjects,
+)
 from contracts.messages import TradeExecuted
 from shared.bus import kv as kvops
 from shared.clock import SystemClock
@@ -105,10 +114,8 @@ async def _records(nc: Client, run_ids: list[str]) -> dict[str, RunRecord | None
 
 
 async def _keys(nc: Client, bucket_name: str, prefix: str) -> list[str]:
-    from services.coordinator.store import keys_matching
-
     bucket = await nc.jetstream(timeout=5).key_value(bucket_name)
-    return await keys_matching(bucket, f"{prefix}.>")
+    return await kvops.keys_matching(bucket, f"{prefix}.>")
 
 
 def _finished(record: RunRecord | None) -> bool:
@@ -172,6 +179,12 @@ async def _ledger_differences(
     from shared.holdings import shares_by_symbol
 
     bucket = await nc.jetstream(timeout=5).key_value(subjects.KV_PORTFOLIOS)
+    executions_bucket = await nc.jetstream(timeout=5).key_value(subjects.KV_EXECUTIONS)
+    executions: dict[str, ExecutionResult] = {}
+    for run_id in records:
+        found, _ = await kvops.read(executions_bucket, f"execution.{run_id}", ExecutionResult)
+        if found is not None:
+            executions[run_id] = found
     differences = duplicates = 0
     for account_id in accounts:
         state, _ = await kvops.read(bucket, account_key(account_id), AccountState)
@@ -183,10 +196,10 @@ async def _ledger_differences(
         counts = Counter(state.applied_runs)
         duplicates += sum(1 for n in counts.values() if n > 1)
         for run_id in counts:
-            record = records.get(run_id)
-            if record is None or record.execution is None:
+            execution = executions.get(run_id)
+            if execution is None:
                 continue
-            for fill in record.execution.fills:
+            for fill in execution.fills:
                 if fill.simulated:
                     continue
                 sign = 1 if fill.action == "buy" else -1
@@ -199,11 +212,12 @@ async def _ledger_differences(
             print(f"  ledger difference {account_id}: cash {state.account.cash} vs {cash}; {held} vs {expected}")
         # every executed run of this account was applied
         for run_id, record in records.items():
+            execution = executions.get(run_id)
             if (
                 record is not None
                 and record.request.account_id == account_id
-                and record.execution is not None
-                and record.execution.executed
+                and execution is not None
+                and execution.executed
                 and run_id not in counts
             ):
                 differences += 1

@@ -14,7 +14,18 @@ import pytest
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
-from contracts import ApplyFills, ExecuteTrades, Fill, LotSale, Trade, TradesExecuted, decode_as, encode, subjects
+from contracts import (
+    ApplyFills,
+    ExecuteTrades,
+    ExecutionResult,
+    Fill,
+    LotSale,
+    Trade,
+    TradesExecuted,
+    decode_as,
+    encode,
+    subjects,
+)
 from services.portfolio.domain import AccountState, account_key
 from shared.bus import kv as kvops
 from shared.bus.dlq import DLQ_REASON_HEADER
@@ -81,9 +92,15 @@ async def test_a_forged_fill_for_no_recorded_order_moves_nothing(system: InProce
 async def test_fills_that_differ_from_the_recorded_orders_are_refused(system: InProcessSystem) -> None:
     """A real executed run: its fills re-sent at another price, for more shares, or for another trade."""
     record = await system.wait_for_run(await system.request_run("demo", dry_run=False))
-    assert record.status == "completed" and record.execution is not None and record.plan is not None
-    real = next(f for f in record.execution.fills if f.action == "buy")
-    trades = record.plan.trades
+    assert record.status == "completed" and record.executed is True
+    executions = await system.client.jetstream().key_value(subjects.KV_EXECUTIONS)
+    execution, _ = await kvops.read(executions, f"execution.{record.run_id}", ExecutionResult)
+    assert execution is not None
+    real = next(f for f in execution.fills if f.action == "buy")
+    trades = [
+        Trade(trade_id=f.trade_id, symbol=f.symbol, action=f.action, shares=f.shares, price=f.price, value=f.value)
+        for f in execution.fills
+    ]
     before = await _account(system)
     cases = {
         "price": (msgspec.structs.replace(real, price=Decimal("0.000001")), "price outside 5% of the order's"),
