@@ -27,6 +27,7 @@ from contracts import ExecuteTrades, ExecutionResult, Trade, encode, subjects
 from services.execution.blocks import trade_blocks
 from services.execution.brokers import Broker
 from services.execution.domain import BlockLeg, validate_trade
+from services.execution.order_records import record_fills
 from services.execution.trading import OrderPolicy
 from shared.bus import kv as kvops
 from shared.bus.outgoing import Outgoing
@@ -158,8 +159,9 @@ class BlockDesk:
         )
         log.info("block window traded", batch=batch_id, window=number, blocks=len(outcome.blocks), runs=len(commands))
         out: list[Outgoing] = []
+        orders = await self.runtime.kv(subjects.KV_ORDERS)
         for command in commands:
-            fills = outcome.fills.get(command.account_id, [])
+            fills = await record_fills(orders, outcome.fills.get(command.account_id, []))  # the ledger checks them
             unfilled = outcome.unfilled.get(command.account_id, [])
             result = ExecutionResult(
                 executed=bool(fills),

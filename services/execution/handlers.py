@@ -28,6 +28,7 @@ from services.execution.block_desk import BlockDesk
 from services.execution.brokers import Broker, TradingRefusedError
 from services.execution.domain import CostModel, fill_trade, validate_trade
 from services.execution.domain.holdings import sells_beyond_holdings
+from services.execution.order_records import record_fills
 from services.execution.reconciliation import Reconciler
 from services.execution.trading import OrderPolicy, trade_through
 from shared.bus import kv as kvops
@@ -166,15 +167,7 @@ class ExecutionService:
 
     async def _recorded(self, fills: list[Fill]) -> list[Fill]:
         """Each order's fill, written once under its order id (a concurrent delivery keeps the first)."""
-        orders = await self.runtime.kv(subjects.KV_ORDERS)
-        recorded = []
-        for fill in fills:
-            order_key = f"order.{fill.order_id}"
-            if await kvops.create(orders, order_key, fill) is None:
-                existing, _ = await kvops.read(orders, order_key, Fill)
-                fill = existing or fill
-            recorded.append(fill)
-        return recorded
+        return await record_fills(await self.runtime.kv(subjects.KV_ORDERS), fills)
 
     def _rejected(self, command: ExecuteTrades, trade: Trade, reason: str) -> Outgoing:
         event = TradeRejected(
