@@ -24,10 +24,11 @@ def gateway_url() -> str:
 
 
 def configured_key(env: Mapping[str, str] | None = None) -> str:
-    """The key to present: ``GATEWAY_API_KEY``, else the first of ``GATEWAY_API_KEYS`` (the keys a local
-    gateway started by ``make run`` accepts); empty when the gateway wants none."""
+    """The key to present: ``REBALANCE_API_KEY``, else ``GATEWAY_API_KEY``, else the first of
+    ``GATEWAY_API_KEYS`` (the keys a local gateway started by ``make run`` accepts); empty when the gateway
+    wants none."""
     env = os.environ if env is None else env
-    if key := env.get("GATEWAY_API_KEY", "").strip():
+    if key := (env.get("REBALANCE_API_KEY", "").strip() or env.get("GATEWAY_API_KEY", "").strip()):
         return key
     return next((k.strip() for k in env.get("GATEWAY_API_KEYS", "").split(",") if k.strip()), "")
 

@@ -15,7 +15,8 @@ from types import TracebackType
 
 import httpx
 
-from cli.gateway_client import auth_headers
+from cli.gateway_client import auth_headers, configured_key
+from cli.http_auth import gateway_needs_key
 from shared.testing.nats_server import NatsServer
 from shared.testing.system import SERVICE_NAMES
 
@@ -131,7 +132,10 @@ class Supervisor:
         self.start_service("gateway")
 
     def wait_healthy(self, timeout: float = 90.0) -> None:
-        """Wait for the gateway's /health and for the demo data to be loaded."""
+        """Wait for the gateway's /health and for the demo data to be loaded (checked only when the API
+        is open or ``REBALANCE_API_KEY`` holds a key: /health itself needs none)."""
+        guarded = gateway_needs_key() or any(self.extra_env.get(k) for k in ("GATEWAY_KEYS_FILE", "GATEWAY_API_KEYS"))
+        check_demo = not guarded or bool(configured_key({**os.environ, **self.extra_env}))
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
@@ -140,6 +144,8 @@ class Supervisor:
                     raise RuntimeError(f"{name} exited with {process.returncode}; see {self.logs / (name + '.log')}")
             try:
                 health = httpx.get(f"{self.gateway_url}/health", timeout=2.0)
+                if health.status_code == 200 and not check_demo:
+                    return
                 status = httpx.get(
                     f"{self.gateway_url}/api/portfolio/demo/status",
                     timeout=10.0,

@@ -15,7 +15,8 @@ import httpx
 import typer
 from rich.console import Console
 
-from cli.gateway_client import auth_headers
+from cli.gateway_client import auth_headers, configured_key
+from cli.http_auth import gateway_needs_key
 from cli.report_view import print_run
 from cli.supervisor import SERVICES, Supervisor
 
@@ -111,7 +112,12 @@ def register(app: typer.Typer) -> None:
                     print(f"  {line}", file=sys.stderr)
                 raise typer.Exit(1) from None
             base = supervisor.gateway_url
-            if demo_run:
+            if demo_run and gateway_needs_key() and not configured_key():
+                console.print(
+                    "demo run skipped: the gateway needs an API key (GATEWAY_KEYS_FILE or GATEWAY_API_KEYS is set); "
+                    "set REBALANCE_API_KEY to a key with the read and trade roles to run it"
+                )
+            elif demo_run:
                 console.print("[bold]Dry-run rebalance of account demo[/bold] (POST /api/portfolio/rebalance)")
                 run_id = start_run(base, {"accountId": "demo", "dryRun": True})
                 print_run(wait_for_run(base, run_id), console)

@@ -89,6 +89,7 @@ class AccountStatus(Value, frozen=True, kw_only=True, rename="camel"):
     as_of: date
     account_type: str = "taxable"
     holdings: dict[str, Decimal] = msgspec.field(default_factory=dict)
+    tenant: str = "default"
 
 
 class MarketAnalysisQuery(Value, frozen=True, kw_only=True):

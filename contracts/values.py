@@ -78,6 +78,8 @@ class RebalanceRequest(Value, frozen=True, kw_only=True):
     require_approval: bool = False
     approval_timeout_seconds: float | None = None
     """How long the run waits for a decision before the approval expires (default: the deployment's)."""
+    tenant: str = "default"
+    """The tenant that started the run (the gateway's API key); the run and its schedule belong to it."""
 
     def __post_init__(self) -> None:
         """Bound every number from outside: anyone may publish a request on the bus, so the contract refuses
@@ -157,6 +159,8 @@ class AccountSnapshot(Value, frozen=True, kw_only=True):
     tax_profile: TaxProfile = msgspec.field(default_factory=TaxProfile)
     do_not_buy: dict[str, date] = msgspec.field(default_factory=dict)
     revision: int = 0
+    tenant: str = "default"
+    """The tenant the account's household belongs to (only that tenant's API keys see it)."""
     # Planning settings of the account (see services/rebalancing/README.md).
     band_relative: Decimal | None = None
     """A relative band as a fraction of each target (0.25: 25%); with the threshold, the narrower applies."""

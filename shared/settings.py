@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server URL(s), comma separated")
     nats_user: str | None = None
     nats_password: str | None = None
+    nats_tls_ca: Path | None = Field(None, description="CA that signed the NATS server's certificate (enables TLS)")
+    nats_tls_cert: Path | None = Field(None, description="client certificate, for servers that verify clients")
+    nats_tls_key: Path | None = Field(None, description="the client certificate's private key")
     service_name: str = "service"
     log_level: str = "INFO"
     log_json: bool = True
@@ -117,6 +120,9 @@ class Settings(BaseSettings):
     smtp_to: str = Field("", description="comma-separated recipients of report mails")
     smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
     smtp_timeout_seconds: float = Field(10.0, gt=0)
+    webhook_secret: str | None = Field(None, description="signs each webhook POST (Rebalancer-Signature header)")
+    webhook_attempts: int = Field(4, ge=1, le=20, description="tries of a webhook POST before it is dead-lettered")
+    webhook_backoff_seconds: float = Field(0.5, ge=0, le=60, description="delay before the 2nd try, doubling")
 
     # Operations
     metrics_port: int | None = Field(
@@ -128,6 +134,15 @@ class Settings(BaseSettings):
     gateway_port: int = 8000
     gateway_api_keys: str = Field(
         "", description="comma-separated API keys; when set, every /api request needs one (Bearer or X-API-Key)"
+    )
+    gateway_keys_file: Path | None = Field(
+        None, description='JSON list of {"tenant", "keySha256", "roles"}: the API keys of every tenant'
+    )
+    gateway_rate_limit_per_second: float = Field(100.0, gt=0, description="requests per second per API key")
+    gateway_rate_burst: float | None = Field(None, gt=0, description="burst per key (default: the rate)")
+    gateway_max_body_bytes: int = Field(1_048_576, ge=1024, description="largest request body (413 over it)")
+    gateway_max_realized_body_bytes: int = Field(
+        16_777_216, ge=1024, description="largest body of POST /api/tax/realized (413 over it)"
     )
 
     # Portfolio

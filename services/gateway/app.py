@@ -3,7 +3,7 @@ from the coordinator's KV bucket, and asks the services over NATS request-reply 
 
 from __future__ import annotations
 
-import hmac
+import contextlib
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -12,7 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Path, Query, Request
+import nats.errors
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,6 +25,7 @@ from contracts import (
     RunApprovalDecided,
     RunCancelRequested,
     RunRecord,
+    encode,
     subjects,
     to_builtins,
 )
@@ -43,7 +45,8 @@ from services.gateway.routes_ops import install_operations
 from services.gateway.routes_reconcile import reconcile_router
 from services.gateway.routes_reports import reports_router
 from services.gateway.routes_runs import runs_router
-from services.gateway.schemas import ApprovalBody, RealizedRequest, RebalanceRequestBody, ScheduleBody
+from services.gateway.schemas import ApprovalBody, MarketDate, RealizedRequest, RebalanceRequestBody, ScheduleBody
+from services.gateway.security import GatewayGuard, Principal, principal_of, visible_to
 from services.gateway.stored import until_stored as _until_stored
 from services.gateway.views import camel_keys, request_view, schedule_view
 from shared.bus import kv as kvops
@@ -93,9 +96,9 @@ def _run_view(record: RunRecord) -> dict[str, Any]:
 _STORED_WAIT_SECONDS = 2.0
 
 
-def _request_of(body: RebalanceRequestBody, settings: Settings) -> RebalanceRequest:
-    """The bus form of an HTTP rebalance request."""
-    return body.to_request(body.accountId, settings.as_of_date)
+def _request_of(body: RebalanceRequestBody, settings: Settings, tenant: str) -> RebalanceRequest:
+    """The bus form of an HTTP rebalance request, started by ``tenant``."""
+    return body.to_request(body.accountId, settings.as_of_date, tenant)
 
 
 def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> FastAPI:
@@ -108,7 +111,11 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         await runtime.connect_and_provision()
         await runtime.broker.start()
         yield
-        await runtime.broker.stop()
+        try:
+            await runtime.broker.stop()
+        except nats.errors.Error:  # the bus is down or reconnecting: nothing to drain, just close
+            with contextlib.suppress(nats.errors.Error, OSError):
+                await runtime.broker.connection.close()
 
     app = FastAPI(
         title="Tax-aware portfolio rebalancer",
@@ -125,22 +132,8 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
     app.include_router(runs_router(runtime))
     app.include_router(ledger_router(runtime))
 
-    api_keys = {key.strip() for key in settings.gateway_api_keys.split(",") if key.strip()}
-
-    @app.middleware("http")
-    async def _authenticate(request: Request, call_next: Any) -> Any:
-        """With GATEWAY_API_KEYS set, every /api call must present one of the keys."""
-        if api_keys and request.url.path.startswith("/api/"):
-            header = request.headers.get("authorization", "")
-            presented = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-            presented = presented or request.headers.get("x-api-key", "")
-            if not any(hmac.compare_digest(presented, key) for key in api_keys):
-                return JSONResponse(
-                    {"success": False, "error": "missing or unknown API key (Authorization: Bearer <key>)"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-        return await call_next(request)
+    # Keys, tenants, roles, the per-key rate limit and the body limit of every /api route (security.py).
+    app.add_middleware(GatewayGuard, settings=settings)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -156,6 +149,33 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
     async def _rebalancer_error(_: Request, exc: RebalancerError) -> JSONResponse:
         return _error(http_status(exc), exc.message)  # the error tree's one mapping to HTTP
 
+    @app.exception_handler(nats.errors.Error)
+    async def _bus_down(_: Request, exc: nats.errors.Error) -> JSONResponse:
+        return _error(503, f"the message bus is unavailable ({type(exc).__name__}); try again shortly")
+
+    @app.exception_handler(TimeoutError)
+    async def _bus_timeout(_: Request, exc: TimeoutError) -> JSONResponse:
+        return _error(503, "the message bus did not answer in time; try again shortly")
+
+    async def own_account(account_id: str, principal: Principal) -> AccountSnapshot:
+        """The account, if it belongs to the caller's tenant; another tenant's account is unknown (404)."""
+        account = await ask(
+            runtime.broker,
+            subjects.PORTFOLIO_QUERY_ACCOUNTS,
+            AccountStatusQuery(account_id=account_id),
+            AccountSnapshot,
+        )
+        if not visible_to(principal, account.tenant):
+            raise NotFoundError(f"unknown account {account_id!r}")
+        return account
+
+    async def own_run(run_id: str, principal: Principal) -> RunRecord | None:
+        """The run, if the caller's tenant started it (else ``None``, as for an unknown run)."""
+        record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), f"run.{run_id}", RunRecord)
+        if record is None or not visible_to(principal, record.request.tenant):
+            return None
+        return record
+
     @app.get("/health")
     async def health() -> JSONResponse:
         connected = runtime.broker.connection.is_connected
@@ -169,18 +189,19 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
 
     @app.post("/api/portfolio/rebalance", status_code=202)
     async def rebalance(
-        body: RebalanceRequestBody, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+        body: RebalanceRequestBody,
+        idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+        principal: Principal = Depends(principal_of),
     ) -> JSONResponse:
-        """Start a run. The same ``Idempotency-Key`` always names the same run."""
-        await ask(
-            runtime.broker,
-            subjects.PORTFOLIO_QUERY_ACCOUNTS,
-            AccountStatusQuery(account_id=body.accountId),
-            AccountSnapshot,
+        """Start a run. The same ``Idempotency-Key`` always names the same run (of the same tenant)."""
+        await own_account(body.accountId, principal)
+        run_id = (
+            str(uuid.uuid5(_RUN_NAMESPACE, f"{principal.tenant}:{idempotency_key}"))
+            if idempotency_key
+            else str(uuid.uuid4())
         )
-        run_id = str(uuid.uuid5(_RUN_NAMESPACE, idempotency_key)) if idempotency_key else str(uuid.uuid4())
         now = runtime.clock.now()
-        request = _request_of(body, settings)
+        request = _request_of(body, settings, principal.tenant)
         message = RebalanceRequested(run_id=run_id, message_id=run_id, occurred_at=now, request=request, source="http")
         runs = await runtime.kv(subjects.KV_RUNS)
         if idempotency_key:
@@ -203,7 +224,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             "dryRun": body.dryRun,
             "timestamp": now.isoformat().replace("+00:00", "Z"),
         }
-        accepted[run_id] = response
+        accepted[run_id] = {**response, "tenant": principal.tenant}
         while len(accepted) > _RECENT:
             accepted.popitem(last=False)
         while len(requested) > _RECENT:
@@ -211,17 +232,19 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         return JSONResponse(response, status_code=202)
 
     @app.get("/api/runs/{run_id}")
-    async def run_status(run_id: RunId) -> JSONResponse:
-        record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), f"run.{run_id}", RunRecord)
+    async def run_status(run_id: RunId, principal: Principal = Depends(principal_of)) -> JSONResponse:
+        record = await own_run(run_id, principal)
         if record is None:
-            if run_id in accepted:
-                return JSONResponse({**accepted[run_id], "status": "pending", "steps": [], "report": None})
+            pending = accepted.get(run_id)
+            if pending is not None and pending["tenant"] == principal.tenant:
+                view = {k: v for k, v in pending.items() if k != "tenant"}
+                return JSONResponse({**view, "status": "pending", "steps": [], "report": None})
             return _error(404, f"unknown run {run_id!r}")
         return JSONResponse(_run_view(record))
 
     @app.post("/api/runs/{run_id}/cancel", status_code=202)
-    async def cancel(run_id: RunId) -> JSONResponse:
-        record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), f"run.{run_id}", RunRecord)
+    async def cancel(run_id: RunId, principal: Principal = Depends(principal_of)) -> JSONResponse:
+        record = await own_run(run_id, principal)
         if record is None:
             return _error(404, f"unknown run {run_id!r}")
         if record.status in ("completed", "failed", "cancelled"):
@@ -235,8 +258,8 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         await runtime.publish(subjects.RUN_CANCEL_REQUESTED, message, msg_id=message.message_id)
         return JSONResponse({"success": True, "runId": run_id, "message": "cancel requested"}, status_code=202)
 
-    async def _decide(run_id: RunId, body: ApprovalBody, approved: bool) -> JSONResponse:
-        record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), f"run.{run_id}", RunRecord)
+    async def _decide(run_id: RunId, body: ApprovalBody, approved: bool, principal: Principal) -> JSONResponse:
+        record = await own_run(run_id, principal)
         if record is None:
             return _error(404, f"unknown run {run_id!r}")
         if record.status != "running" or record.step("approval").status != "running":
@@ -250,53 +273,63 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         return JSONResponse({"success": True, "runId": run_id, "message": f"{verb} recorded"}, status_code=202)
 
     @app.post("/api/runs/{run_id}/approve", status_code=202)
-    async def approve(run_id: RunId, body: ApprovalBody) -> JSONResponse:
+    async def approve(run_id: RunId, body: ApprovalBody, principal: Principal = Depends(principal_of)) -> JSONResponse:
         """Approve a run waiting at its approval step: it goes on to execute its trades."""
-        return await _decide(run_id, body, True)
+        return await _decide(run_id, body, True, principal)
 
     @app.post("/api/runs/{run_id}/reject", status_code=202)
-    async def reject(run_id: RunId, body: ApprovalBody) -> JSONResponse:
+    async def reject(run_id: RunId, body: ApprovalBody, principal: Principal = Depends(principal_of)) -> JSONResponse:
         """Reject a run waiting at its approval step: it reports without trading."""
-        return await _decide(run_id, body, False)
+        return await _decide(run_id, body, False, principal)
 
     @app.put("/api/schedules/{name}")
-    async def put_schedule(name: ScheduleName, body: ScheduleBody) -> JSONResponse:
+    async def put_schedule(
+        name: ScheduleName, body: ScheduleBody, principal: Principal = Depends(principal_of)
+    ) -> JSONResponse:
         """Create or replace a cron schedule of runs (the server fires it; one run per tick)."""
-        await ask(
-            runtime.broker,
-            subjects.PORTFOLIO_QUERY_ACCOUNTS,
-            AccountStatusQuery(account_id=body.request.accountId),
-            AccountSnapshot,
-        )
+        await own_account(body.request.accountId, principal)
+        existing = {s.name: s for s in await schedules.list_schedules(runtime.js)}.get(name)
+        if existing is not None and not visible_to(principal, existing.request.tenant):
+            return _error(409, f"schedule name {name!r} is taken; choose another")
         schedule = await schedules.put_schedule(
-            runtime.js, name=name, cron=body.cron, request=_request_of(body.request, settings),
+            runtime.js, name=name, cron=body.cron, request=_request_of(body.request, settings, principal.tenant),
             now=runtime.clock.now(), created_by=body.createdBy,
         )  # fmt: skip
         return JSONResponse({"success": True, "schedule": schedule_view(schedule)})
 
     @app.get("/api/schedules")
-    async def get_schedules() -> JSONResponse:
-        found = await schedules.list_schedules(runtime.js)
+    async def get_schedules(principal: Principal = Depends(principal_of)) -> JSONResponse:
+        found = [s for s in await schedules.list_schedules(runtime.js) if visible_to(principal, s.request.tenant)]
         return JSONResponse({"success": True, "schedules": [schedule_view(s) for s in found]})
 
     @app.delete("/api/schedules/{name}")
-    async def delete_schedule(name: ScheduleName) -> JSONResponse:
+    async def delete_schedule(name: ScheduleName, principal: Principal = Depends(principal_of)) -> JSONResponse:
+        existing = {s.name: s for s in await schedules.list_schedules(runtime.js)}.get(name)
+        if existing is None or not visible_to(principal, existing.request.tenant):
+            return _error(404, f"unknown schedule {name!r}")
         if not await schedules.delete_schedule(runtime.js, name):
             return _error(404, f"unknown schedule {name!r}")
         return JSONResponse({"success": True, "deleted": name})
 
-    async def account_status(account_id: str, as_of: date | None) -> AccountStatus:
+    async def account_status(account_id: str, as_of: date | None, principal: Principal) -> AccountStatus:
         query = AccountStatusQuery(account_id=account_id, as_of=as_of or settings.as_of_date)
-        return await ask(runtime.broker, subjects.PORTFOLIO_QUERY_STATUS, query, AccountStatus)
+        status = await ask(runtime.broker, subjects.PORTFOLIO_QUERY_STATUS, query, AccountStatus)
+        if not visible_to(principal, status.tenant):
+            raise NotFoundError(f"unknown account {account_id!r}")
+        return status
 
     @app.get("/api/portfolio/{account_id}/status")
-    async def portfolio_status(account_id: AccountId, asOf: date | None = Query(None)) -> JSONResponse:
-        status = await account_status(account_id, asOf)
+    async def portfolio_status(
+        account_id: AccountId, asOf: MarketDate | None = Query(None), principal: Principal = Depends(principal_of)
+    ) -> JSONResponse:
+        status = await account_status(account_id, asOf, principal)
         return JSONResponse({"success": True, "portfolio": to_builtins(status)})
 
     @app.get("/api/portfolio/{account_id}/risk")
-    async def portfolio_risk(account_id: AccountId, asOf: date | None = Query(None)) -> JSONResponse:
-        status = await account_status(account_id, asOf)
+    async def portfolio_risk(
+        account_id: AccountId, asOf: MarketDate | None = Query(None), principal: Principal = Depends(principal_of)
+    ) -> JSONResponse:
+        status = await account_status(account_id, asOf, principal)
         invested = sum(status.holdings.values())
         if invested <= 0:
             raise InvalidInputError(f"account {account_id!r} holds no securities")
@@ -315,7 +348,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         )
 
     @app.get("/api/market/analysis")
-    async def market_analysis(asOf: date | None = Query(None)) -> JSONResponse:
+    async def market_analysis(asOf: MarketDate | None = Query(None)) -> JSONResponse:
         reply = await ask(
             runtime.broker,
             subjects.ANALYSIS_QUERY_MARKET,
@@ -333,12 +366,11 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
     @app.post("/api/tax/realized")
     async def tax_realized(body: RealizedRequest) -> JSONResponse:
         rows = [{k: str(v) for k, v in row.items()} for row in body.transactions]
-        result = await ask(
-            runtime.broker,
-            subjects.TAX_QUERY_REALIZED,
-            RealizedQuery(transactions=rows, method=body.method, filing_status=body.filingStatus),
-            dict,
-        )
+        query = RealizedQuery(transactions=rows, method=body.method, filing_status=body.filingStatus)
+        size, most = len(encode(query)), runtime.broker.connection.max_payload
+        if size > most:
+            return _error(413, f"{len(rows)} transactions encode to {size} bytes, over the bus's {most}-byte limit")
+        result = await ask(runtime.broker, subjects.TAX_QUERY_REALIZED, query, dict, timeout=60.0)
         return JSONResponse(result)
 
     app.include_router(batch_router(runtime, settings))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from contracts import Report, RunRecord, run_key, subjects
+from services.gateway.security import Principal, principal_of, visible_to
 from shared.bus import kv as kvops
 from shared.bus.runtime import ServiceRuntime
 from shared.reports import blotter_csv, render_report_html
@@ -25,10 +26,10 @@ def _error(status: int, message: str) -> JSONResponse:
 def reports_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["reports"])
 
-    async def report_of(run_id: str) -> Report | JSONResponse:
-        """The run's report, or the error to answer: 404 unknown run, 409 not completed yet."""
+    async def report_of(run_id: str, principal: Principal) -> Report | JSONResponse:
+        """The run's report, or the error to answer: 404 unknown run (or another tenant's), 409 not completed yet."""
         record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), run_key(run_id), RunRecord)
-        if record is None:
+        if record is None or not visible_to(principal, record.request.tenant):
             return _error(404, f"unknown run {run_id!r}")
         if record.status != "completed" or record.report is None:
             return _error(409, f"run {run_id} is {record.status}: its report exists once it has completed")
@@ -39,9 +40,9 @@ def reports_router(runtime: ServiceRuntime) -> APIRouter:
         response_class=HTMLResponse,
         responses={404: {"description": "unknown run"}, 409: {"description": "the run has not completed"}},
     )
-    async def report_html(run_id: RunId) -> Response:
+    async def report_html(run_id: RunId, principal: Principal = Depends(principal_of)) -> Response:
         """The report as one HTML page (inline SVG charts and styles; no external asset)."""
-        report = await report_of(run_id)
+        report = await report_of(run_id, principal)
         if isinstance(report, JSONResponse):
             return report
         return HTMLResponse(render_report_html(report))
@@ -55,10 +56,10 @@ def reports_router(runtime: ServiceRuntime) -> APIRouter:
             409: {"description": "the run has not completed"},
         },
     )
-    async def trades_csv(run_id: RunId) -> Response:
+    async def trades_csv(run_id: RunId, principal: Principal = Depends(principal_of)) -> Response:
         """The trade blotter: account, symbol, side, shares, estimated price and value, asset class, lots
         (``lot:shares;…``), reason; sells first."""
-        report = await report_of(run_id)
+        report = await report_of(run_id, principal)
         if isinstance(report, JSONResponse):
             return report
         return Response(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from nats.js.kv import KeyValue
 from pydantic import BaseModel, Field
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from contracts import RunRecord, decode_as, subjects
 from contracts.codec import ContractError
 from services.gateway.run_listing import RunFilter, page_of_runs, run_summary
+from services.gateway.security import Principal, principal_of, visible_to
 from shared.bus.runtime import ServiceRuntime
 
 __all__ = ["RunPage", "RunSummary", "runs_router"]
@@ -82,10 +83,13 @@ def runs_router(runtime: ServiceRuntime) -> APIRouter:
         ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
+        principal: Principal = Depends(principal_of),
     ) -> JSONResponse:
         """Runs, newest first. Filter by ``accountId``, ``status`` and ``since``; page with ``limit`` and the
         ``nextCursor`` of the previous page."""
-        records = await all_runs(await runtime.kv(subjects.KV_RUNS))
+        records = [
+            r for r in await all_runs(await runtime.kv(subjects.KV_RUNS)) if visible_to(principal, r.request.tenant)
+        ]  # only the caller's tenant's runs
         where = RunFilter(account_id=accountId, status=status, since=_since(since))
         try:
             page, next_cursor = page_of_runs(records, where, limit=limit, cursor=cursor)

@@ -4,13 +4,43 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from contracts import RebalanceRequest
 
-__all__ = ["ApprovalBody", "RealizedRequest", "RebalanceRequestBody", "RunOptionsBody", "ScheduleBody"]
+__all__ = [
+    "MAX_EXCLUDED_SYMBOLS",
+    "MAX_REALIZED_ROWS",
+    "ApprovalBody",
+    "MarketDate",
+    "RealizedRequest",
+    "RebalanceRequestBody",
+    "RunOptionsBody",
+    "ScheduleBody",
+]
+
+MAX_EXCLUDED_SYMBOLS = 500
+MAX_REALIZED_ROWS = 100_000
+MAX_AMOUNT = Decimal("1000000000000")  # $1 trillion: more than any account; keeps every sum exact and finite
+MAX_APPROVAL_SECONDS = 30 * 24 * 3600
+
+MarketDate = Annotated[
+    date,
+    Field(ge=date(1900, 1, 1), le=date(2100, 12, 31), description="a market date (1900-01-01 .. 2100-12-31)"),
+]
+"""A date the market data could cover: far-off years are refused at the edge (422), not deep in a service."""
+
+Symbol = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+Amount = Annotated[Decimal, Field(gt=0, le=MAX_AMOUNT, max_digits=20, decimal_places=6)]
+Column = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_ ]{1,64}$")]
+Cell = (
+    Annotated[str, StringConstraints(max_length=256)]
+    | Annotated[int, Field(ge=-(10**15), le=10**15)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+)
+Row = Annotated[dict[Column, Cell], Field(max_length=32)]
 
 
 class RunOptionsBody(BaseModel):
@@ -19,16 +49,20 @@ class RunOptionsBody(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     forceRebalance: bool = False
-    maxTradeAmount: Decimal | None = Field(None, gt=0, description="largest value of any one trade, dollars")
-    excludeSymbols: list[str] = Field(default_factory=list, description="symbols never traded in this run")
+    maxTradeAmount: Amount | None = Field(None, description="largest value of any one trade, dollars")
+    excludeSymbols: list[Symbol] = Field(
+        default_factory=list, max_length=MAX_EXCLUDED_SYMBOLS, description="symbols never traded in this run"
+    )
     dryRun: bool = False
     taxOptimization: bool = True
     riskOverride: Literal["conservative", "moderate", "aggressive"] | None = None
     mode: Literal["full", "threshold", "buy-only", "sell-only", "harvest", "harvest-reinvest"] = "full"
-    asOf: date | None = Field(None, description="the run's market date (default: the deployment's)")
-    withdrawAmount: Decimal | None = Field(None, gt=0, description="cash to raise, with mode sell-only")
+    asOf: MarketDate | None = Field(None, description="the run's market date (default: the deployment's)")
+    withdrawAmount: Amount | None = Field(None, description="cash to raise, with mode sell-only")
     requireApproval: bool = Field(False, description="wait at the approval step for POST .../approve or .../reject")
-    approvalTimeoutSeconds: float | None = Field(None, gt=0, description="the approval's deadline (default 1 hour)")
+    approvalTimeoutSeconds: float | None = Field(
+        None, gt=0, le=MAX_APPROVAL_SECONDS, description="the approval's deadline (default 1 hour, at most 30 days)"
+    )
 
     @field_validator("excludeSymbols")
     @classmethod
@@ -38,8 +72,9 @@ class RunOptionsBody(BaseModel):
             raise ValueError("symbols must be non-empty letters and digits")
         return cleaned
 
-    def to_request(self, account_id: str, default_as_of: date | None) -> RebalanceRequest:
-        """The bus form of these options for ``account_id`` (``asOf`` defaults to the deployment's)."""
+    def to_request(self, account_id: str, default_as_of: date | None, tenant: str = "default") -> RebalanceRequest:
+        """The bus form of these options for ``account_id`` (``asOf`` defaults to the deployment's), started
+        by ``tenant`` (the caller's API key's)."""
         return RebalanceRequest(
             account_id=account_id,
             force_rebalance=self.forceRebalance,
@@ -53,6 +88,7 @@ class RunOptionsBody(BaseModel):
             withdraw_amount=self.withdrawAmount,
             require_approval=self.requireApproval,
             approval_timeout_seconds=self.approvalTimeoutSeconds,
+            tenant=tenant,
         )
 
 
@@ -87,6 +123,6 @@ class RealizedRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    transactions: list[dict[str, str | int | float]] = Field(min_length=1)
+    transactions: list[Row] = Field(min_length=1, max_length=MAX_REALIZED_ROWS)
     method: Literal["fifo", "lifo", "hifo", "min-tax"] = "fifo"
     filingStatus: Literal["single", "mfj", "mfs", "hoh"] = "single"

@@ -245,6 +245,7 @@ class PortfolioService:
             as_of=quotes.as_of,
             account_type=account.account_type,
             holdings={s: v.quantize(_CENT) for s, v in holdings_value(account, prices).items()},
+            tenant=account.tenant,
         )
 
     async def broker_books(self, body: bytes) -> list[LedgerBook]:

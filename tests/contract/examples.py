@@ -126,6 +126,7 @@ REQUEST = RebalanceRequest(
     withdraw_amount=D("1234.56"),
     require_approval=True,
     approval_timeout_seconds=900.0,
+    tenant="acme",
 )
 LOT = Lot(
     lot_id="demo-vti-1",
@@ -184,6 +185,7 @@ ACCOUNT = AccountSnapshot(
     max_realized_gain=D("10000"),
     max_estimated_tax=D("1500"),
     broker_account="omnibus-1",
+    tenant="acme",
 )
 QUOTE = Quote(
     symbol="VTI",

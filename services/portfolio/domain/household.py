@@ -47,7 +47,15 @@ def _lot(raw: Any, where: str) -> Lot:
     )
 
 
-def _account(raw: Any, where: str, household_id: str, profile: TaxProfile) -> AccountState:
+def _tenant(data: dict[str, Any]) -> str:
+    """The household's tenant (``default`` when absent): only that tenant's API keys see its accounts."""
+    tenant = data.get("tenant", "default")
+    if not isinstance(tenant, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", tenant):
+        raise InvalidInputError("household.tenant: 1 to 64 letters, digits, '-' or '_'")
+    return tenant
+
+
+def _account(raw: Any, where: str, household_id: str, profile: TaxProfile, tenant: str = "default") -> AccountState:
     if not isinstance(raw, dict):
         raise InvalidInputError(f"{where}: expected an object")
     account_type = str(raw.get("account_type", "taxable"))
@@ -94,6 +102,7 @@ def _account(raw: Any, where: str, household_id: str, profile: TaxProfile) -> Ac
         target=target,
         model=risk if custom is None else "custom",
         tax_profile=profile,
+        tenant=tenant,
         **_planning_settings(raw, where),
     )
     custom_target = {k: str(v) for k, v in target.items()} if custom is not None else None
@@ -160,7 +169,8 @@ def parse_household(data: Any) -> tuple[HouseholdState, list[AccountState]]:
     accounts_raw = required(data, "accounts", "household")
     if not isinstance(accounts_raw, list) or not accounts_raw:
         raise InvalidInputError("household.accounts: expected a non-empty list")
-    accounts = [_account(a, f"accounts[{i}]", household_id, profile) for i, a in enumerate(accounts_raw)]
+    tenant = _tenant(data)
+    accounts = [_account(a, f"accounts[{i}]", household_id, profile, tenant) for i, a in enumerate(accounts_raw)]
     ids = [a.account.account_id for a in accounts]
     if len(set(ids)) != len(ids):
         raise InvalidInputError("household.accounts: duplicate account_id")
