@@ -35,18 +35,21 @@ from services.market_data.domain import (
     HttpMarketDataProvider,
     MarketDataError,
     MarketDataProvider,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitedError,
     UnknownSymbolError,
 )
 from services.market_data.domain import Quote as DomainQuote
 from shared.bus.lru import LRU
 from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
-from shared.errors import InvalidInputError, NotFoundError
+from shared.errors import InvalidInputError, NotFoundError, RebalancerError, TransientError
 from shared.log import get_logger
 from shared.securities import SecurityMaster, default_securities
 from shared.settings import Settings
 
-__all__ = ["MarketDataService", "provider_from"]
+__all__ = ["MarketDataService", "provider_from", "service_error"]
 
 log = get_logger("market_data")
 T = TypeVar("T")
@@ -95,6 +98,18 @@ def provider_from(settings: Settings) -> MarketDataProvider:
     return FileMarketDataProvider(
         settings.market_data_dir or DEFAULT_MARKET_DIR, stale_after_trading_days=settings.stale_after_trading_days
     )
+
+
+def service_error(exc: MarketDataError) -> RebalancerError:
+    """The system's error for a market data error: a provider's timeout, rate limit or 5xx may pass
+    (transient: the step is retried, HTTP 503); an unknown symbol is 404; the rest is bad input (400)."""
+    if isinstance(exc, UnknownSymbolError):
+        return NotFoundError(str(exc))
+    if isinstance(exc, (ProviderTimeoutError, RateLimitedError)):
+        return TransientError(str(exc))
+    if isinstance(exc, ProviderError) and exc.status is not None and exc.status >= 500:
+        return TransientError(str(exc))
+    return InvalidInputError(str(exc))
 
 
 class MarketDataService:
@@ -203,10 +218,8 @@ class MarketDataService:
     async def quotes(self, symbols: list[str], as_of: date) -> tuple[dict[str, Quote], list[str]]:
         try:
             found = await self._call(self.provider.quotes, sorted(set(symbols)), as_of)
-        except UnknownSymbolError as exc:
-            raise NotFoundError(str(exc)) from None
         except MarketDataError as exc:
-            raise InvalidInputError(str(exc)) from None
+            raise service_error(exc) from None
         quotes = {symbol: _contract_quote(q) for symbol, q in sorted(found.items())}
         warnings = [stale_warning(q, as_of) for q in quotes.values() if q.stale]
         return quotes, warnings
@@ -264,10 +277,8 @@ class MarketDataService:
                 raise InvalidInputError(f"no common history for {', '.join([*query.symbols, *query.indices])}")
             panel = self.provider.history(query.symbols, start, end).dropna() if query.symbols else None
             indices = {name: self.provider.index_history(name, start, end) for name in query.indices}
-        except UnknownSymbolError as exc:
-            raise NotFoundError(str(exc)) from None
         except MarketDataError as exc:
-            raise InvalidInputError(str(exc)) from None
+            raise service_error(exc) from None
         if panel is not None:
             dates = pd.DatetimeIndex(panel.index)
         else:
