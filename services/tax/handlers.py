@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from contracts import BuildTaxContext, PlanReviewed, ReviewPlan, TaxContextBuilt, decode_as, subjects
 from contracts.queries import RealizedQuery
@@ -44,7 +46,7 @@ def realized_rows_to_csv(rows: list[dict[str, str]]) -> list[str]:
         return '"' + value.replace('"', '""') + '"' if any(ch in value for ch in ',"\n') else value
 
     return [
-        ",".join(columns) + "\n",
+        ",".join(cell(c) for c in columns) + "\n",
         *(",".join(cell(row.get(c, "")) for c in columns) + "\n" for row in rows),
     ]
 
@@ -55,6 +57,9 @@ class TaxService:
         self.securities = default_securities()
         costs = cost_model_from(runtime.settings)  # the shared cost model: a harvest pays a round trip
         self.thresholds = HarvestThresholds(trading_cost_bps=costs.rate * 10_000)
+        # The realized-gains query can be long (up to 100,000 rows): one worker thread runs it, so the
+        # event loop keeps serving the run's commands meanwhile, and large queries queue instead of piling up.
+        self._realized_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tax-realized")
 
     def register(self) -> None:
         self.runtime.command(subjects.TAX_BUILD_CONTEXT, BuildTaxContext, self.build_context)
@@ -103,6 +108,10 @@ class TaxService:
 
     async def realized(self, body: bytes) -> object:
         query = decode_as(body, RealizedQuery)
+        return await asyncio.get_running_loop().run_in_executor(self._realized_worker, self.realized_sync, query)
+
+    def realized_sync(self, query: RealizedQuery) -> object:
+        """The realized-gains computation (pure, CPU-bound; runs on the worker thread)."""
         try:
             transactions = parse_transactions_csv(realized_rows_to_csv(query.transactions))
             result = compute_realized(

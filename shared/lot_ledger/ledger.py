@@ -30,6 +30,7 @@ the open lots plus those carried by lots since sold (``sale.wash_sale_adjustment
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -161,6 +162,19 @@ def _split(piece: _Piece, shares: Decimal) -> tuple[_Piece, _Piece | None]:
     )
 
 
+def _total(pieces: list[_Piece]) -> Decimal:
+    return sum((p.lot.shares for p in pieces), ZERO)
+
+
+def _position(pieces: list[_Piece], piece: _Piece) -> int:
+    """Where ``piece`` is in ``pieces``, searching from the end: a replacement is a recent purchase (at most
+    30 days old), so it sits near the end of its position's list."""
+    for index in range(len(pieces) - 1, -1, -1):
+        if pieces[index] is piece:
+            return index
+    raise ValueError("piece not open")
+
+
 class _Ledger:
     def __init__(self, securities: SecurityMaster, method: LotMethod, policies: Mapping[str, AccountPolicy]) -> None:
         self._securities = securities
@@ -170,7 +184,16 @@ class _Ledger:
         self._account_types: dict[str, AccountType] = {}
         self._lot_ids: set[tuple[str, str]] = set()
         self._auto_ids: dict[tuple[str, str, date], int] = {}
-        self._pending: list[_PendingLoss] = []
+        self._pending: dict[str, deque[_PendingLoss]] = {}
+        """Losses that may still be washed by a later purchase, by identical group, in the order of the sales."""
+        self._replacements: dict[str, deque[tuple[date, int]]] = {}
+        """(acquired, seq) of pieces that were available when opened, by identical group, in opening order
+        (which is (acquired, seq) order: transactions are applied by date); entries older than any later
+        sale's window, or never available again, are dropped from the front."""
+        self._available: dict[int, tuple[_Piece, list[_Piece]]] = {}
+        """seq -> the open piece of that purchase still available as a replacement, and the list holding it."""
+        self._held: dict[tuple[str, str], Decimal] = {}
+        """Shares held by (account, symbol): the sum of the open pieces' shares, kept as they change."""
         self._sales: list[Sale] = []
         self._matches: list[WashMatch] = []
         self._seq = 0
@@ -220,17 +243,21 @@ class _Ledger:
             account_type=tx.account_type,
             available=eligible,
         )
-        pieces = self._open.setdefault((tx.account_id, tx.symbol), [])
+        key = (tx.account_id, tx.symbol)
+        pieces = self._open.setdefault(key, [])
         pieces.append(new)
+        self._held[key] = self._held.get(key, ZERO) + tx.shares
         if not eligible:
             return
-        piece: _Piece | None = new
         group = self._group(tx.symbol)
+        self._available[new.seq] = (new, pieces)
+        self._replacements.setdefault(group, deque()).append((new.lot.acquired, new.seq))
+        piece: _Piece | None = new
         earliest = tx.trade_date - timedelta(days=WASH_WINDOW_DAYS)
-        for loss in self._pending:
+        for loss in self._pending.get(group, ()):
             if piece is None:
                 break
-            if loss.shares > 0 and loss.group == group and earliest <= loss.sale_date <= tx.trade_date:
+            if loss.shares > 0 and earliest <= loss.sale_date <= tx.trade_date:
                 piece = self._wash(loss, piece, pieces)
 
     # -- wash-sale matching ------------------------------------------------------------------------
@@ -251,8 +278,9 @@ class _Ledger:
                 holding_period_start=lot.acquired - timedelta(days=loss.held_days),
             )
         used.available = False
-        position = pieces.index(piece)
+        position = _position(pieces, piece)
         pieces[position : position + 1] = [used] if rest is None else [used, rest]
+        self._replace_available(piece, rest, pieces)
         sale = self._sales[loss.sale_id]
         self._sales[loss.sale_id] = replace(
             sale,
@@ -283,22 +311,36 @@ class _Ledger:
         """The sold shares' own purchase: the same lot, or shares of the symbol bought the same day."""
         return lot.lot_id == loss.lot_id or (lot.symbol == loss.symbol and lot.acquired == loss.acquired)
 
+    def _replace_available(self, piece: _Piece, rest: _Piece | None, pieces: list[_Piece]) -> None:
+        """``piece`` left the open lots or stopped being available; ``rest`` (if any) takes its place."""
+        if self._available.get(piece.seq, (None,))[0] is not piece:
+            return
+        if rest is not None and rest.available:
+            self._available[piece.seq] = (rest, pieces)
+        else:
+            del self._available[piece.seq]
+
     def _look_back(self, loss: _PendingLoss) -> None:
-        """Match a new loss with replacement shares acquired up to 30 days before it, earliest first."""
+        """Match a new loss with replacement shares acquired up to 30 days before it, earliest first.
+
+        The candidates are the group's available pieces acquired in ``[sale date - 30 days, sale date]``
+        (every piece opened so far was acquired on or before the sale date), in (acquired, seq) order:
+        the group's index holds exactly that order, so no scan of other groups and no sort."""
         earliest = loss.sale_date - timedelta(days=WASH_WINDOW_DAYS)
-        candidates = [
-            (piece.lot.acquired, piece.seq, piece, pieces)
-            for (account_id, symbol), pieces in self._open.items()
-            if self._group(symbol) == loss.group
-            for piece in pieces
-            if piece.available
-            and earliest <= piece.lot.acquired <= loss.sale_date
-            and not (account_id == loss.account_id and self._same_purchase(piece.lot, loss))
-        ]
-        candidates.sort(key=lambda c: (c[0], c[1]))
-        for _, _, piece, pieces in candidates:
+        entries = self._replacements.get(loss.group)
+        if not entries:
+            return
+        while entries and (entries[0][0] < earliest or entries[0][1] not in self._available):
+            entries.popleft()  # too old for this and every later sale, or never available again
+        for _, seq in list(entries):
             if loss.shares == 0:
                 break
+            found = self._available.get(seq)
+            if found is None:
+                continue
+            piece, pieces = found
+            if piece.lot.account_id == loss.account_id and self._same_purchase(piece.lot, loss):
+                continue
             self._wash(loss, piece, pieces)
 
     # -- sales -------------------------------------------------------------------------------------
@@ -315,30 +357,51 @@ class _Ledger:
                     line=tx.line,
                 )
         else:
-            chosen = list(pieces)
-        held = sum((p.lot.shares for p in chosen), ZERO)
+            chosen = pieces
+        held = self._held.get((tx.account_id, tx.symbol), ZERO) if not tx.lot_id else _total(chosen)
         if tx.shares > held:
+            held = _total(chosen)  # as the message has always written it
             what = f"lot {tx.lot_id!r}" if tx.lot_id else f"account {tx.account_id!r}"
             raise TransactionError(f"selling {tx.shares} shares of {tx.symbol} but {what} holds {held}", line=tx.line)
         net_price = (tx.gross - tx.fees) / tx.shares
-        order = relief_order(
-            [p.lot for p in chosen],
-            self._method_of(tx.account_id),
-            sale_date=tx.trade_date,
-            net_price=net_price,
-        )
+        method = self._method_of(tx.account_id)
+        order: Iterable[int]
+        if method in (LotMethod.FIFO, LotMethod.SPECIFIC):
+            # The open pieces are kept in opening order, which is (acquired, opening) order: FIFO's
+            # relief order is the list itself (relief_order would sort it into the same order), and
+            # it relieves a prefix of it: no sort, no copy.
+            order = range(len(chosen))
+        else:
+            order = relief_order([p.lot for p in chosen], method, sale_date=tx.trade_date, net_price=net_price)
         sold: list[Lot] = []
         remaining = tx.shares
+        relieved: list[_Piece] = []
+        replaced: list[tuple[_Piece, _Piece]] = []
         for index in order:
             if remaining == 0:
                 break
             piece = chosen[index]
             take = min(remaining, piece.lot.shares)
             part, rest = _split(piece, take)
-            position = pieces.index(piece)
-            pieces[position : position + 1] = [] if rest is None else [rest]
+            if rest is None:
+                relieved.append(piece)
+            else:
+                replaced.append((piece, rest))
             sold.append(part.lot)
             remaining -= take
+        for piece, rest in replaced:
+            pieces[pieces.index(piece)] = rest  # FIFO: right after the relieved prefix
+            self._replace_available(piece, rest, pieces)
+        for piece in relieved:
+            self._replace_available(piece, None, pieces)
+        if relieved:
+            gone = {id(p) for p in relieved}
+            if all(id(p) in gone for p in pieces[: len(relieved)]):
+                del pieces[: len(relieved)]  # FIFO: the relieved pieces lead the list
+            else:
+                pieces[:] = [p for p in pieces if id(p) not in gone]
+        key = (tx.account_id, tx.symbol)
+        self._held[key] = self._held[key] - tx.shares
         return sold
 
     def sell(self, orders: list[_Order]) -> None:
@@ -347,7 +410,7 @@ class _Ledger:
         relieved = [(tx, self._relieve(tx)) for tx in orders]
         losses = [loss for tx, sold in relieved for loss in self._record_sales(tx, sold)]
         for loss in losses:
-            self._pending.append(loss)
+            self._pending.setdefault(loss.group, deque()).append(loss)
             self._look_back(loss)
 
     def _record_sales(self, tx: _Order, sold: list[Lot]) -> list[_PendingLoss]:
@@ -404,7 +467,9 @@ class _Ledger:
         """Apply one date: its purchases (inside the window of that day's sales), then its sale events."""
         today = (purchases or sales)[0].trade_date
         horizon = today - timedelta(days=WASH_WINDOW_DAYS)
-        self._pending = [loss for loss in self._pending if loss.shares > 0 and loss.sale_date >= horizon]
+        for pending in self._pending.values():  # losses are queued by sale date: the stale ones lead
+            while pending and (pending[0].shares == 0 or pending[0].sale_date < horizon):
+                pending.popleft()
         for order in purchases:
             self.acquire(order)
         events: dict[tuple[str, str], list[_Order]] = {}
