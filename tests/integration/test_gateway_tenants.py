@@ -57,6 +57,9 @@ async def test_tenants_see_only_their_own(system: InProcessSystem, settings: Set
             out["home reads run"] = client.get(f"/api/runs/{run_id}", headers=home).status_code
             out["reader reads run"] = client.get(f"/api/runs/{run_id}", headers=reader).status_code
             out["globex reads run"] = client.get(f"/api/runs/{run_id}", headers=globex).status_code
+            out["globex lists runs"] = client.get("/api/runs", headers=globex).json()["runs"]
+            listed_runs = client.get("/api/runs", headers=reader).json()["runs"]
+            out["home lists its run"] = [r["runId"] for r in listed_runs] == [run_id]
             decision, approve = {"by": "x@globex"}, f"/api/runs/{run_id}/approve"
             out["globex approves"] = client.post(approve, json=decision, headers=globex).status_code
             out["reader approves"] = client.post(approve, json=decision, headers=reader).status_code
@@ -84,6 +87,8 @@ async def test_tenants_see_only_their_own(system: InProcessSystem, settings: Set
         "home reads run": 200,
         "reader reads run": 200,
         "globex reads run": 404,
+        "globex lists runs": [],
+        "home lists its run": True,
         "globex approves": 404,
         "reader approves": 403,
         "globex cancels": 404,
