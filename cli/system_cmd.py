@@ -19,6 +19,7 @@ from cli.gateway_client import auth_headers, configured_key
 from cli.http_auth import gateway_needs_key
 from cli.report_view import print_run
 from cli.supervisor import SERVICES, Supervisor
+from shared.redact import redact_urls
 
 __all__ = ["register", "wait_for_run"]
 
@@ -100,7 +101,7 @@ def register(app: typer.Typer) -> None:
         try:
             supervisor.start_nats()
             where = "given by NATS_URL" if nats_url else f"store: {workdir / 'nats'}"
-            console.print(f"NATS JetStream at {supervisor.nats_url} ({where})")
+            console.print(f"NATS JetStream at {redact_urls(supervisor.nats_url)} ({where})")
             for name in (*SERVICES, "gateway"):
                 supervisor.start_service(name)
             console.print(f"started {len(SERVICES)} services and the gateway; logs in {supervisor.logs}")

@@ -38,6 +38,7 @@ from shared.clock import Clock, SystemClock
 from shared.errors import RebalancerError, RefusedMessageError, TransientError, http_status, is_retryable
 from shared.log import bind_step, configure_logging, get_logger
 from shared.metrics import COMMANDS, DLQ_MESSAGES, STEP_SECONDS, serve_metrics
+from shared.redact import redact_urls
 from shared.settings import Settings
 
 __all__ = ["CommandHandler", "QueryHandler", "ServiceRuntime", "deliveries_of"]
@@ -136,7 +137,7 @@ class ServiceRuntime:
         configure_logging(self.service, level=self.settings.log_level, json=self.settings.log_json)
         await self.connect_and_provision()
         metrics = serve_metrics(self.settings.metrics_port)
-        log.info("service starting", nats=self.settings.nats_url, metrics_port=metrics)
+        log.info("service starting", nats=redact_urls(self.settings.nats_url), metrics_port=metrics)
         await self.app.run()
 
     # ---- key-value ---------------------------------------------------------------------------------

@@ -136,7 +136,9 @@ async def test_tax_answers_the_realized_query_like_the_cli() -> None:
 
 
 async def test_notifications_log_and_report_a_failing_webhook_without_failing() -> None:
-    settings = OFFLINE.model_copy(update={"webhook_url": "http://127.0.0.1:9/hook"})
+    settings = OFFLINE.model_copy(
+        update={"webhook_url": "http://127.0.0.1:9/hook", "webhook_attempts": 2, "webhook_backoff_seconds": 0}
+    )
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503)
