@@ -155,6 +155,8 @@ ROLE_RULES: list[tuple[frozenset[str], re.Pattern[str], str]] = [
     (frozenset({"POST", "PUT", "PATCH", "DELETE"}), re.compile(r"^/api/(households|accounts|models)(/|$)"), "admin"),
     (frozenset({"POST", "PUT", "PATCH", "DELETE"}), re.compile(r"^/api/(admin|dlq)(/|$)"), "admin"),
     (frozenset({"GET", "HEAD"}), re.compile(r"^/api/(admin|dlq)(/|$)"), "admin"),
+    # Reconciliation is firm-wide operations (a broker account may hold several tenants' accounts).
+    (frozenset({"GET", "HEAD"}), re.compile(r"^/api/(reconcile$|accounts/[^/]+/reconcile)"), "admin"),
 ]
 """(methods, path pattern, role), first match wins; otherwise reads need ``read`` and writes ``trade``."""
 

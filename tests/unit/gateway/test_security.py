@@ -120,6 +120,9 @@ def test_required_role_by_method_and_path() -> None:
     assert required_role("POST", "/api/tax/realized") == "read"
     assert required_role("PUT", "/api/households/h1") == "admin"
     assert required_role("POST", "/api/dlq/replay") == "admin"
+    assert required_role("GET", "/api/reconcile") == "admin"
+    assert required_role("GET", "/api/accounts/demo/reconcile") == "admin"
+    assert required_role("POST", "/api/accounts/demo/reconcile/clear") == "admin"
 
 
 def test_rate_limit_per_key_answers_429_with_retry_after(tmp_path: Path) -> None:
