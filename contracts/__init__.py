@@ -75,6 +75,8 @@ from contracts.queries import (
     QuotesReply,
     RealizedQuery,
     RiskQuery,
+    ScheduleQuery,
+    ScheduleReply,
 )
 from contracts.reconcile import (
     DEFAULT_BROKER_ACCOUNT,
@@ -236,6 +238,8 @@ __all__ = [
     "RunFailed",
     "RunRecord",
     "RunStatus",
+    "ScheduleQuery",
+    "ScheduleReply",
     "ScheduledRun",
     "SnapshotAnalysis",
     "SnapshotPrices",

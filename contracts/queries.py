@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
-from contracts.values import MarketConditions, Quote, Value
+from contracts.messages import ScheduledRun
+from contracts.values import MarketConditions, Quote, RebalanceRequest, Value
 
 __all__ = [
     "AccountLots",
@@ -29,6 +30,8 @@ __all__ = [
     "QuotesReply",
     "RealizedQuery",
     "RiskQuery",
+    "ScheduleQuery",
+    "ScheduleReply",
 ]
 
 
@@ -162,3 +165,20 @@ class LedgerDocument(Value, frozen=True, kw_only=True):
 
     filename: str
     text: str
+
+
+class ScheduleQuery(Value, frozen=True, kw_only=True):
+    """Keep cron schedules (``coordinator.v1.query.schedules``, answered by the coordinator, which owns the
+    TIMERS stream: the gateway never writes to it). ``put`` creates or replaces ``name``; ``delete`` removes
+    it; ``list`` returns them all."""
+
+    action: Literal["put", "delete", "list"]
+    name: str = ""
+    cron: str = ""
+    request: RebalanceRequest | None = None
+    created_by: str = ""
+
+
+class ScheduleReply(Value, frozen=True, kw_only=True):
+    schedules: list[ScheduledRun] = msgspec.field(default_factory=list)
+    """``put``: the schedule stored; ``list``: every schedule; ``delete``: the one removed (none: unknown)."""

@@ -17,6 +17,7 @@ __all__ = [
     "ANALYSIS_QUERY_MARKET",
     "ANALYSIS_QUERY_RISK",
     "COMMAND_SUBJECTS",
+    "COORDINATOR_QUERY_SCHEDULES",
     "DLQ_PREFIX",
     "EVENTS_ALL",
     "EVENT_SUBJECTS",
@@ -154,6 +155,7 @@ MARKET_DATA_QUERY_HISTORY: Final = "market_data.v1.query.history"
 ANALYSIS_QUERY_MARKET: Final = "analysis.v1.query.market"
 ANALYSIS_QUERY_RISK: Final = "analysis.v1.query.risk"
 TAX_QUERY_REALIZED: Final = "tax.v1.query.realized"
+COORDINATOR_QUERY_SCHEDULES: Final = "coordinator.v1.query.schedules"
 
 # Timers (stream TIMERS, message schedules on).
 TIMER_FIRE_ALL: Final = "run.v1.timer.fire.>"

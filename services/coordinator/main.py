@@ -5,6 +5,7 @@ from __future__ import annotations
 from contracts import RunRecord
 from services.coordinator.domain import RetryPolicy
 from services.coordinator.handlers import Coordinator
+from services.coordinator.schedule_queries import register_schedule_queries
 from shared.bus.runtime import ServiceRuntime
 from shared.clock import Clock
 from shared.log import get_logger
@@ -40,4 +41,5 @@ def build(settings: Settings, clock: Clock | None = None) -> tuple[ServiceRuntim
     )
     coordinator = Coordinator(runtime, policy, on_success=[_log_success], on_failure=[_log_failure])
     coordinator.register()
+    register_schedule_queries(runtime)
     return runtime, coordinator

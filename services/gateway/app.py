@@ -25,6 +25,7 @@ from contracts import (
     RunApprovalDecided,
     RunCancelRequested,
     RunRecord,
+    ScheduledRun,
     encode,
     subjects,
     to_builtins,
@@ -36,6 +37,8 @@ from contracts.queries import (
     MarketAnalysisReply,
     RealizedQuery,
     RiskQuery,
+    ScheduleQuery,
+    ScheduleReply,
 )
 from services.gateway.idempotency import reuse_problem
 from services.gateway.routes_batch import batch_router
@@ -50,7 +53,6 @@ from services.gateway.security import GatewayGuard, Principal, principal_of, vis
 from services.gateway.stored import until_stored as _until_stored
 from services.gateway.views import camel_keys, request_view, schedule_view
 from shared.bus import kv as kvops
-from shared.bus import schedules
 from shared.bus.request import request as ask
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError, RebalancerError, http_status
@@ -282,32 +284,40 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         """Reject a run waiting at its approval step: it reports without trading."""
         return await _decide(run_id, body, False, principal)
 
+    async def all_schedules() -> list[ScheduledRun]:
+        reply = await ask(
+            runtime.broker, subjects.COORDINATOR_QUERY_SCHEDULES, ScheduleQuery(action="list"), ScheduleReply
+        )
+        return reply.schedules
+
     @app.put("/api/schedules/{name}")
     async def put_schedule(
         name: ScheduleName, body: ScheduleBody, principal: Principal = Depends(principal_of)
     ) -> JSONResponse:
         """Create or replace a cron schedule of runs (the server fires it; one run per tick)."""
         await own_account(body.request.accountId, principal)
-        existing = {s.name: s for s in await schedules.list_schedules(runtime.js)}.get(name)
+        existing = {s.name: s for s in await all_schedules()}.get(name)
         if existing is not None and not visible_to(principal, existing.request.tenant):
             return _error(409, f"schedule name {name!r} is taken; choose another")
-        schedule = await schedules.put_schedule(
-            runtime.js, name=name, cron=body.cron, request=_request_of(body.request, settings, principal.tenant),
-            now=runtime.clock.now(), created_by=body.createdBy,
+        query = ScheduleQuery(
+            action="put", name=name, cron=body.cron, request=_request_of(body.request, settings, principal.tenant),
+            created_by=body.createdBy,
         )  # fmt: skip
-        return JSONResponse({"success": True, "schedule": schedule_view(schedule)})
+        reply = await ask(runtime.broker, subjects.COORDINATOR_QUERY_SCHEDULES, query, ScheduleReply)
+        return JSONResponse({"success": True, "schedule": schedule_view(reply.schedules[0])})
 
     @app.get("/api/schedules")
     async def get_schedules(principal: Principal = Depends(principal_of)) -> JSONResponse:
-        found = [s for s in await schedules.list_schedules(runtime.js) if visible_to(principal, s.request.tenant)]
+        found = [s for s in await all_schedules() if visible_to(principal, s.request.tenant)]
         return JSONResponse({"success": True, "schedules": [schedule_view(s) for s in found]})
 
     @app.delete("/api/schedules/{name}")
     async def delete_schedule(name: ScheduleName, principal: Principal = Depends(principal_of)) -> JSONResponse:
-        existing = {s.name: s for s in await schedules.list_schedules(runtime.js)}.get(name)
+        existing = {s.name: s for s in await all_schedules()}.get(name)
         if existing is None or not visible_to(principal, existing.request.tenant):
             return _error(404, f"unknown schedule {name!r}")
-        if not await schedules.delete_schedule(runtime.js, name):
+        query = ScheduleQuery(action="delete", name=name)
+        if not (await ask(runtime.broker, subjects.COORDINATOR_QUERY_SCHEDULES, query, ScheduleReply)).schedules:
             return _error(404, f"unknown schedule {name!r}")
         return JSONResponse({"success": True, "deleted": name})
 

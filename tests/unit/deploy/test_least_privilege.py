@@ -17,7 +17,7 @@ from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from contracts import AccountSnapshot, RebalanceRequest, RebalanceRequested, RunRecord, decode_as, run_key, subjects
-from contracts.queries import AccountStatusQuery
+from contracts.queries import AccountStatusQuery, ScheduleQuery, ScheduleReply
 from shared.bus import kv as kvops
 from shared.bus.provisioning import provision
 from shared.bus.request import request
@@ -180,8 +180,49 @@ async def test_a_run_completes_with_every_service_as_its_own_user(provisioned: R
         # GET /api/runs/{id}: the gateway reads the coordinator's bucket
         seen, _ = await kvops.read(await gateway.kv(subjects.KV_RUNS), run_key(run_id), RunRecord)
         assert seen is not None and seen.status == "completed"
+        # PUT, GET and DELETE /api/schedules: the gateway asks the coordinator, which owns TIMERS
+        put = ScheduleQuery(action="put", name="lp-nightly", cron="@daily", request=RebalanceRequest(account_id="demo"))
+        ask = subjects.COORDINATOR_QUERY_SCHEDULES
+        assert [s.name for s in (await request(gateway.broker, ask, put, ScheduleReply)).schedules] == ["lp-nightly"]
+        listed = await request(gateway.broker, ask, ScheduleQuery(action="list"), ScheduleReply)
+        assert [s.name for s in listed.schedules] == ["lp-nightly"]
+        gone = await request(gateway.broker, ask, ScheduleQuery(action="delete", name="lp-nightly"), ScheduleReply)
+        assert len(gone.schedules) == 1
+        assert (await request(gateway.broker, ask, ScheduleQuery(action="list"), ScheduleReply)).schedules == []
     finally:
         for runtime in reversed(runtimes):
             await runtime.stop()
         await admin.close()
     assert provisioned.violations()[before:] == []
+
+
+async def test_the_gateway_may_not_purge_or_roll_up_timers(provisioned: RunningNats) -> None:
+    """Every deadline and cron schedule lives in TIMERS: the gateway's user can neither purge it, nor publish
+    into it (a message with ``Nats-Rollup: all`` would purge it too), nor read it."""
+    admin = await connect(provisioned, "provisioner")
+    errors: list[str] = []
+    gateway = await connect(provisioned, "gateway", errors)
+    try:
+        admin_js = admin.jetstream()
+        await admin_js.publish("run.v1.timer.schedule.lp-run.load-portfolio", b"{}")  # a deadline to keep
+        before = (await admin_js.stream_info(subjects.STREAM_TIMERS)).state.messages
+        refused = gateway.jetstream(timeout=0.5)
+        with pytest.raises(NatsTimeoutError):
+            await refused.purge_stream(subjects.STREAM_TIMERS)
+        with pytest.raises(NatsTimeoutError):
+            await refused.stream_info(subjects.STREAM_TIMERS)
+        with pytest.raises(NatsTimeoutError):
+            await refused.publish("run.v1.timer.schedule.cron.x", b"", headers={"Nats-Rollup": "all"})
+        await gateway.flush()
+        await asyncio.sleep(0.05)
+        assert (await admin_js.stream_info(subjects.STREAM_TIMERS)).state.messages == before  # nothing lost
+        violations = "\n".join(errors).lower()
+        for subject in (
+            f"$js.api.stream.purge.{subjects.STREAM_TIMERS.lower()}",
+            f"$js.api.stream.info.{subjects.STREAM_TIMERS.lower()}",
+            "run.v1.timer.schedule.cron.x",
+        ):
+            assert f'permissions violation for publish to "{subject}"' in violations, subject
+    finally:
+        await gateway.close()
+        await admin.close()
