@@ -17,6 +17,7 @@ import sys
 import nats
 
 from shared.bus.provisioning import provision
+from shared.bus.runtime import tls_context
 from shared.settings import Settings
 
 ATTEMPTS = 60
@@ -26,7 +27,12 @@ DELAY_SECONDS = 2.0
 async def main() -> int:
     settings = Settings(service_name="provision")
     servers = [url.strip() for url in settings.nats_url.split(",") if url.strip()]
-    auth = {"user": settings.nats_user, "password": settings.nats_password or ""} if settings.nats_user else {}
+    auth: dict[str, object] = (
+        {"user": settings.nats_user, "password": settings.nats_password or ""} if settings.nats_user else {}
+    )
+    tls = tls_context(settings)
+    if tls is not None:
+        auth["tls"] = tls
     for attempt in range(1, ATTEMPTS + 1):
         try:
             nc = await nats.connect(servers, name="rebalancer-provision", connect_timeout=5, **auth)

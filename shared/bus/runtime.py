@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -41,13 +42,25 @@ from shared.metrics import COMMANDS, DLQ_MESSAGES, STEP_SECONDS, serve_metrics
 from shared.redact import redact_urls
 from shared.settings import Settings
 
-__all__ = ["CommandHandler", "QueryHandler", "ServiceRuntime", "deliveries_of"]
+__all__ = ["CommandHandler", "QueryHandler", "ServiceRuntime", "deliveries_of", "tls_context"]
 
 C = TypeVar("C", bound=Command)
 CommandHandler = Callable[[Any], Awaitable[Sequence[Outgoing]]]
 QueryHandler = Callable[[bytes], Awaitable[object]]
 
 log = get_logger("shared.bus")
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """TLS to NATS when ``NATS_TLS_CA`` is set: the server's certificate must chain to that CA (and name the
+    host); ``NATS_TLS_CERT`` and ``NATS_TLS_KEY`` add a client certificate for servers that verify clients."""
+    if settings.nats_tls_ca is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(settings.nats_tls_ca))
+    if settings.nats_tls_cert is not None:
+        key = str(settings.nats_tls_key) if settings.nats_tls_key is not None else None
+        context.load_cert_chain(str(settings.nats_tls_cert), key)
+    return context
 
 
 def deliveries_of(message: NatsMessage) -> int:
@@ -73,10 +86,17 @@ class ServiceRuntime:
         self.clock: Clock = clock or SystemClock()
         servers = [url.strip() for url in settings.nats_url.split(",") if url.strip()]
         auth: dict[str, Any] = {}
+        tls = tls_context(settings)
         if settings.nats_user:
             from faststream.security import SASLPlaintext
 
-            auth["security"] = SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "")
+            auth["security"] = SASLPlaintext(
+                username=settings.nats_user, password=settings.nats_password or "", ssl_context=tls
+            )
+        elif tls is not None:
+            from faststream.security import BaseSecurity
+
+            auth["security"] = BaseSecurity(ssl_context=tls)
         self.broker = NatsBroker(
             servers,
             apply_types=False,

@@ -1,4 +1,5 @@
-"""A real nats-server running ``deploy/nats/single.conf`` (with its users) on a random port."""
+"""A real nats-server running ``deploy/nats/single.conf`` (with its users, and TLS with a CA generated for
+the test) on a random port."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.testing.nats_server import nats_server_binary
+from shared.testing.tls import Pki, make_pki
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 NATS_DIR = DEPLOY / "nats"
@@ -34,10 +36,20 @@ def password(user: str) -> str:
     return dev_env()[f"NATS_{user.upper()}_PASSWORD"]
 
 
+def tls_env(pki: Pki) -> dict[str, str]:
+    """The server's TLS variables of the deploy configs, pointing at ``pki``."""
+    return {
+        "NATS_SERVER_TLS_CERT": str(pki.server_cert),
+        "NATS_SERVER_TLS_KEY": str(pki.server_key),
+        "NATS_SERVER_TLS_CA": str(pki.ca),
+    }
+
+
 @dataclass
 class RunningNats:
     url: str
     log: Path
+    pki: Pki
 
     def violations(self) -> list[str]:
         """The server's permission-violation log lines so far."""
@@ -67,7 +79,8 @@ def start_single(workdir: Path) -> Iterator[RunningNats]:
     log = workdir / "nats.log"
     args = [nats_server_binary(), "-c", str(config), "-a", "127.0.0.1", "-p", "-1", "-m", "-1"]
     args += ["--ports_file_dir", str(ports), "-l", str(log)]
-    process = subprocess.Popen(args, env={**os.environ, **dev_env()})
+    pki = make_pki(workdir / "tls")
+    process = subprocess.Popen(args, env={**os.environ, **dev_env(), **tls_env(pki)})
     try:
         deadline = time.monotonic() + 10
         url = None
@@ -78,7 +91,7 @@ def start_single(workdir: Path) -> Iterator[RunningNats]:
                 with contextlib.suppress(json.JSONDecodeError, KeyError, IndexError):
                     url = json.loads(file.read_text())["nats"][0]
             time.sleep(0.02)
-        yield RunningNats(url=url, log=log)
+        yield RunningNats(url=url, log=log, pki=pki)
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -8,6 +8,7 @@ server logs no permission violation. What a service must not do is refused.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import uuid
 from collections.abc import Iterator
 
@@ -25,6 +26,7 @@ from shared.bus.runtime import ServiceRuntime
 from shared.bus.topology import durable_name
 from shared.settings import Settings
 from shared.testing.system import SERVICE_NAMES, build_service
+from shared.testing.tls import make_pki
 from tests.unit.deploy.nats_fixture import RunningNats, password, start_single
 
 pytestmark = pytest.mark.timeout(60)
@@ -38,6 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNats]:
 def settings_for(server: RunningNats, user: str) -> Settings:
     return Settings(
         nats_url=server.url,
+        nats_tls_ca=server.pki.ca,  # every service connects over TLS, verifying the server against the CA
         nats_user=user,
         nats_password=password(user),
         service_name=user,
@@ -51,7 +54,11 @@ async def connect(server: RunningNats, user: str, errors: list[str] | None = Non
         if errors is not None:
             errors.append(str(exc))
 
-    return await nats.connect(server.url, user=user, password=password(user), error_cb=on_error)
+    return await nats.connect(server.url, user=user, password=password(user), error_cb=on_error, tls=client_tls(server))
+
+
+def client_tls(server: RunningNats) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(server.pki.ca))
 
 
 async def _provision(server: RunningNats) -> None:
@@ -77,7 +84,10 @@ async def start_runtime(runtime: ServiceRuntime) -> None:
 
 async def test_bad_password_is_refused(server: RunningNats) -> None:
     with pytest.raises(Exception):  # noqa: B017 - nats-py raises a generic authorization error
-        await nats.connect(server.url, user="portfolio", password="wrong", allow_reconnect=False, connect_timeout=2)
+        await nats.connect(
+            server.url, user="portfolio", password="wrong", allow_reconnect=False, connect_timeout=2,
+            tls=client_tls(server),
+        )  # fmt: skip
 
 
 async def test_portfolio_user_works_within_its_permissions(provisioned: RunningNats) -> None:
@@ -226,3 +236,27 @@ async def test_the_gateway_may_not_purge_or_roll_up_timers(provisioned: RunningN
     finally:
         await gateway.close()
         await admin.close()
+
+
+async def test_clients_need_tls_and_the_right_ca(server: RunningNats, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The server requires TLS: a plain connection is refused, and so is a server certificate that does not
+    chain to the client's CA (another CA's); with the CA, a service's settings connect."""
+    with pytest.raises(Exception):  # noqa: B017 - nats-py reports the refusal in several forms
+        await nats.connect(
+            server.url.replace("tls://", "nats://"), user="portfolio", password=password("portfolio"),
+            allow_reconnect=False, connect_timeout=2,
+        )  # fmt: skip
+    other = make_pki(tmp_path_factory.mktemp("other-ca"))
+    with pytest.raises(Exception):  # noqa: B017 - certificate verify failed
+        await nats.connect(
+            server.url, user="portfolio", password=password("portfolio"), allow_reconnect=False,
+            connect_timeout=2, tls=ssl.create_default_context(cafile=str(other.ca)),
+        )  # fmt: skip
+    runtime = ServiceRuntime("portfolio", settings_for(server, "portfolio"))
+    await runtime.broker.connect()
+    try:
+        assert runtime.broker.connection.is_connected
+        writer = runtime.broker.connection._transport._io_writer  # type: ignore[union-attr]
+        assert writer.get_extra_info("ssl_object") is not None  # the connection is TLS
+    finally:
+        await runtime.broker.stop()

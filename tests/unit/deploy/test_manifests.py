@@ -14,6 +14,7 @@ from tests.unit.deploy.yaml_subset import load_all
 ROOT = DEPLOY.parent
 K8S = DEPLOY / "k8s"
 APPS = ("gateway", *SERVICE_NAMES)
+TLS_ENV = ("NATS_SERVER_TLS_CERT", "NATS_SERVER_TLS_KEY", "NATS_SERVER_TLS_CA")
 
 
 def _compose() -> dict[str, Any]:
@@ -42,6 +43,8 @@ def test_compose_runs_each_service_in_its_own_scalable_container(name: str) -> N
     assert service["build"] == "."
     env = service["environment"]
     assert env["NATS_URL"] == "nats://nats:4222"
+    assert env["NATS_TLS_CA"] == "/etc/nats/tls/ca.pem"  # every connection is TLS
+    assert "./deploy/nats/tls/ca.pem:/etc/nats/tls/ca.pem:ro" in service["volumes"]
     assert env["NATS_USER"] == name
     assert env["NATS_PASSWORD"] == f"${{NATS_{name.upper()}_PASSWORD:-{dev_env()[f'NATS_{name.upper()}_PASSWORD']}}}"
     assert "nats" in service["depends_on"]
@@ -61,10 +64,12 @@ def test_compose_nats_and_provisioning() -> None:
     assert nats["command"] == ["-c", "/etc/nats/rebalancer/single.conf"]
     assert "./deploy/nats:/etc/nats/rebalancer:ro" in nats["volumes"]
     assert "ports" not in nats and "container_name" not in nats
-    assert set(nats["environment"]) == set(dev_env())
+    assert "./deploy/nats/tls:/etc/nats/tls:ro" in nats["volumes"]
+    assert set(nats["environment"]) == set(dev_env()) | set(TLS_ENV)
     provision = services["provision"]
     assert provision["command"] == ["python", "deploy/provision.py"]
     assert provision["environment"]["NATS_USER"] == "provisioner"
+    assert provision["environment"]["NATS_TLS_CA"] == "/etc/nats/tls/ca.pem"
     assert set(services) == {"nats", "provision", *APPS}
 
 
@@ -81,6 +86,9 @@ def test_k8s_deployment_per_service(name: str) -> None:
     secret = env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
     assert secret == {"name": "nats-passwords", "key": f"NATS_{name.upper()}_PASSWORD"}
     assert set(container["resources"]) == {"requests", "limits"}
+    assert {"name": "nats-tls", "mountPath": "/etc/nats-tls", "readOnly": True} in container["volumeMounts"]
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["nats-tls"]["secret"]["secretName"] == "nats-tls"
     if name == "gateway":
         for probe in ("readinessProbe", "livenessProbe"):
             assert container[probe]["httpGet"]["path"] == "/health"
@@ -98,6 +106,14 @@ def test_k8s_nats_cluster_config_and_secrets() -> None:
     for i in range(3):
         assert f"nats-{i}.nats-headless.rebalancer.svc.cluster.local:6222" in routes
     config = _kind("ConfigMap")["rebalancer-env"]["data"]
+    assert config["NATS_TLS_CA"] == "/etc/nats-tls/ca.crt"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert {k: env[k] for k in TLS_ENV} == {
+        "NATS_SERVER_TLS_CERT": "/etc/nats-tls/tls.crt",
+        "NATS_SERVER_TLS_KEY": "/etc/nats-tls/tls.key",
+        "NATS_SERVER_TLS_CA": "/etc/nats-tls/ca.crt",
+    }
+    assert set(_kind("Secret")["nats-tls"]["stringData"]) == {"tls.crt", "tls.key", "ca.crt"}
     assert config["STREAM_REPLICAS"] == "3"
     assert config["NATS_URL"].count("nats-headless.rebalancer") == 3
     secret = _kind("Secret")["nats-passwords"]["stringData"]

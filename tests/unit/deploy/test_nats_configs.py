@@ -11,7 +11,8 @@ import pytest
 from contracts import subjects
 from shared.bus.topology import buckets, consumers, durable_name
 from shared.testing.system import SERVICE_NAMES
-from tests.unit.deploy.nats_fixture import NATS_DIR, config_test, dev_env
+from shared.testing.tls import Pki, make_pki
+from tests.unit.deploy.nats_fixture import NATS_DIR, config_test, dev_env, tls_env
 
 CONFIGS = [
     NATS_DIR / "single.conf",
@@ -23,17 +24,34 @@ CONFIGS = [
 USERS = ("sys", "provisioner", "gateway", *SERVICE_NAMES)
 
 
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("tls"))
+
+
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(NATS_DIR)))
-def test_config_is_valid(config: Path) -> None:
-    result = config_test(config, {**os.environ, **dev_env(), "POD_NAME": "nats-0"})
+def test_config_is_valid(config: Path, pki: Pki) -> None:
+    result = config_test(config, {**os.environ, **dev_env(), **tls_env(pki), "POD_NAME": "nats-0"})
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_a_missing_password_stops_the_server() -> None:
-    env = {k: v for k, v in {**os.environ, **dev_env()}.items() if k != "NATS_PORTFOLIO_PASSWORD"}
+def test_a_missing_password_stops_the_server(pki: Pki) -> None:
+    env = {k: v for k, v in {**os.environ, **dev_env(), **tls_env(pki)}.items() if k != "NATS_PORTFOLIO_PASSWORD"}
     result = config_test(NATS_DIR / "single.conf", env)
     assert result.returncode != 0
     assert "NATS_PORTFOLIO_PASSWORD" in result.stdout + result.stderr
+
+
+def test_every_config_requires_tls_for_clients_and_routes() -> None:
+    client = (
+        "tls {\n  cert_file: $NATS_SERVER_TLS_CERT\n  key_file: $NATS_SERVER_TLS_KEY\n  ca_file: $NATS_SERVER_TLS_CA"
+    )
+    for config in CONFIGS:
+        text = config.read_text()
+        assert client in text, config
+        if "cluster {" in text:
+            cluster = text[text.index("cluster {") :]
+            assert "  tls {" in cluster and "verify: true" in cluster, config
 
 
 def test_every_config_sets_the_payload_limit_and_monitoring() -> None:
