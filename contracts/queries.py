@@ -124,6 +124,8 @@ class BookQuery(Value, frozen=True, kw_only=True):
     account_ids: list[str] = msgspec.field(default_factory=list)
     household_id: str | None = None
     all: bool = False
+    tenant: str | None = None
+    """Only this tenant's accounts (the caller's API key); another tenant's are unknown. None: every tenant."""
 
 
 class BookReply(Value, frozen=True, kw_only=True):

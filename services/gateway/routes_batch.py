@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path
+from fastapi import APIRouter, Depends, Header, Path
 from fastapi.responses import JSONResponse
 from pydantic import Field, model_validator
 
@@ -24,6 +24,7 @@ from contracts import (
 from contracts.queries import BookQuery, BookReply
 from services.gateway.idempotency import reuse_problem
 from services.gateway.schemas import RunOptionsBody
+from services.gateway.security import Principal, principal_of, visible_to
 from services.gateway.stored import until_stored
 from shared.bus import kv as kvops
 from shared.bus.request import request as ask
@@ -103,11 +104,15 @@ def batch_router(runtime: ServiceRuntime, settings: Settings) -> APIRouter:
 
     @router.post("/api/rebalance/batch", status_code=202)
     async def start_batch(
-        body: BatchRequestBody, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+        body: BatchRequestBody,
+        idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+        principal: Principal = Depends(principal_of),
     ) -> JSONResponse:
         """Rebalance many accounts, each in its own run. The same ``Idempotency-Key`` always names the
         same batch (and so the same run of each account)."""
-        query = BookQuery(account_ids=body.accountIds or [], household_id=body.householdId, all=body.all)
+        query = BookQuery(
+            account_ids=body.accountIds or [], household_id=body.householdId, all=body.all, tenant=principal.tenant
+        )  # only the caller's tenant's accounts: another tenant's are unknown
         try:
             book = await ask(runtime.broker, subjects.PORTFOLIO_QUERY_BOOK, query, BookReply)
         except NotFoundError as exc:  # an unknown household
@@ -122,14 +127,18 @@ def batch_router(runtime: ServiceRuntime, settings: Settings) -> APIRouter:
         if len(book.account_ids) > MAX_BATCH:
             error = f"{len(book.account_ids)} accounts: a batch holds at most {MAX_BATCH}; split the book"
             return JSONResponse({"success": False, "error": error}, status_code=422)
-        batch_id = str(uuid.uuid5(_BATCH_NAMESPACE, idempotency_key)) if idempotency_key else str(uuid.uuid4())
+        batch_id = (
+            str(uuid.uuid5(_BATCH_NAMESPACE, f"{principal.tenant}:{idempotency_key}"))
+            if idempotency_key
+            else str(uuid.uuid4())
+        )
         now = runtime.clock.now()
         message = BatchRequested(
             run_id=batch_id,
             message_id=batch_id,
             occurred_at=now,
             account_ids=book.account_ids,
-            request=body.to_request(book.account_ids[0], settings.as_of_date),
+            request=body.to_request(book.account_ids[0], settings.as_of_date, principal.tenant),
             max_in_flight=body.maxInFlight or 0,
             source="http",
         )
@@ -150,13 +159,13 @@ def batch_router(runtime: ServiceRuntime, settings: Settings) -> APIRouter:
         )
 
     @router.get("/api/batches/{batch_id}")
-    async def batch_status(batch_id: BatchId) -> JSONResponse:
+    async def batch_status(batch_id: BatchId, principal: Principal = Depends(principal_of)) -> JSONResponse:
         """The batch's counts (completed, failed, cancelled, running, pending), its throughput, and each
         account's run (``/api/runs/{runId}`` has its steps and report); a failed run shows its error."""
         batches = await runtime.kv(subjects.KV_BATCHES)
         record, _ = await kvops.read(batches, batch_key(batch_id), BatchRecord)
         accounts, _ = await kvops.read(batches, batch_accounts_key(batch_id), BatchAccounts)
-        if record is None or accounts is None:
+        if record is None or accounts is None or not visible_to(principal, record.request.tenant):
             return JSONResponse({"success": False, "error": f"unknown batch {batch_id!r}"}, status_code=404)
         errors = await _failures(runtime, record, accounts)
         return JSONResponse(batch_view(record, accounts, runtime.clock.now(), errors))

@@ -5,6 +5,7 @@ by the same engine as ``rebalance tax realized`` (:mod:`services.portfolio.domai
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -64,7 +65,7 @@ from shared.bus import kv as kvops
 from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
-from shared.errors import DomainError, RefusedMessageError
+from shared.errors import DomainError, NotFoundError, RefusedMessageError
 from shared.log import get_logger
 from shared.lot_ledger import LedgerResult, TransactionError, form8949_csv, form8949_rows
 from shared.securities import default_securities
@@ -266,11 +267,23 @@ class PortfolioService:
         """The accounts a batch names: the ones listed (and those the book lacks), a household's, or all."""
         query = decode_as(body, BookQuery)
         store = await self.store()
+
+        async def of_tenant(ids: list[str]) -> list[str]:
+            """The ids of accounts of the query's tenant (all of them without one)."""
+            if query.tenant is None:
+                return ids
+            states = await asyncio.gather(*(store.account(a) for a in ids))
+            return [a for a, state in zip(ids, states, strict=True) if state.account.tenant == query.tenant]
+
         if query.all:
-            return BookReply(account_ids=await store.account_ids())
+            return BookReply(account_ids=await of_tenant(await store.account_ids()))
         if query.household_id is not None:
-            return BookReply(account_ids=(await store.household(query.household_id)).account_ids)
-        held = set(await store.account_ids())
+            ids = (await store.household(query.household_id)).account_ids
+            mine = await of_tenant(ids)
+            if ids and not mine:  # another tenant's household does not exist for this one
+                raise NotFoundError(f"unknown household {query.household_id!r}")
+            return BookReply(account_ids=mine)
+        held = set(await of_tenant([a for a in await store.account_ids() if a in set(query.account_ids)]))
         return BookReply(
             account_ids=[a for a in query.account_ids if a in held],
             unknown=[a for a in query.account_ids if a not in held],

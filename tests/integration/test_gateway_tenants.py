@@ -76,6 +76,15 @@ async def test_tenants_see_only_their_own(system: InProcessSystem, settings: Set
             listed = client.get("/api/schedules", headers=reader).json()["schedules"]
             out["home lists"] = [(s["name"], s["request"]["tenant"]) for s in listed]
             out["globex deletes"] = client.delete("/api/schedules/home-daily", headers=globex).status_code
+            batch = {"accountIds": ["demo"], "dryRun": True}
+            out["globex batches demo"] = client.post("/api/rebalance/batch", json=batch, headers=globex).status_code
+            every = {"all": True, "dryRun": True}
+            out["globex batches all"] = client.post("/api/rebalance/batch", json=every, headers=globex).status_code
+            batched = client.post("/api/rebalance/batch", json=every, headers=home)
+            out["home batches all"] = (batched.status_code, batched.json().get("total"))
+            batch_id = batched.json()["batchId"]
+            out["globex reads batch"] = client.get(f"/api/batches/{batch_id}", headers=globex).status_code
+            out["home reads batch"] = client.get(f"/api/batches/{batch_id}", headers=reader).status_code
             out["home deletes"] = client.delete("/api/schedules/home-daily", headers=home).status_code
         return out
 
@@ -101,6 +110,11 @@ async def test_tenants_see_only_their_own(system: InProcessSystem, settings: Set
         "globex lists": [],
         "home lists": [("home-daily", "default")],
         "globex deletes": 404,
+        "globex batches demo": 422,  # demo is not globex's: unknown
+        "globex batches all": 422,  # globex holds no account
+        "home batches all": (202, 3),
+        "globex reads batch": 404,
+        "home reads batch": 200,
         "home deletes": 200,
     }
 
