@@ -26,7 +26,7 @@ from shared.testing.system import InProcessSystem
 
 pytestmark = pytest.mark.integration
 
-MAX_EXAMPLES = 30  # per operation: the whole module stays well under a minute
+MAX_EXAMPLES = 20  # per operation: the whole module stays well under a minute
 CASES: list[str] = []
 
 
