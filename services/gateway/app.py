@@ -49,7 +49,7 @@ from services.gateway.routes_reconcile import reconcile_router
 from services.gateway.routes_reports import reports_router
 from services.gateway.routes_runs import runs_router
 from services.gateway.schemas import ApprovalBody, MarketDate, RealizedRequest, RebalanceRequestBody, ScheduleBody
-from services.gateway.security import GatewayGuard, Principal, principal_of, visible_to
+from services.gateway.security import GatewayGuard, Principal, load_key_ring, principal_of, visible_to
 from services.gateway.stored import until_stored as _until_stored
 from services.gateway.views import camel_keys, request_view, schedule_view
 from shared.bus import kv as kvops
@@ -135,7 +135,8 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
     app.include_router(ledger_router(runtime))
 
     # Keys, tenants, roles, the per-key rate limit and the body limit of every /api route (security.py).
-    app.add_middleware(GatewayGuard, settings=settings)
+    # The keys file is read now: a bad one stops the gateway at start, naming the entry.
+    app.add_middleware(GatewayGuard, settings=settings, keys=load_key_ring(settings))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -161,3 +161,12 @@ def test_body_over_the_limit_is_413_and_never_reaches_the_route(tmp_path: Path) 
         streamed = client.post("/api/thing", headers=_bearer("acme-trader"), content=chunks())
         assert streamed.status_code == 413
     assert app.state.seen == [4096]
+
+
+def test_a_bad_keys_file_stops_the_gateway_at_start(tmp_path: Path) -> None:
+    from services.gateway.app import create_app
+
+    keys = tmp_path / "keys.json"
+    keys.write_text('[{"tenant": "acme", "keySha256": "nope", "roles": ["read"]}]')
+    with pytest.raises(ValueError, match=r"keys.json\[0\].keySha256"):
+        create_app(Settings(gateway_keys_file=keys))
