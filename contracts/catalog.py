@@ -258,4 +258,13 @@ CATALOG: Final[tuple[Channel, ...]] = (
         "portfolio",
         q.LedgerDocument,
     ),
+    Channel(
+        s.COORDINATOR_QUERY_SCHEDULES,
+        q.ScheduleQuery,
+        "query",
+        "put, list or delete cron schedules of runs (the coordinator owns stream TIMERS)",
+        "gateway",
+        "coordinator",
+        q.ScheduleReply,
+    ),
 )
