@@ -55,7 +55,7 @@ from services.gateway.views import camel_keys, request_view, schedule_view
 from shared.bus import kv as kvops
 from shared.bus.request import request as ask
 from shared.bus.runtime import ServiceRuntime
-from shared.errors import InvalidInputError, RebalancerError, http_status
+from shared.errors import InvalidInputError, NotFoundError, RebalancerError, http_status
 from shared.settings import Settings
 
 __all__ = ["create_app"]

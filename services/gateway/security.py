@@ -193,10 +193,6 @@ class RateLimiter:
 
 
 # ---- the middleware -------------------------------------------------------------------------------------
-class _BodyTooLarge(Exception):
-    pass
-
-
 async def _respond(send: Send, status: int, message: str, headers: dict[str, str] | None = None) -> None:
     body = json.dumps({"success": False, "error": message}).encode()
     raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -258,9 +254,8 @@ class GatewayGuard:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _respond(send, 413, f"request body over {limit} bytes")
             return
-        try:
-            body = await self._read_body(receive, limit)
-        except _BodyTooLarge:
+        body, too_large = await self._read_body(receive, limit)
+        if too_large:
             await _respond(send, 413, f"request body over {limit} bytes")
             return
         await self.app(scope, _replay(body, receive), send)
@@ -273,21 +268,22 @@ class GatewayGuard:
         return self.keys.identify(presented) if presented else None
 
     @staticmethod
-    async def _read_body(receive: Receive, limit: int) -> bytes | None:
-        """The whole body (at most ``limit`` bytes), or ``None`` for a message that is not a body."""
+    async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, bool]:
+        """The whole body (at most ``limit`` bytes; ``None`` for a message that is not a body), and whether
+        it went over ``limit`` (the rest is then never read)."""
         chunks: list[bytes] = []
         size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                return None if not chunks else b"".join(chunks)
+                return (None if not chunks else b"".join(chunks)), False
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise _BodyTooLarge
+                return None, True
             chunks.append(chunk)
             if not message.get("more_body", False):
-                return b"".join(chunks)
+                return b"".join(chunks), False
 
 
 def _replay(body: bytes | None, receive: Receive) -> Receive:
