@@ -1,6 +1,6 @@
 """``GET /api/runs``: find runs by account, status and creation time, newest first, with cursor paging.
 
-The records are read from KV ``runs`` in one pass (a watch of ``run.*`` up to the end of its history);
+The records are read from KV ``runs`` (every live ``run.*`` key, as the stream counts them);
 filtering and paging are :mod:`services.gateway.run_listing`.
 """
 
@@ -18,6 +18,7 @@ from contracts import RunRecord, decode_as, subjects
 from contracts.codec import ContractError
 from services.gateway.run_listing import RunFilter, page_of_runs, run_summary
 from services.gateway.security import Principal, principal_of, visible_to
+from shared.bus import kv as kvops
 from shared.bus.runtime import ServiceRuntime
 
 __all__ = ["RunPage", "RunSummary", "runs_router"]
@@ -47,19 +48,12 @@ class RunPage(BaseModel):
 
 async def all_runs(bucket: KeyValue) -> list[RunRecord]:
     """Every stored run record (the latest revision of each ``run.*`` key)."""
-    watcher = await bucket.watch("run.*", ignore_deletes=True)
     records: list[RunRecord] = []
-    try:
-        async for entry in watcher:
-            if entry is None:  # end of the stored history
-                break
-            if entry.value:
-                try:
-                    records.append(decode_as(entry.value, RunRecord))
-                except ContractError:
-                    continue  # not a run record (written by a newer or older coordinator): not listed
-    finally:
-        await watcher.stop()
+    for value in (await kvops.live_entries(bucket, "run.*")).values():
+        try:
+            records.append(decode_as(value, RunRecord))
+        except ContractError:
+            continue  # not a run record (written by a newer or older coordinator): not listed
     return records
 
 

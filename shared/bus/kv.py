@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -11,7 +12,7 @@ from nats.js.kv import KeyValue
 from contracts import decode_as, encode
 from shared.errors import ConflictError
 
-__all__ = ["create", "keys_matching", "read", "update", "update_with_retry"]
+__all__ = ["create", "keys_matching", "live_entries", "read", "update", "update_with_retry"]
 
 T = TypeVar("T")
 
@@ -70,17 +71,29 @@ async def update_with_retry(
 
 
 async def keys_matching(kv: KeyValue, pattern: str) -> list[str]:
-    """The live keys matching the subject ``pattern`` (``account.*``), read by the server's filter.
+    """The live keys matching the subject ``pattern`` (``account.*``), sorted, read by the server's filter.
 
-    (nats-py's ``keys(filters=...)`` reads every key of the bucket and matches the filters as substrings,
-    so a wildcard there matches nothing.)"""
-    watcher = await kv.watch(pattern, ignore_deletes=True, meta_only=True)
-    keys: list[str] = []
-    try:
-        async for entry in watcher:
-            if entry is None:
-                break
-            keys.append(entry.key)
-    finally:
-        await watcher.stop()
-    return keys
+    (nats-py's ``keys(filters=...)`` matches the filters as substrings, so a wildcard there matches nothing;
+    and a watch's end-of-history marker can come before entries the server already sent, so a watch may
+    report no keys at all. The stream's own subject count, asked with a filter, is exact at that moment.)
+    Deleted and purged keys are left out."""
+    return sorted((await live_entries(kv, pattern)).keys())
+
+
+async def live_entries(kv: KeyValue, pattern: str) -> dict[str, bytes]:
+    """The latest value of every live key matching ``pattern``: ``{key: value}``."""
+    prefix = kv._pre  # "$KV.<bucket>."
+    info = await kv._js.stream_info(kv._stream, subjects_filter=f"{prefix}{pattern}")
+    candidates = sorted(subject[len(prefix) :] for subject in (info.state.subjects or {}))
+
+    async def value_of(key: str) -> bytes | None:
+        try:
+            entry = await kv.get(key)
+        except KeyNotFoundError:  # deleted or purged since (KeyDeletedError is one)
+            return None
+        if entry.value is None or entry.operation in ("DEL", "PURGE"):
+            return None
+        return entry.value
+
+    values = await asyncio.gather(*(value_of(key) for key in candidates))
+    return {key: value for key, value in zip(candidates, values, strict=True) if value}
