@@ -3,7 +3,8 @@
 Households of one to four accounts (taxable, traditional and Roth IRAs; the three risk models), each
 account with lots bought over the years at the shipped actual closes (``close_unadj``), so some lots
 stand at a gain and some at a loss on the run date, long- and short-term. The same arguments always give
-the same book: a fixed-seed generator, no clock.
+the same book: every choice is a pure function of (seed, its position in the sequence) through SHA-256 (no
+random-number generator, no clock).
 """
 
 from __future__ import annotations
@@ -11,17 +12,48 @@ from __future__ import annotations
 import bisect
 import csv
 import functools
+import hashlib
 import json
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import Any, TypeVar
 
 from shared.paths import MARKET_DATA_DIR
 
 __all__ = ["UNIVERSE", "generate_book", "price_on", "write_book"]
+
+T = TypeVar("T")
+
+
+class _Draws:
+    """A fixed sequence of numbers in [0, 1): the n-th is SHA-256 of ``"<seed>:<n>"``, read as a fraction."""
+
+    def __init__(self, seed: int) -> None:
+        self._seed = seed
+        self._n = 0
+
+    def fraction(self) -> float:
+        self._n += 1
+        digest = hashlib.sha256(f"{self._seed}:{self._n}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    def integer(self, low: int, high: int) -> int:
+        """An integer in ``[low, high)``."""
+        return low + int(self.fraction() * (high - low))
+
+    def amount(self, low: float, high: float) -> float:
+        return low + self.fraction() * (high - low)
+
+    def pick(self, items: Sequence[T]) -> T:
+        return items[self.integer(0, len(items))]
+
+    def sample(self, items: Sequence[T], size: int) -> list[T]:
+        """``size`` distinct items, in the order drawn."""
+        pool = list(items)
+        return [pool.pop(self.integer(0, len(pool))) for _ in range(size)]
+
 
 UNIVERSE: dict[str, tuple[str, ...]] = {
     "equity": ("VTI", "VEA", "VWO", "IVV", "SCHB", "QQQ", "VUG", "IJR"),
@@ -50,20 +82,20 @@ def price_on(symbol: str, day: date) -> Decimal:
     return prices[index]
 
 
-def _account(rng: np.random.Generator, account_id: str, as_of: date) -> dict[str, Any]:
+def _account(rng: _Draws, account_id: str, as_of: date) -> dict[str, Any]:
     symbols = [
-        *(str(s) for s in rng.choice(UNIVERSE["equity"], size=int(rng.integers(2, 5)), replace=False)),
-        *(str(s) for s in rng.choice(UNIVERSE["bond"], size=int(rng.integers(1, 3)), replace=False)),
-        str(rng.choice(UNIVERSE["reit"])),
+        *rng.sample(UNIVERSE["equity"], rng.integer(2, 5)),
+        *rng.sample(UNIVERSE["bond"], rng.integer(1, 3)),
+        rng.pick(UNIVERSE["reit"]),
     ]
     last_buy = as_of.toordinal() - 5
     lots = []
-    for j in range(int(rng.integers(len(symbols), 3 * len(symbols) + 1))):
+    for j in range(rng.integer(len(symbols), 3 * len(symbols) + 1)):
         symbol = symbols[j % len(symbols)]
         first = max(_FIRST_BUY, _closes(symbol)[0][0]).toordinal()
-        acquired = date.fromordinal(int(rng.integers(first, last_buy)))
+        acquired = date.fromordinal(rng.integer(first, last_buy))
         price = price_on(symbol, acquired)
-        shares = max(1, int(float(rng.uniform(1_000, 12_000)) / float(price)))
+        shares = max(1, int(rng.amount(1_000, 12_000) / float(price)))
         lots.append(
             {
                 "lot_id": f"{account_id}-{j:02d}",
@@ -75,10 +107,10 @@ def _account(rng: np.random.Generator, account_id: str, as_of: date) -> dict[str
         )
     return {
         "account_id": account_id,
-        "account_type": _TYPES[int(rng.integers(len(_TYPES)))],
-        "risk_tolerance": _RISKS[int(rng.integers(len(_RISKS)))],
+        "account_type": rng.pick(_TYPES),
+        "risk_tolerance": rng.pick(_RISKS),
         "rebalance_threshold": "5",
-        "cash": str(int(rng.uniform(0, 8_000))),
+        "cash": str(int(rng.amount(0, 8_000))),
         "lot_method": "min_tax",
         "lots": lots,
     }
@@ -87,20 +119,20 @@ def _account(rng: np.random.Generator, account_id: str, as_of: date) -> dict[str
 def generate_book(accounts: int, *, seed: int = 20260501, as_of: date = date(2026, 5, 1)) -> dict[str, Any]:
     """``{"households": [...]}`` holding ``accounts`` accounts (``acct-00000``...) in households of one to
     four (``hh-0000``...), each household with its own tax profile."""
-    rng = np.random.default_rng(seed)
+    rng = _Draws(seed)
     households: list[dict[str, Any]] = []
     made = 0
     while made < accounts:
-        size = min(int(rng.integers(1, 5)), accounts - made)
-        income = int(rng.integers(60, 600)) * 1_000
+        size = min(rng.integer(1, 5), accounts - made)
+        income = rng.integer(60, 600) * 1_000
         households.append(
             {
                 "household_id": f"hh-{len(households):04d}",
                 "tax_profile": {
-                    "filing_status": "mfj" if rng.random() < 0.5 else "single",
+                    "filing_status": "mfj" if rng.fraction() < 0.5 else "single",
                     "taxable_income": str(income),
                     "magi": str(income),
-                    "state_rate": str(Decimal(int(rng.integers(0, 10))) / 100),
+                    "state_rate": str(Decimal(rng.integer(0, 10)) / 100),
                 },
                 "accounts": [_account(rng, f"acct-{made + i:05d}", as_of) for i in range(size)],
             }
