@@ -14,11 +14,6 @@ from faststream.nats import JStream, NatsMessage, PullSub
 from contracts import (
     BatchRequested,
     Event,
-    FillsApplied,
-    MarketAnalyzed,
-    PlanReviewed,
-    PortfolioLoaded,
-    RebalancePlanned,
     RebalanceRequested,
     RunApprovalDecided,
     RunCancelRequested,
@@ -26,8 +21,6 @@ from contracts import (
     ScheduledRun,
     StepFailed,
     StepTimerFired,
-    TaxContextBuilt,
-    TradesExecuted,
     decode,
     encode,
     run_id_problem,
@@ -356,20 +349,7 @@ class Coordinator:
         stale = (
             (await (await self.runtime.snapshots()).prices(record.snapshot_id)).warnings if record.snapshot_id else {}
         )
-        loaded, analyzed = found.get("load-portfolio"), found.get("analyze-market-conditions")
-        context, planned = found.get("tax-context"), found.get("calculate-rebalancing")
-        reviewed, executed = found.get("tax-optimization"), found.get("execute-trades")
-        applied = found.get("update-portfolio")
-        return ReportInputs(
-            account=loaded.account if isinstance(loaded, PortfolioLoaded) else None,
-            risk=analyzed.risk if isinstance(analyzed, MarketAnalyzed) else None,
-            tax_context=context.context if isinstance(context, TaxContextBuilt) else None,
-            plan=planned.plan if isinstance(planned, RebalancePlanned) else None,
-            review=reviewed.review if isinstance(reviewed, PlanReviewed) else None,
-            execution=executed.result if isinstance(executed, TradesExecuted) else None,
-            stale=stale,
-            realized=applied.realized if isinstance(applied, FillsApplied) else None,
-        )
+        return ReportInputs.of(found, stale)
 
     async def _resume_run(self, record: RunRecord, now: datetime) -> None:
         """Publish again what an unfinished run waits for; build its report if that is what it waits for."""

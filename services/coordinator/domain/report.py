@@ -18,10 +18,15 @@ from contracts import (
     ExecutedTrade,
     ExecutionResult,
     Fill,
+    FillsApplied,
+    MarketAnalyzed,
     MarketConditions,
+    PlanReviewed,
+    PortfolioLoaded,
     PortfolioRisk,
     RealizedSales,
     RebalancePlan,
+    RebalancePlanned,
     Report,
     ReportAction,
     ReportAnalysis,
@@ -29,9 +34,11 @@ from contracts import (
     ReportLot,
     RunRecord,
     TaxContext,
+    TaxContextBuilt,
     TaxOptimizationSummary,
     TaxReview,
     Trade,
+    TradesExecuted,
     UnfilledTrade,
 )
 from shared.money import ZERO, cents
@@ -54,6 +61,24 @@ class ReportInputs:
     realized: RealizedSales | None = None
     """What the run's sales realized as the ledger recorded them (``update-portfolio``); ``None`` for a
     run whose fills were not applied (a dry run keeps the plan's estimate)."""
+
+    @classmethod
+    def of(cls, outputs: Mapping[str, object], stale: Mapping[str, str]) -> ReportInputs:
+        """The inputs from the steps' stored results by step name (a step absent or of another type: ``None``)."""
+        loaded, analyzed = outputs.get("load-portfolio"), outputs.get("analyze-market-conditions")
+        context, planned = outputs.get("tax-context"), outputs.get("calculate-rebalancing")
+        reviewed, executed = outputs.get("tax-optimization"), outputs.get("execute-trades")
+        applied = outputs.get("update-portfolio")
+        return cls(
+            account=loaded.account if isinstance(loaded, PortfolioLoaded) else None,
+            risk=analyzed.risk if isinstance(analyzed, MarketAnalyzed) else None,
+            tax_context=context.context if isinstance(context, TaxContextBuilt) else None,
+            plan=planned.plan if isinstance(planned, RebalancePlanned) else None,
+            review=reviewed.review if isinstance(reviewed, PlanReviewed) else None,
+            execution=executed.result if isinstance(executed, TradesExecuted) else None,
+            stale=stale,
+            realized=applied.realized if isinstance(applied, FillsApplied) else None,
+        )
 
 
 _UNKNOWN_CONDITIONS = MarketConditions(

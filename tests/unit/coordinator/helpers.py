@@ -301,20 +301,7 @@ def running(record: RunRecord) -> list[str]:
 def report_inputs(record: RunRecord, s: Scenario = Scenario()) -> ReportInputs:
     """What the coordinator reads from the stored step outputs for the report (the scenario's answers)."""
     outputs: dict[str, object] = {step: result(record, step, s, attempt=1) for step in record.outputs}
-    loaded, analyzed = outputs.get("load-portfolio"), outputs.get("analyze-market-conditions")
-    context, planned = outputs.get("tax-context"), outputs.get("calculate-rebalancing")
-    reviewed, executed = outputs.get("tax-optimization"), outputs.get("execute-trades")
-    applied = outputs.get("update-portfolio")
-    return ReportInputs(
-        account=loaded.account if isinstance(loaded, PortfolioLoaded) else None,
-        risk=analyzed.risk if isinstance(analyzed, MarketAnalyzed) else None,
-        tax_context=context.context if isinstance(context, TaxContextBuilt) else None,
-        plan=planned.plan if isinstance(planned, RebalancePlanned) else None,
-        review=reviewed.review if isinstance(reviewed, PlanReviewed) else None,
-        execution=executed.result if isinstance(executed, TradesExecuted) else None,
-        stale=STALE,
-        realized=applied.realized if isinstance(applied, FillsApplied) else None,
-    )
+    return ReportInputs.of(outputs, STALE)
 
 
 def report(record: RunRecord, now: datetime, s: Scenario = Scenario()) -> RunRecord | None:
