@@ -172,6 +172,7 @@ class BlockDesk:
                 total_commission=sum((f.commission for f in fills), ZERO),
                 errors=[
                     *errors[command.run_id],
+                    *outcome.errors.get(command.account_id, []),
                     *(
                         f"{u.action} {u.symbol}: {u.filled} of {u.planned} shares filled ({u.status}): {u.reason}"
                         for u in unfilled

@@ -118,3 +118,72 @@ async def test_blocks_through_the_broker_allocate_a_partial_fill_exactly() -> No
     assert fees == D("1.00")
     assert {u.symbol for us in outcome.unfilled.values() for u in us} == {"VTI"}
     assert outcome.fills == again.fills
+
+
+async def test_block_buys_are_sized_to_the_cash_each_accounts_sell_allocation_raised() -> None:
+    # a and c sell BND in one block that fills only half; a and b buy VTI with the proceeds they planned.
+    legs = [
+        _leg("a", "BND", "sell", "40"),  # 40 x 100 planned; gets about half
+        _leg("c", "BND", "sell", "20"),
+        _leg("a", "VTI", "buy", "10"),  # a's buys counted on its sells: cut
+        _leg("b", "VTI", "buy", "7"),  # b sells nothing: its buy stays whole
+        _leg("c", "GLD", "buy", "5"),
+    ]
+    prices = {"VTI": D("100"), "BND": D("100"), "GLD": D("100")}
+    state = AlpacaState(prices=dict(prices), cash=D("100000"), positions={"BND": D("60")})
+    state.behave("BND", fill_ratio=D("0.5"), commission=D("0.60"))  # 30 of 60 shares
+    with alpaca_server(state) as (url, _):
+        broker = AlpacaBroker(base_url=url, key_id=KEY_ID, secret_key=SECRET, sleep=_no_wait)
+        outcome = await trade_blocks(
+            broker,
+            legs,
+            prices,
+            block_id="batch-9",
+            rotation=0,
+            policy=OrderPolicy(fill_polls=1, poll_interval_seconds=0),
+            now=AT,
+            sleep=_no_wait,
+        )
+        await broker.aclose()
+    bnd = {a: f for a, fills in outcome.fills.items() for f in fills if f.symbol == "BND"}
+    assert {a: f.shares for a, f in bnd.items()} == {"a": D(20), "c": D(10)}
+    assert sum(f.commission for f in bnd.values()) == D("0.60")
+    # a raised 20 x 100 - 0.40 of the 40 x 100 x (1 - 25 bp) = 3990 planned: short 1990.40 of its 10 x 100 x
+    # (1 + 25 bp) = 1002.50 of buys: nothing left for VTI; c likewise (raised 999.80 of 1995 planned).
+    a_raised = bnd["a"].value - bnd["a"].commission
+    assert a_raised == D("1999.60")
+    vti_block = next(b for b in outcome.blocks if b[1] == "VTI")
+    assert vti_block == ("buy", "VTI", D(7), D(7))  # only b's buy went out
+    assert {u.symbol: (u.status, u.ordered) for u in outcome.unfilled["a"]} == {
+        "BND": ("canceled", D(40)),
+        "VTI": ("not_sent", D(0)),
+    }
+    assert "GLD" not in {b[1] for b in outcome.blocks}
+    assert any("buys cut to the cash raised" in e for e in outcome.errors["a"])
+    assert "b" not in outcome.errors
+
+
+async def test_a_block_buy_partly_cut_keeps_what_the_cash_covers() -> None:
+    legs = [_leg("a", "BND", "sell", "10"), _leg("a", "VTI", "buy", "10"), _leg("b", "VTI", "buy", "10")]
+    prices = {"VTI": D("100"), "BND": D("100")}
+    state = AlpacaState(prices=dict(prices), cash=D("100000"), positions={"BND": D("10")})
+    state.behave("BND", fill_ratio=D("0.6"))  # a raises 600 of its 997.50 planned: short 397.50
+    with alpaca_server(state) as (url, _):
+        broker = AlpacaBroker(base_url=url, key_id=KEY_ID, secret_key=SECRET, sleep=_no_wait)
+        outcome = await trade_blocks(
+            broker,
+            legs,
+            prices,
+            block_id="batch-10",
+            rotation=0,
+            policy=OrderPolicy(fill_polls=1, poll_interval_seconds=0),
+            now=AT,
+            sleep=_no_wait,
+        )
+        await broker.aclose()
+    # a's 10 x 100 x 1.0025 = 1002.50 of buys less 397.50: factor 605/1002.5, floored to 6 shares.
+    vti = {a: f.shares for a, fills in outcome.fills.items() for f in fills if f.symbol == "VTI"}
+    assert vti == {"a": D(6), "b": D(10)}
+    assert next(b for b in outcome.blocks if b[1] == "VTI") == ("buy", "VTI", D(16), D(16))
+    (cut,) = [u for u in outcome.unfilled["a"] if u.symbol == "VTI"]
+    assert (cut.planned, cut.ordered, cut.filled) == (D(10), D(6), D(6))
