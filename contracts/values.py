@@ -394,6 +394,8 @@ class Fill(Value, frozen=True, kw_only=True):
     shares: Decimal
     price: Decimal
     commission: Decimal
+    """What the broker charged for the fill: its commission and fees (Alpaca: the order's commission and its
+    FEE account activities; the paper broker: the commission of the one cost model, shared.costs)."""
     value: Decimal
     filled_at: datetime
     simulated: bool = False

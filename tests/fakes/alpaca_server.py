@@ -11,6 +11,10 @@ It follows the documented behaviour the adapter relies on:
   ``GET /v2/orders/{id}``, ``GET /v2/orders:by_client_order_id``, ``DELETE /v2/orders/{id}`` (204, or 422
   when no longer cancelable).
 * ``GET /v2/clock``, ``GET /v2/calendar``, ``GET /v2/account``, ``GET /v2/positions``.
+* Regulatory fees on sells, as Alpaca charges them: an account activity of type ``FEE`` per fill of a
+  sell (``REG FEE``: ``sec_fee_rate`` of the notional; ``TAF FEE``: ``taf_per_share`` a share), each
+  rounded up to the cent and taken from the cash, with the order's id; ``GET /v2/account/activities/FEE``
+  (and ``GET /v2/account/activities?activity_types=FEE``), filtered by ``order_id`` and ``date``.
 * 429 ``{"code": 42910000, "message": "rate limit exceeded"}`` with ``Retry-After``, and slow answers that
   outlast the client's timeout, both scripted per test (:meth:`AlpacaState.fail_next`).
 
@@ -27,7 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -77,6 +81,43 @@ class AlpacaState:
     """Called with (event, order) on every order change: the ``trade_updates`` stream's feed."""
     pushed: int = 0
     """Trade updates sent to stream clients."""
+    sec_fee_rate: Decimal = Decimal(0)
+    """The SEC fee on a sell's notional (``0.0000278`` is $27.80 per million)."""
+    taf_per_share: Decimal = Decimal(0)
+    """FINRA's trading activity fee per share sold (``0.000166``)."""
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    """Non-trade account activities (``FEE``), oldest first."""
+
+    def charge_fees(self, order: dict[str, Any], qty: Decimal, price: Decimal) -> None:
+        """The regulatory fees of a sell's fill of ``qty`` at ``price``: FEE activities, cash taken."""
+        if order["side"] != "sell" or qty <= 0:
+            return
+        for description, amount in (
+            ("REG FEE", qty * price * self.sec_fee_rate),
+            ("TAF FEE", qty * self.taf_per_share),
+        ):
+            fee = amount.quantize(Decimal("0.01"), rounding=ROUND_UP)
+            if fee <= 0:
+                continue
+            self.cash -= fee
+            self.activities.append(
+                {
+                    "id": f"{self.now.strftime('%Y%m%d%H%M%S')}000::{len(self.activities) + 1:08d}",
+                    "activity_type": "FEE",
+                    "date": self.now.date().isoformat(),
+                    "net_amount": _dec(-fee),
+                    "description": description,
+                    "symbol": order["symbol"],
+                    "qty": _dec(qty),
+                    "per_share_amount": None,
+                    "order_id": order["id"],
+                    "status": "executed",
+                }
+            )
+
+    def fees_of(self, order_id: str) -> Decimal:
+        """The fees charged for ``order_id`` (positive)."""
+        return -sum((Decimal(a["net_amount"]) for a in self.activities if a["order_id"] == order_id), Decimal(0))
 
     def emit(self, event: str, order: dict[str, Any]) -> None:
         for listener in list(self.listeners):
@@ -93,6 +134,7 @@ class AlpacaState:
             signed = rest if order["side"] == "buy" else -rest
             self.positions[order["symbol"]] = self.positions.get(order["symbol"], Decimal(0)) + signed
             self.cash += -(rest * price) if order["side"] == "buy" else rest * price
+            self.charge_fees(order, rest, price)
             order.update(
                 filled_qty=_dec(qty), filled_avg_price=str(price), status="filled", filled_at=self.now.isoformat()
             )
@@ -207,6 +249,16 @@ class _Handler(BaseHTTPRequestHandler):
                 for sym, q in sorted(s.positions.items())
                 if q != 0
             ]
+        if method == "GET" and path.startswith("/v2/account/activities"):
+            kinds = path.removeprefix("/v2/account/activities").strip("/") or ",".join(query.get("activity_types", []))
+            if kinds and set(kinds.split(",")) - {"FEE", "FILL"}:
+                return 422, {"code": 40010001, "message": f"invalid activity type: {kinds}"}
+            found = [a for a in s.activities if not kinds or a["activity_type"] in kinds.split(",")]
+            if "order_id" in query:
+                found = [a for a in found if a["order_id"] == query["order_id"][0]]
+            if "date" in query:
+                found = [a for a in found if a["date"] == query["date"][0]]
+            return 200, found
         if method == "POST" and path == "/v2/orders":
             return self._new_order(body or {})
         if method == "GET" and path == "/v2/orders:by_client_order_id":
@@ -289,6 +341,7 @@ class _Handler(BaseHTTPRequestHandler):
         s.positions[symbol] = s.positions.get(symbol, Decimal(0)) + signed
         s.cash += -(filled * price) if side == "buy" else filled * price
         s.cash -= behaviour.commission if filled > 0 else Decimal(0)
+        s.charge_fees(order, filled, price)
         s.emit({"filled": "fill", "partially_filled": "partial_fill"}.get(order["status"], "new"), order)
         return 200, order
 

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
-from contracts import BrokerBookQuery, LedgerBook, ReconcileQuery, ReconcileReport, subjects
+from contracts import BrokerBookQuery, ExecutionResult, LedgerBook, ReconcileQuery, ReconcileReport, subjects
 from services.portfolio.domain import AccountState, account_key
 from shared.bus import kv as kvops
 from shared.bus.request import request
@@ -183,6 +183,30 @@ async def test_partial_fills_and_a_rejection_end_in_a_consistent_ledger_and_an_h
     await _settled(live)
     (check,) = await _reconcile(live, account_id="demo")
     assert check.in_sync, check.message
+
+
+async def test_the_ledger_records_the_brokers_own_fees(live: InProcessSystem, venue: tuple[str, AlpacaState]) -> None:
+    state = venue[1]
+    state.sec_fee_rate, state.taf_per_share = Decimal("0.0000278"), Decimal("0.000166")  # Alpaca's REG and TAF fees
+    for symbol in list(state.prices):
+        state.behave(symbol, fill_ratio=Decimal("0.5"))  # half of each order fills, the rest is canceled
+    before = await _account(live)
+    record = await live.wait_for_run(await live.request_run("demo", dry_run=False, force_rebalance=True))
+    assert record.status == "completed", record.error
+    executions = await live.client.jetstream().key_value(subjects.KV_EXECUTIONS)
+    result, _ = await kvops.read(executions, f"execution.{record.run_id}", ExecutionResult)
+    assert result is not None
+    sells = [f for f in result.fills if f.action == "sell"]
+    assert sells and state.activities
+    for fill in result.fills:  # each fill carries what the broker charged for its order, nothing else
+        assert fill.commission == state.fees_of(fill.broker_order_id)
+    assert sum(f.commission for f in sells) == -sum(Decimal(a["net_amount"]) for a in state.activities) > 0
+    after = await _account(live)
+    moved = sum((f.value - f.commission if f.action == "sell" else -(f.value + f.commission)) for f in result.fills)
+    assert after.account.cash == before.account.cash + moved
+    await _settled(live)
+    (check,) = await _reconcile(live, account_id="demo")
+    assert check.in_sync, check.message  # the ledger's cash is the broker's, fees included
 
 
 async def test_a_break_is_caught_alerts_and_stops_trading_until_cleared(

@@ -10,6 +10,8 @@
 * Fills are followed by the ``trade_updates`` stream once :meth:`AlpacaBroker.listen` opened it, and by
   polling ``GET /v2/orders/{id}`` whenever the stream is silent or closed
   (:mod:`services.execution.brokers.waiting`).
+* Fees: an order's ``commission`` plus its ``FEE`` account activities (regulatory fees on sells), read
+  once the order is done (:meth:`AlpacaBroker.with_fees`): the ledger records what Alpaca charged.
 * Credentials go in the ``APCA-API-KEY-ID`` / ``APCA-API-SECRET-KEY`` headers and are never logged.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
@@ -255,6 +258,26 @@ class AlpacaBroker:
             return False
         self._stream = stream
         return True
+
+    async def with_fees(self, order: BrokerOrder) -> BrokerOrder:
+        """The order's commission plus its FEE account activities (regulatory fees on sells: ``REG FEE``,
+        ``TAF FEE``), asked with ``GET /v2/account/activities/FEE?order_id=...`` and kept only when they
+        name the order."""
+        if not order.id:
+            return order
+        params = {"order_id": order.id, "direction": "asc", "page_size": "100"}
+        if order.filled_at is not None:
+            params["date"] = order.filled_at.date().isoformat()
+        body = self._check(await self._send("GET", "/v2/account/activities/FEE", params=params), "fee activities")
+        fees = Decimal(0)
+        for activity in body or []:
+            if activity.get("order_id") != order.id or activity.get("status", "executed") == "canceled":
+                continue
+            fees += -(_decimal(activity.get("net_amount"), Decimal(0)) or Decimal(0))
+        if fees == 0:
+            return order
+        log.info("broker fees of an order", order=order.id, fees=str(fees))
+        return replace(order, commission=order.commission + fees)
 
     async def cancel(self, order: BrokerOrder) -> BrokerOrder:
         if order.id and not order.terminal:

@@ -59,6 +59,11 @@ class Broker(Protocol):
         ``None`` at once when the broker pushes nothing (then the order is polled)."""
         ...
 
+    async def with_fees(self, order: BrokerOrder) -> BrokerOrder:
+        """``order`` (terminal, filled at least in part) with ``commission`` the whole of what the broker
+        charged for it: its commission and the fees it reports apart (Alpaca: FEE account activities)."""
+        ...
+
     async def cancel(self, order: BrokerOrder) -> BrokerOrder:
         """Ask to cancel ``order``; returns it as it stands afterwards."""
         ...

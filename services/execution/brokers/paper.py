@@ -72,6 +72,9 @@ class PaperBroker:
     async def next_update(self, order: BrokerOrder, timeout: float) -> BrokerOrder | None:
         return None
 
+    async def with_fees(self, order: BrokerOrder) -> BrokerOrder:
+        return order  # the commission of the one cost model (shared.costs) is all it charges
+
     async def cancel(self, order: BrokerOrder) -> BrokerOrder:
         current = self._orders.get(order.client_order_id, order)
         if current.terminal:

@@ -2,7 +2,9 @@
 them, else polling.
 
 Each of up to ``polls`` rounds waits ``interval_seconds`` for a pushed update, and polls when none came.
-An order still open after the last round is canceled; its filled quantity then is final.
+An order still open after the last round is canceled; its filled quantity then is final. The order is
+returned with every charge the broker reports for it in ``commission`` (:meth:`Broker.with_fees`: Alpaca's
+FEE account activities of the order), so the ledger records the broker's own fees.
 """
 
 from __future__ import annotations
@@ -24,7 +26,20 @@ async def follow_to_end(
     interval_seconds: float,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> BrokerOrder:
-    """``order`` once terminal: polled up to ``polls`` times, ``interval_seconds`` apart, then canceled."""
+    """``order`` once terminal (polled up to ``polls`` times, ``interval_seconds`` apart, then canceled),
+    with its fees."""
+    final = await _terminal(broker, order, polls=polls, interval_seconds=interval_seconds, sleep=sleep)
+    return await broker.with_fees(final) if final.filled_qty > 0 else final
+
+
+async def _terminal(
+    broker: Broker,
+    order: BrokerOrder,
+    *,
+    polls: int,
+    interval_seconds: float,
+    sleep: Callable[[float], Awaitable[None]],
+) -> BrokerOrder:
     current = order
     for _ in range(polls):
         if current.terminal:
