@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(
         None, ge=0, le=65535, description="serve Prometheus metrics of a service process on this port (0: none)"
     )
+    otel_traces_exporter: Literal["none", "console", "otlp"] = Field(
+        "none", description="where OpenTelemetry spans go: nowhere (no tracing at all), stdout, or OTLP over HTTP"
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP collector base URL (default http://127.0.0.1:4318; /v1/traces is appended)"
+    )
+    otel_traces_sample_ratio: float = Field(1.0, ge=0, le=1, description="share of new traces (runs) sampled")
 
     # Gateway
     gateway_host: str = "127.0.0.1"

@@ -62,6 +62,7 @@ from shared.bus.topology import (
 )
 from shared.log import bind_step, get_logger
 from shared.metrics import observe_finished_run
+from shared.telemetry import mark_run
 
 __all__ = ["Coordinator", "Hook"]
 
@@ -141,6 +142,8 @@ class Coordinator:
             decoded, problem = None, f"undecodable {subject}: {exc}"
         if decoded is not None:
             problem = _message_problem(subject, decoded, expected) or ""
+            if self.runtime.tracer_provider is not None and isinstance(getattr(decoded, "run_id", None), str):
+                mark_run(decoded.run_id)  # type: ignore[attr-defined]
         if problem:
             await self._dead_letter(message, subject, problem, deliveries)
             return

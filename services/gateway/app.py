@@ -51,6 +51,7 @@ from services.gateway.routes_runs import runs_router
 from services.gateway.schemas import ApprovalBody, MarketDate, RealizedRequest, RebalanceRequestBody, ScheduleBody
 from services.gateway.security import GatewayGuard, Principal, load_key_ring, principal_of, visible_to
 from services.gateway.stored import until_stored as _until_stored
+from services.gateway.tracing import install_http_tracing
 from services.gateway.views import camel_keys, request_view, schedule_view
 from shared.bus import kv as kvops
 from shared.bus.request import request as ask
@@ -385,6 +386,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         return JSONResponse(result)
 
     app.include_router(batch_router(runtime, settings))
+    install_http_tracing(app, runtime.tracer_provider)  # a span per request, only when tracing is on
     install_operations(app)  # last: the outermost middleware, so every answer is logged and counted
     return app
 

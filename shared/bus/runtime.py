@@ -41,6 +41,7 @@ from shared.log import bind_step, configure_logging, get_logger
 from shared.metrics import COMMANDS, DLQ_MESSAGES, STEP_SECONDS, serve_metrics
 from shared.redact import redact_urls
 from shared.settings import Settings
+from shared.telemetry import mark_run, telemetry_middleware, tracer_provider
 
 __all__ = ["CommandHandler", "QueryHandler", "ServiceRuntime", "deliveries_of", "tls_context"]
 
@@ -97,6 +98,11 @@ class ServiceRuntime:
             from faststream.security import BaseSecurity
 
             auth["security"] = BaseSecurity(ssl_context=tls)
+        # Traces only when settings turn them on: with OTEL_TRACES_EXPORTER=none no middleware is installed.
+        self.tracer_provider = tracer_provider(settings, service)
+        middlewares: list[Any] = [NatsPrometheusMiddleware(registry=REGISTRY, app_name=service)]
+        if self.tracer_provider is not None:
+            middlewares.insert(0, telemetry_middleware(self.tracer_provider))
         self.broker = NatsBroker(
             servers,
             apply_types=False,
@@ -104,7 +110,7 @@ class ServiceRuntime:
             name=f"rebalancer-{service}",
             graceful_timeout=10.0,
             max_reconnect_attempts=-1,
-            middlewares=[NatsPrometheusMiddleware(registry=REGISTRY, app_name=service)],
+            middlewares=middlewares,
             **auth,
         )
         self.app = FastStream(self.broker, logger=None)  # our structlog JSON lines say what happens
@@ -151,6 +157,8 @@ class ServiceRuntime:
     async def stop(self) -> None:
         await self._on_shutdown()
         await self.broker.stop()
+        if self.tracer_provider is not None:
+            self.tracer_provider.force_flush()
 
     async def run(self) -> None:
         """Run until SIGINT/SIGTERM (``python -m services.<name>``)."""
@@ -236,6 +244,8 @@ class ServiceRuntime:
             await self._dead_letter(message, subject, body, f"undecodable {subject} message: {problem}", deliveries)
             return
         started = time.perf_counter()
+        if self.tracer_provider is not None:
+            mark_run(command.run_id, command.step)
         with bind_step(command.run_id, command.step, attempt=command.attempt, delivery=deliveries):
             try:
                 if not isinstance(command, message_type):
