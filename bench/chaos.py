@@ -52,6 +52,7 @@ from contracts import (
 from contracts.messages import TradeExecuted
 from shared.bus import kv as kvops
 from shared.clock import SystemClock
+from shared.money import settle
 from shared.paths import DEMO_HOUSEHOLD_FILE
 from shared.testing.nats_server import NatsServer
 
@@ -203,7 +204,8 @@ async def _ledger_differences(
                 if fill.simulated:
                     continue
                 sign = 1 if fill.action == "buy" else -1
-                cash -= sign * fill.shares * fill.price + fill.commission
+                notional = fill.shares * fill.price  # each fill settles to the cent (shared.money.settle)
+                cash += -settle(notional + fill.commission) if sign > 0 else settle(notional - fill.commission)
                 shares[fill.symbol] = shares.get(fill.symbol, Decimal(0)) + sign * fill.shares
         held = {s: n for s, n in shares_by_symbol(state.account.lots).items() if n}
         expected = {s: n for s, n in shares.items() if n}

@@ -4,12 +4,14 @@ Cash, prices, cost basis and share quantities are :class:`decimal.Decimal` every
 the wire. Binary floats are accepted only at the edges (numeric optimizers, risk statistics) and converted
 through :func:`to_decimal`, which goes through ``str`` so that ``0.1`` becomes ``Decimal("0.1")``.
 Rounding to cents happens only at the edges (reports, order notional), with banker's rounding avoided:
-financial statements round half up.
+financial statements round half up. One exception is where money moves: the account's cash is settled
+to the cent, each fill's net amount rounded half-even (:func:`settle`), so cash is always a whole number
+of cents and repeated settlements carry no bias (lot basis and realized gains keep the exact amounts).
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from shared.errors import InvalidInputError
 
@@ -20,6 +22,7 @@ __all__ = [
     "cents",
     "floor_shares",
     "parse_decimal",
+    "settle",
     "to_decimal",
 ]
 
@@ -68,6 +71,14 @@ def parse_decimal(text: str, *, field: str = "amount") -> Decimal:
 def cents(value: Decimal) -> Decimal:
     """Round to cents, half up (the convention of statements and Form 8949)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def settle(amount: Decimal) -> Decimal:
+    """The cash that moves for ``amount`` (a fill's net proceeds or cost): to the cent, half-even.
+
+    Half-even and not half up because it is applied once per fill, thousands of times over an account's
+    life: an exact half cent goes to the even cent, so settlements do not drift cash one way."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
 def floor_shares(value: Decimal, *, fractional: bool = False, places: int = 6) -> Decimal:

@@ -20,6 +20,7 @@ from services.portfolio.domain import AccountState, account_key
 from shared.bus import kv as kvops
 from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
+from shared.money import settle
 from shared.settings import Settings
 from shared.testing.system import InProcessSystem, running_system
 from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, alpaca_server
@@ -169,12 +170,12 @@ async def test_partial_fills_and_a_rejection_end_in_a_consistent_ledger_and_an_h
     fills = execution.trades  # the fills, as the report lists them
     cash_change = sum(
         (
-            f.shares * f.execution_price - f.commission
+            settle(f.shares * f.execution_price - f.commission)
             if f.action == "sell"
-            else -(f.shares * f.execution_price + f.commission)
+            else -settle(f.shares * f.execution_price + f.commission)
         )
         for f in fills
-    )
+    )  # each fill settles to the cent
     assert after.account.cash == before.account.cash + cash_change
     for fill in fills:
         held_before = sum((lot.shares for lot in before.account.lots if lot.symbol == fill.symbol), Decimal(0))

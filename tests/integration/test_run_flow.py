@@ -25,6 +25,7 @@ from contracts import (
 )
 from services.portfolio.domain import AccountState, account_key
 from shared.bus import kv as kvops
+from shared.money import settle
 from shared.settings import Settings
 from shared.testing.system import InProcessSystem, running_system
 from tests.integration.expected import HOUSEHOLD, account_value, close_on, demo_account, vix_on
@@ -129,7 +130,10 @@ async def test_executed_run_applies_fills_to_lots_and_cash_exactly(system: InPro
     expected_cash = before.cash
     for fill in fills:
         notional = fill.shares * fill.execution_price
-        expected_cash += (notional - fill.commission) if fill.action == "sell" else -(notional + fill.commission)
+        # each fill settles to the cent (half-even)
+        expected_cash += (
+            settle(notional - fill.commission) if fill.action == "sell" else -settle(notional + fill.commission)
+        )
     assert after.cash == expected_cash
     assert after.cash >= 0
     assert str(after.last_rebalanced) == AS_OF
@@ -272,9 +276,9 @@ async def test_a_restarted_coordinator_resumes_without_applying_anything_twice(s
         fills = record.report.execution.trades if record.report else []
         spent = sum(
             (
-                (f.shares * f.execution_price + f.commission)
+                settle(f.shares * f.execution_price + f.commission)
                 if f.action == "buy"
-                else -(f.shares * f.execution_price - f.commission)
+                else -settle(f.shares * f.execution_price - f.commission)
             )
             for f in fills
         )

@@ -2,6 +2,10 @@
 
 Sells relieve the lots the plan chose (the tax-lot selection is part of the plan); buys open a new lot
 at the fill price plus commission. Invariants: never sell more than a lot holds, cash never negative.
+Cash is settled to the cent: each fill moves it by its net amount (sell: shares x price - commission;
+buy: shares x price + commission) rounded half-even to the cent (:func:`shared.money.settle`), so cash is
+always whole cents; the new lot's basis and the realized gains keep the exact amounts (the tax engine
+rounds at its own edges), so each fill leaves a settlement difference of at most half a cent between them.
 Realized sales and purchases are recorded in the account's history (price and commission, one row per
 lot relieved), which the tax service reads for the 61-day wash-sale window and from which the household
 ledger derives every basis adjustment (:mod:`.household_ledger`): nothing here moves a disallowed loss.
@@ -19,7 +23,7 @@ import msgspec
 from contracts import Fill, Lot, TaxReview, Trade, Transaction
 from services.portfolio.domain.state import AccountState
 from shared.errors import DomainError
-from shared.money import ZERO, cents
+from shared.money import ZERO, cents, settle
 
 __all__ = ["APPLIED_RUNS_KEPT", "LedgerUpdate", "apply_fills"]
 
@@ -133,12 +137,13 @@ def apply_fills(
                 history.append(
                     Transaction(**common, action="sell", shares=shares, lot_id=lot_id, realized_gain=gain, fees=fee)
                 )
-            cash += proceeds_total
+            cash += settle(proceeds_total)
         else:
             cost = fill.shares * fill.price + fill.commission
-            if cost > cash:
-                raise DomainError(f"buy of {fill.symbol}: costs {cost}, cash is {cash}")
-            cash -= cost
+            paid = settle(cost)
+            if paid > cash:
+                raise DomainError(f"buy of {fill.symbol}: costs {paid}, cash is {cash}")
+            cash -= paid
             lot_id = f"{run_id}-{fill.trade_id}"
             if lot_id in lots:
                 raise DomainError(f"lot {lot_id} exists already")

@@ -1,12 +1,14 @@
 """Applying fills to lots and cash: exact, checked, idempotent per run.
 
 Identity checked by the property test (all amounts exact Decimals, ``net proceeds`` = shares * price -
-commission of each sell, ``cost`` = shares * price + commission of each buy)::
+commission of each sell, ``cost`` = shares * price + commission of each buy, ``settle`` = to the cent,
+half-even, per fill)::
 
-    cash_after  = cash_before + net_proceeds - cost
+    cash_after  = cash_before + sum(settle(net_proceeds)) - sum(settle(cost))
     basis_after = basis_before - basis_sold + cost
     realized    = net_proceeds - basis_sold
-    => basis_after + cash_after - realized == basis_before + cash_before
+    => basis_after + cash_after - realized == basis_before + cash_before + settlement differences
+       (each fill's settle(amount) - amount, at most half a cent)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from hypothesis import strategies as st
 from contracts import AccountSnapshot, Fill, Lot, LotSale, TaxReview, Trade
 from services.portfolio.domain import AccountState, apply_fills
 from shared.errors import DomainError
+from shared.money import settle
 
 D = Decimal
 AS_OF = date(2026, 1, 5)
@@ -117,9 +120,41 @@ def test_buys_open_a_lot_at_price_plus_commission() -> None:
     update = apply_fills(_state(LOTS), run_id="r1", as_of=AS_OF, trades=[buy], fills=[_fill(buy, "45.1234", "0.01")])
     new = next(lot for lot in update.state.account.lots if lot.lot_id == "r1-t2")
     assert (new.symbol, new.shares, new.cost_basis, new.acquired) == ("BND", D(2), D("90.2568"), AS_OF)
-    assert update.state.account.cash == D("100.00") - D("90.2568")
+    assert update.state.account.cash == D("100.00") - D("90.26")  # the cost, 90.2568, settled to the cent
     assert update.realized_gain == D(0)
     assert [(t.action, t.lot_id, t.price) for t in update.state.transactions] == [("buy", "r1-t2", D("45.1234"))]
+
+
+@pytest.mark.parametrize(
+    ("action", "price", "commission", "cash_after"),
+    [
+        ("buy", "45.1225", "0", "9.76"),  # costs 90.245: half-even to 90.24 (half up would take 90.25)
+        ("buy", "45.1275", "0", "9.74"),  # costs 90.255: to 90.26
+        ("buy", "45.1234", "0.0049", "9.75"),  # costs 90.2517: to 90.25
+        ("sell", "10.0025", "0", "120.00"),  # raises 20.005: half-even to 20.00
+        ("sell", "10.0075", "0", "120.02"),  # raises 20.015: to 20.02
+        ("sell", "10.01", "0.0049", "120.02"),  # raises 20.0151: to 20.02
+    ],
+)
+def test_cash_is_settled_to_the_cent_half_even_per_fill(
+    action: str, price: str, commission: str, cash_after: str
+) -> None:
+    trade = _buy("t", "BND", 2) if action == "buy" else _sell("t", "VTI", [("A", 2)])
+    update = apply_fills(
+        _state(LOTS), run_id="r1", as_of=AS_OF, trades=[trade], fills=[_fill(trade, price, commission)]
+    )
+    assert update.state.account.cash == D(cash_after)
+    if action == "buy":  # the lot's basis keeps the exact cost
+        new = next(lot for lot in update.state.account.lots if lot.lot_id == "r1-t")
+        assert new.cost_basis == 2 * D(price) + D(commission)
+
+
+def test_a_buy_needs_its_settled_cost_in_cash() -> None:
+    buy = _buy("t", "BND", 2)
+    state = _state(LOTS, cash="90.24")
+    assert apply_fills(state, run_id="r1", as_of=AS_OF, trades=[buy], fills=[_fill(buy, "45.1225", "0")])
+    with pytest.raises(DomainError, match=r"costs 90\.25, cash is 90\.24"):
+        apply_fills(state, run_id="r1", as_of=AS_OF, trades=[buy], fills=[_fill(buy, "45.1250", "0")])
 
 
 def test_sells_pay_for_buys_whatever_the_order_of_fills() -> None:
@@ -266,10 +301,11 @@ def _total_basis(state: AccountState) -> Decimal:
 @given(cases(), st.randoms(use_true_random=False))
 def test_ledger_properties(case: tuple[AccountState, list[Trade], list[Fill]], rnd: object) -> None:
     state, trades, fills = case
-    proceeds = sum((f.shares * f.price - f.commission for f in fills if f.action == "sell"), D(0))
-    cost = sum((f.shares * f.price + f.commission for f in fills if f.action == "buy"), D(0))
+    amounts = [f.shares * f.price - f.commission if f.action == "sell" else -(f.shares * f.price + f.commission)
+               for f in fills]  # fmt: skip
+    settled = [settle(a) if a >= 0 else -settle(-a) for a in amounts]
     before_cash = state.account.cash
-    expected_cash = before_cash + proceeds - cost
+    expected_cash = before_cash + sum(settled, D(0))
     if expected_cash < 0:
         with pytest.raises(DomainError):
             apply_fills(state, run_id="r", as_of=AS_OF, trades=trades, fills=fills)
@@ -278,6 +314,8 @@ def test_ledger_properties(case: tuple[AccountState, list[Trade], list[Fill]], r
     after = update.state.account
     # cash moves by proceeds minus the cost of buys, and is never negative
     assert after.cash == expected_cash >= 0
+    # cash stays a whole number of cents
+    assert after.cash == after.cash.quantize(D("0.01"))
     # never sells more than held: every lot keeps a positive quantity, none grows
     held = {lot.lot_id: lot.shares for lot in state.account.lots}
     for lot in after.lots:
@@ -286,8 +324,12 @@ def test_ledger_properties(case: tuple[AccountState, list[Trade], list[Fill]], r
             assert lot.shares <= held[lot.lot_id]
     sold = sum((f.shares for f in fills if f.action == "sell"), D(0))
     assert sum(held.values(), D(0)) - sum((lot.shares for lot in after.lots if lot.lot_id in held), D(0)) == sold
-    # the identity of the module docstring, exactly
-    assert _total_basis(update.state) + after.cash - update.realized_gain == _total_basis(state) + before_cash
+    # the identity of the module docstring, exactly: what settlement rounded is all that differs
+    difference = sum((s - a for s, a in zip(settled, amounts, strict=True)), D(0))
+    assert all(abs(s - a) <= D("0.005") for s, a in zip(settled, amounts, strict=True))
+    assert _total_basis(update.state) + after.cash - update.realized_gain == (
+        _total_basis(state) + before_cash + difference
+    )
     assert update.realized_gain == sum((t.realized_gain or D(0) for t in update.state.transactions), D(0))
     # independent of the order of the fills, the trades and the lots
     shuffled_fills = list(fills)
