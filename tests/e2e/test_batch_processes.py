@@ -23,6 +23,7 @@ from cli.supervisor import Supervisor
 from contracts import batch_run_id, subjects
 from services.portfolio.domain import AccountState, account_key
 from shared.bus import kv as kvops
+from shared.money import settle
 from shared.paths import DEMO_HOUSEHOLD_FILE
 from shared.testing.book import generate_book
 from tests.e2e.test_system_processes import _free_port
@@ -114,7 +115,7 @@ def _check_once(
         for trade in report["execution"]["trades"]:
             value = Decimal(trade["shares"]) * Decimal(trade["executionPrice"])
             fee = Decimal(trade["commission"])
-            spent += value + fee if trade["action"] == "buy" else -(value - fee)
+            spent += settle(value + fee) if trade["action"] == "buy" else -settle(value - fee)  # to the cent
         assert after[account].account.cash == before[account].account.cash - spent  # to the cent, once
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from cli.supervisor import Supervisor
 from cli.system_cmd import wait_for_run
+from shared.money import settle
 from tests.integration.expected import account_value, vix_on
 
 pytestmark = pytest.mark.e2e
@@ -218,6 +219,6 @@ def test_killing_the_coordinator_mid_run_still_completes_it_once(live: Superviso
     for trade in report["execution"]["trades"]:
         value = Decimal(trade["shares"]) * Decimal(trade["executionPrice"])
         fee = Decimal(trade["commission"])
-        spent += value + fee if trade["action"] == "buy" else -(value - fee)
+        spent += settle(value + fee) if trade["action"] == "buy" else -settle(value - fee)  # each fill to the cent
     assert Decimal(after["cash"]) == Decimal(before["cash"]) - spent  # fills applied exactly once
     assert after["lastRebalanced"] == "2026-05-01"
