@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.plan_household import is_household_format, plan_document
 from services.rebalancing.domain import (
     AccountSnapshot,
     Band,
@@ -41,6 +42,7 @@ from services.rebalancing.domain import (
 from shared.costs import cost_model_from
 from shared.errors import InvalidInputError
 from shared.fields import date_field, decimal_field, required
+from shared.market_window import window_notice
 from shared.securities import default_securities
 from shared.settings import load_settings
 
@@ -202,6 +204,7 @@ def _tax(
         long_term_rate=_dec(rates.get("long_term", "0.15"), "rates.long_term"),
         do_not_buy=_symbols(doc, "do_not_buy"),
         harvest_lot_ids=harvest,
+        washed_lot_ids=frozenset(str(lot_id) for lot_id in doc.get("washed_lots") or ()),
     )
 
 
@@ -242,8 +245,12 @@ def plan_command(
     withdraw: str | None = typer.Option(None, "--withdraw", help="Cash to raise (sell-only)."),
     method: str = typer.Option("optimizer", "--method", help="optimizer, heuristic or naive."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    account_id: str | None = typer.Option(
+        None, "--account", help="The account to plan, when the file is a household file holding several."
+    ),
 ) -> None:
-    """Plan the trades that rebalance one account."""
+    """Plan the trades that rebalance one account (the plan's account format, a household file with
+    --account, or one account object of a household file)."""
     try:
         try:
             rebalance_mode = RebalanceMode(mode)
@@ -262,9 +269,17 @@ def plan_command(
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{account_file}: malformed JSON ({exc.msg} at line {exc.lineno})") from None
-        account, settings = load_account(doc)
         last = max(d for d, _ in price_history("VTI"))
         day = last if as_of is None else date_field(as_of, "--as-of")
+        if is_household_format(doc):
+            doc = plan_document(doc, account_id, day)
+        elif account_id is not None:
+            raise InputError("--account: only for a household file (this is an account file)")
+        account, settings = load_account(doc)
+        traded = [d for d, _ in price_history("VTI") if d <= day]
+        notice = window_notice(day, traded[-1] if traded else None)  # the one look-back rule's sentence
+        if notice:
+            typer.echo(f"warning: {notice}", err=True)
         prices = _Prices(day)
         for lot in account.lots:
             if prices.get(lot.symbol) is None:

@@ -64,6 +64,9 @@ class HistoryQuery(Value, frozen=True, kw_only=True):
     common_window: bool = True
     """``True``: the window is clamped to the dates every series covers. ``False``: the window is kept and
     each series has values only where it has data (``null`` before its first day)."""
+    sessions: int | None = None
+    """The look-back in trading days (:mod:`shared.market_window`): the reply holds the last ``sessions`` + 1
+    trading days with data on or before ``end`` (``start`` and ``lookback_days`` are then not used)."""
 
 
 class HistoryReply(Value, frozen=True, kw_only=True):
@@ -108,6 +111,8 @@ class RiskQuery(Value, frozen=True, kw_only=True):
     as_of: date | None = None
     after_weights: dict[str, Decimal] | None = None
     lookback_days: int = 756
+    """Trading days (daily returns) of the window, ending on the last trading day with data on or before
+    ``as_of`` (:mod:`shared.market_window`)."""
 
 
 class RealizedQuery(Value, frozen=True, kw_only=True):

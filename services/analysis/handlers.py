@@ -16,7 +16,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -50,12 +50,13 @@ from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError
+from shared.market_window import RISK_LOOKBACK_SESSIONS
 from shared.securities import default_securities
 
 __all__ = ["AnalysisService"]
 
-REGIME_CALENDAR_DAYS = int((PERCENTILE_WINDOW + TREND_DAYS + 60) * 365 / 252)
-RISK_LOOKBACK_DAYS = 3 * 365
+REGIME_SESSIONS = PERCENTILE_WINDOW + TREND_DAYS + 60
+"""Trading days of VIX and the proxy the regime reads (its percentile window, trend and a margin)."""
 REGIME_CACHE_SIZE = 256
 BENCHMARK = "VTI"
 HISTORY_CHUNK = 20
@@ -122,14 +123,14 @@ class AnalysisService:
         if as_of in self._regimes:
             self._regimes.move_to_end(as_of)
             return self._regimes[as_of]
+        # the one look-back rule (shared.market_window): trading days ending on the last day with data
         reply = await self._history(
-            HistoryQuery(symbols=[BENCHMARK], indices=["VIX"], start=as_of - timedelta(days=REGIME_CALENDAR_DAYS),
-                         end=as_of)
-        )  # fmt: skip
+            HistoryQuery(symbols=[BENCHMARK], indices=["VIX"], end=as_of, sessions=REGIME_SESSIONS)
+        )
         if not reply.dates:
             raise InvalidInputError(f"no market history before {as_of.isoformat()}")
         try:
-            regime = market_regime(_index(reply, "VIX"), _frame(reply)[BENCHMARK], min(as_of, reply.dates[-1]))
+            regime = market_regime(_index(reply, "VIX"), _frame(reply)[BENCHMARK], reply.dates[-1])
         except AnalysisError as exc:
             raise InvalidInputError(str(exc)) from None
         self._regimes[as_of] = regime
@@ -143,14 +144,13 @@ class AnalysisService:
         as_of: date,
         universe: Sequence[str] = (),
         after: Mapping[str, Decimal] | None = None,
-        lookback_days: int = RISK_LOOKBACK_DAYS,
+        sessions: int = RISK_LOOKBACK_SESSIONS,
     ) -> tuple[PortfolioRisk, dict[str, Any]]:
-        """Risk of ``weights`` (fractions summing to 1) over the window ending ``as_of``."""
+        """Risk of ``weights`` (fractions summing to 1) over the ``sessions`` trading days ending on the last
+        day with data on or before ``as_of`` (:mod:`shared.market_window`)."""
         held = sorted(s for s, w in weights.items() if w != 0)
         symbols = sorted({*held, *universe, *(after or {}), BENCHMARK})
-        reply = await self._history(
-            HistoryQuery(symbols=symbols, indices=["IRX"], start=as_of - timedelta(days=lookback_days), end=as_of)
-        )
+        reply = await self._history(HistoryQuery(symbols=symbols, indices=["IRX"], end=as_of, sessions=sessions))
         returns = daily_returns(_frame(reply))
         floats = {s: float(weights[s]) for s in held}
         after_floats = {s: float(w) for s, w in after.items() if w != 0} if after else None
@@ -189,12 +189,15 @@ class AnalysisService:
         if cached is not None:
             return cached
         prices = await (await self.runtime.snapshots()).prices(snapshot)
-        start = prices.as_of - timedelta(days=RISK_LOOKBACK_DAYS)
         symbols = list(prices.symbols)
         chunks = [symbols[i : i + HISTORY_CHUNK] for i in range(0, len(symbols), HISTORY_CHUNK)]
-        queries = [
+        queries = [  # the one look-back rule (shared.market_window), as GET /risk reads it
             HistoryQuery(
-                symbols=chunk, indices=["IRX"] if i == 0 else [], start=start, end=prices.as_of, common_window=False
+                symbols=chunk,
+                indices=["IRX"] if i == 0 else [],
+                end=prices.as_of,
+                sessions=RISK_LOOKBACK_SESSIONS,
+                common_window=False,
             )
             for i, chunk in enumerate(chunks)
         ]
@@ -328,5 +331,5 @@ class AnalysisService:
     async def risk_query(self, body: bytes) -> dict[str, Any]:
         query = decode_as(body, RiskQuery)
         as_of = query.as_of or (await self._history(HistoryQuery(symbols=[BENCHMARK], lookback_days=5))).dates[-1]
-        _, detail = await self.risk(query.weights, as_of, after=query.after_weights, lookback_days=query.lookback_days)
+        _, detail = await self.risk(query.weights, as_of, after=query.after_weights, sessions=query.lookback_days)
         return detail

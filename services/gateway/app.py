@@ -57,6 +57,7 @@ from shared.bus import kv as kvops
 from shared.bus.request import request as ask
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError, NotFoundError, RebalancerError, http_status
+from shared.market_window import window_notice
 from shared.settings import Settings
 
 __all__ = ["create_app"]
@@ -349,6 +350,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         risk = await ask(
             runtime.broker, subjects.ANALYSIS_QUERY_RISK, RiskQuery(weights=weights, as_of=status.as_of), dict
         )
+        window_end = date.fromisoformat(risk["metrics"]["end"]) if risk.get("metrics") else None
         return JSONResponse(
             {
                 "success": True,
@@ -356,6 +358,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
                 "asOf": status.as_of.isoformat(),
                 "weights": {k: str(v.quantize(_SIX)) for k, v in weights.items()},
                 "risk": camel_keys(risk),
+                "notice": window_notice(status.as_of, window_end),
             }
         )
 
@@ -371,6 +374,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             {
                 "success": True,
                 "analysis": to_builtins(reply.conditions),
+                "notice": window_notice(asOf or settings.as_of_date, reply.conditions.as_of),
                 "timestamp": runtime.clock.now().isoformat().replace("+00:00", "Z"),
             }
         )

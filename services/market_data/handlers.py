@@ -46,6 +46,7 @@ from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError, NotFoundError, RebalancerError, TransientError
 from shared.log import get_logger
+from shared.market_window import fetch_start, last_sessions
 from shared.securities import SecurityMaster, default_securities
 from shared.settings import Settings
 
@@ -262,9 +263,12 @@ class MarketDataService:
     def history(self, query: HistoryQuery, end: date) -> HistoryReply:
         """Adjusted closes over the window, clamped (with the file provider) to the dates every requested
         series covers; with the HTTP provider, the days where every series has a value."""
-        start = query.start or end - timedelta(days=query.lookback_days or 3 * 365)
+        if query.sessions is not None:  # the one look-back rule: trading days ending on or before ``end``
+            start = fetch_start(self._data_end(query, end), query.sessions)
+        else:
+            start = query.start or end - timedelta(days=query.lookback_days or 3 * 365)
         if not query.common_window:
-            return self._history_each(query, start, end)
+            return _cut_to_sessions(self._history_each(query, start, end), query.sessions)
         try:
             if isinstance(self.provider, FileMarketDataProvider):
                 for symbol in query.symbols:
@@ -283,11 +287,31 @@ class MarketDataService:
             dates = pd.DatetimeIndex(panel.index)
         else:
             dates = pd.DatetimeIndex(next(iter(indices.values())).index) if indices else pd.DatetimeIndex([])
-        return HistoryReply(
-            dates=[d.date() for d in dates],
-            closes={s: _floats(panel[s], dates) for s in panel.columns} if panel is not None else {},
-            indices={name: _floats(series, dates) for name, series in indices.items()},
+        return _cut_to_sessions(
+            HistoryReply(
+                dates=[d.date() for d in dates],
+                closes={s: _floats(panel[s], dates) for s in panel.columns} if panel is not None else {},
+                indices={name: _floats(series, dates) for name, series in indices.items()},
+            ),
+            query.sessions,
         )
+
+    def _data_end(self, query: HistoryQuery, end: date) -> date:
+        """The last day on or before ``end`` the window can end on: with the file provider, where the data
+        stops (the last day every series has, or the latest of the securities' for a window not clamped);
+        other providers are asked up to ``end``."""
+        provider = self.provider
+        if not isinstance(provider, FileMarketDataProvider):
+            return end
+        try:
+            symbols = [provider.date_range(symbol)[1] for symbol in query.symbols]
+            indices = [provider.index_date_range(name)[1] for name in query.indices]
+        except MarketDataError as exc:
+            raise service_error(exc) from None
+        if query.common_window:
+            lasts = [*symbols, *indices]
+            return min([end, *lasts])
+        return min(end, max(symbols or indices or [end]))
 
     def _history_each(self, query: HistoryQuery, start: date, end: date) -> HistoryReply:
         """Each series over its own dates inside ``[start, end]`` (``None`` where it has no data); the
@@ -329,3 +353,24 @@ class MarketDataService:
         except DateOutOfRangeError:
             return None
         return panel[panel.columns[0]] if len(panel.columns) else None
+
+
+def _cut_to_sessions(reply: HistoryReply, sessions: int | None) -> HistoryReply:
+    """``reply`` from the first of its last ``sessions`` + 1 trading days (days some security has a
+    close; an index alone, such as VIX or IRX past the securities' data, does not make a trading day)."""
+    if sessions is None or not reply.dates:
+        return reply
+    if reply.closes:
+        traded = [d for i, d in enumerate(reply.dates) if any(v[i] is not None for v in reply.closes.values())]
+    else:
+        traded = list(reply.dates)
+    kept = last_sessions(traded, sessions)
+    if not kept:
+        return reply
+    first, last = kept[0], kept[-1]
+    keep = [i for i, d in enumerate(reply.dates) if first <= d <= last]
+    return HistoryReply(
+        dates=[reply.dates[i] for i in keep],
+        closes={s: [v[i] for i in keep] for s, v in reply.closes.items()},
+        indices={n: [v[i] for i in keep] for n, v in reply.indices.items()},
+    )
