@@ -3,7 +3,7 @@
 Depends on nothing in ``services``. See :mod:`contracts.envelope` for the schema-evolution rules.
 """
 
-from contracts import queries, reconcile, subjects
+from contracts import book, queries, reconcile, subjects
 from contracts.batches import (
     BATCH_SOURCE_PREFIX,
     BatchAccounts,
@@ -266,6 +266,7 @@ __all__ = [
     "batch_key",
     "batch_of_source",
     "batch_run_id",
+    "book",
     "broker_account_of",
     "decode",
     "decode_as",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from contracts import batches as b
+from contracts import book as bk
 from contracts import messages as m
 from contracts import queries as q
 from contracts import reconcile as r
@@ -257,6 +258,42 @@ CATALOG: Final[tuple[Channel, ...]] = (
         "gateway",
         "portfolio",
         q.LedgerDocument,
+    ),
+    Channel(
+        s.PORTFOLIO_QUERY_BOOK_OBJECT,
+        bk.BookObjectQuery,
+        "query",
+        "one account, household or model as a document with its revision (the HTTP ETag)",
+        "gateway",
+        "portfolio",
+        bk.BookObject,
+    ),
+    Channel(
+        s.PORTFOLIO_QUERY_PUT_ACCOUNTS,
+        bk.PutAccounts,
+        "query",
+        "write accounts, households and models at once: validated first, all or nothing, idempotent",
+        "gateway",
+        "portfolio",
+        bk.PutAccountsReply,
+    ),
+    Channel(
+        s.PORTFOLIO_QUERY_LOAD_BOOK,
+        bk.LoadBook,
+        "query",
+        "apply a household file or a book (replace or merge)",
+        "gateway",
+        "portfolio",
+        bk.PutAccountsReply,
+    ),
+    Channel(
+        s.PORTFOLIO_QUERY_RECORD_TRANSACTION,
+        bk.RecordTransaction,
+        "query",
+        "record an outside trade, a deposit or a withdrawal (idempotent by client transaction id)",
+        "gateway",
+        "portfolio",
+        bk.TransactionRecorded,
     ),
     Channel(
         s.COORDINATOR_QUERY_SCHEDULES,

@@ -44,9 +44,13 @@ __all__ = [
     "PORTFOLIO_LOADED",
     "PORTFOLIO_QUERY_ACCOUNTS",
     "PORTFOLIO_QUERY_BOOK",
+    "PORTFOLIO_QUERY_BOOK_OBJECT",
     "PORTFOLIO_QUERY_BROKER_BOOK",
     "PORTFOLIO_QUERY_FORM8949",
+    "PORTFOLIO_QUERY_LOAD_BOOK",
     "PORTFOLIO_QUERY_LOTS",
+    "PORTFOLIO_QUERY_PUT_ACCOUNTS",
+    "PORTFOLIO_QUERY_RECORD_TRANSACTION",
     "PORTFOLIO_QUERY_STATUS",
     "PORTFOLIO_QUERY_TRANSACTIONS",
     "PUBLIC_SUBJECTS",
@@ -150,6 +154,14 @@ PORTFOLIO_QUERY_BOOK: Final = "portfolio.v1.query.book"
 PORTFOLIO_QUERY_LOTS: Final = "portfolio.v1.query.lots"
 PORTFOLIO_QUERY_TRANSACTIONS: Final = "portfolio.v1.query.transactions"
 PORTFOLIO_QUERY_FORM8949: Final = "portfolio.v1.query.form8949"
+PORTFOLIO_QUERY_BOOK_OBJECT: Final = "portfolio.v1.query.book-object"
+"""One account, household or model as a document with its revision (:mod:`contracts.book`)."""
+PORTFOLIO_QUERY_PUT_ACCOUNTS: Final = "portfolio.v1.query.put-accounts"
+"""Write many accounts, households and models at once: validated first, all or nothing, idempotent."""
+PORTFOLIO_QUERY_LOAD_BOOK: Final = "portfolio.v1.query.load-book"
+"""Apply a household file or a book (replace or merge)."""
+PORTFOLIO_QUERY_RECORD_TRANSACTION: Final = "portfolio.v1.query.record-transaction"
+"""An outside trade, a deposit or a withdrawal of one account."""
 MARKET_DATA_QUERY_QUOTES: Final = "market_data.v1.query.quotes"
 MARKET_DATA_QUERY_HISTORY: Final = "market_data.v1.query.history"
 ANALYSIS_QUERY_MARKET: Final = "analysis.v1.query.market"

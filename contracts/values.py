@@ -177,6 +177,10 @@ class AccountSnapshot(Value, frozen=True, kw_only=True):
     broker_account: str = ""
     """The broker account that holds this account's positions; "" is the one the credentials name
     (an omnibus account shared by every account without a setting)."""
+    security_targets: dict[str, Decimal] = msgspec.field(default_factory=dict)
+    """Security-level targets of the account's model (symbol to percent of the account), resolved for the run."""
+    substitutes: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    """Per model security, the symbols bought instead when it cannot be (do-not-buy, restricted, no price)."""
 
     @property
     def taxable(self) -> bool:

@@ -38,7 +38,9 @@ from contracts.queries import (
     QuotesQuery,
     QuotesReply,
 )
+from services.portfolio.book_handlers import BookHandlers
 from services.portfolio.domain import (
+    MODELS,
     NOTHING_REALIZED,
     AccountState,
     LedgerUpdate,
@@ -60,6 +62,7 @@ from services.portfolio.domain import (
     without_run,
 )
 from services.portfolio.domain.fill_checks import fills_problem, order_key
+from services.portfolio.domain.state import ModelState, model_key
 from services.portfolio.store import PortfolioStore
 from shared.bus import kv as kvops
 from shared.bus.outgoing import Outgoing, result_envelope
@@ -96,6 +99,11 @@ class PortfolioService:
         self.runtime.query(subjects.PORTFOLIO_QUERY_LOTS, self.lots)
         self.runtime.query(subjects.PORTFOLIO_QUERY_TRANSACTIONS, self.transactions)
         self.runtime.query(subjects.PORTFOLIO_QUERY_FORM8949, self.form8949)
+        book = BookHandlers(self.runtime, self.store, self.securities)
+        self.runtime.query(subjects.PORTFOLIO_QUERY_BOOK_OBJECT, book.book_object)
+        self.runtime.query(subjects.PORTFOLIO_QUERY_PUT_ACCOUNTS, book.put_accounts)
+        self.runtime.query(subjects.PORTFOLIO_QUERY_LOAD_BOOK, book.load_book)
+        self.runtime.query(subjects.PORTFOLIO_QUERY_RECORD_TRANSACTION, book.record_transaction)
         if self.runtime.settings.seed_demo or self.runtime.settings.household_file:
             self.runtime.on_startup(self.seed)
 
@@ -104,6 +112,9 @@ class PortfolioService:
         path = self.runtime.settings.household_file
         book = load_book(path) if path else load_book()
         store = await self.store()
+        if await kvops.create(store.bucket, _SEEDED, {"households": len(book)}) is None:
+            log.info("book loaded already: HOUSEHOLD_FILE is read at first start only (rebalance accounts load)")
+            return
         created = 0
         for household, accounts in book:
             created += await store.seed(household, accounts)
@@ -126,6 +137,8 @@ class PortfolioService:
                 target=target_for(command.risk_override),
                 model=command.risk_override,
             )
+        else:
+            account = await self._with_model(account, store)
         household = await store.household_accounts(account.household_id)
         account = with_ledger_lots(account, self._ledger(household))
         today = command.as_of or self.runtime.clock.now().date()
@@ -136,6 +149,21 @@ class PortfolioService:
             household_activity=activity,
         )
         return [Outgoing(subjects.PORTFOLIO_LOADED, event, event.message_id)]
+
+    async def _with_model(self, account: AccountSnapshot, store: PortfolioStore) -> AccountSnapshot:
+        """The account with its named model's targets as stored now (a model's change reaches every account
+        assigned to it at its next run); built-in models and custom targets are resolved already."""
+        if account.model in MODELS or account.model in ("", "custom"):
+            return account
+        model, _ = await kvops.read(store.bucket, model_key(account.tenant, account.model), ModelState)
+        if model is None:
+            raise DomainError(f"account {account.account_id}: model {account.model!r} does not exist")
+        return msgspec.structs.replace(
+            account,
+            target=dict(model.targets),
+            security_targets={s.symbol: s.percent for s in model.securities},
+            substitutes={s.symbol: list(s.substitutes) for s in model.securities if s.substitutes},
+        )
 
     def _ledger(self, household: list[AccountState]) -> LedgerResult:
         try:
@@ -224,8 +252,9 @@ class PortfolioService:
     # ---- queries -----------------------------------------------------------------------------------
     async def status(self, body: bytes) -> AccountStatus:
         query = decode_as(body, AccountStatusQuery)
-        state = await (await self.store()).account(query.account_id)
-        account: AccountSnapshot = state.account
+        store = await self.store()
+        state = await store.account(query.account_id)
+        account: AccountSnapshot = await self._with_model(state.account, store)
         quotes = await request(
             self.runtime.broker,
             subjects.MARKET_DATA_QUERY_QUOTES,
@@ -325,4 +354,7 @@ class PortfolioService:
 
 
 _CENT = Decimal("0.01")
+_SEEDED = "book.seeded"
+"""Created at the first start's seed: later starts never load ``HOUSEHOLD_FILE`` again (a deleted account stays
+deleted; ``rebalance accounts load FILE --replace|--merge`` loads a file explicitly)."""
 _KV_TOKEN = re.compile(r"[A-Za-z0-9_=-]{1,128}")

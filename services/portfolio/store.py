@@ -8,9 +8,11 @@ from collections.abc import Callable
 from nats.js.errors import NoKeysError
 from nats.js.kv import KeyValue
 
+from contracts import decode_as, encode
 from services.portfolio.domain import AccountState, HouseholdState, account_key, household_key
+from services.portfolio.domain.state import ModelState, model_key
 from shared.bus import kv as kvops
-from shared.errors import NotFoundError
+from shared.errors import ConflictError, NotFoundError
 
 __all__ = ["PortfolioStore"]
 
@@ -65,3 +67,59 @@ class PortfolioStore:
             return await kvops.update_with_retry(self.bucket, account_key(account_id), AccountState, change)
         except KeyError:
             raise NotFoundError(f"unknown account {account_id!r}") from None
+
+    # ---- the book as a resource (reads with their revisions) ----------------------------------------------
+    async def read_account(self, account_id: str) -> tuple[AccountState | None, int]:
+        return await kvops.read(self.bucket, account_key(account_id), AccountState)
+
+    async def read_household(self, household_id: str) -> tuple[HouseholdState | None, int]:
+        return await kvops.read(self.bucket, household_key(household_id), HouseholdState)
+
+    async def read_model(self, tenant: str, name: str) -> tuple[ModelState | None, int]:
+        return await kvops.read(self.bucket, model_key(tenant, name), ModelState)
+
+    async def tenant_models(self, tenant: str) -> dict[str, tuple[ModelState | None, int]]:
+        """Every stored model of ``tenant`` by name, with its revision."""
+        prefix = model_key(tenant, "")
+        keys = await kvops.keys_matching(self.bucket, model_key(tenant, "*"))
+        read = await asyncio.gather(*(kvops.read(self.bucket, key, ModelState) for key in keys))
+        return {key.removeprefix(prefix): entry for key, entry in zip(keys, read, strict=True)}
+
+    async def tenant_households(self, tenant: str) -> list[HouseholdState]:
+        """Every household of ``tenant`` (households stored before they carried a tenant: by their accounts')."""
+        entries = await kvops.live_entries(self.bucket, household_key("*"))
+        households = [decode_as(value, HouseholdState) for value in entries.values()]
+        return [h for h in households if h.tenant == tenant]
+
+    async def tenant_accounts(self, tenant: str) -> list[AccountState]:
+        entries = await kvops.live_entries(self.bucket, account_key("*"))
+        states = [decode_as(value, AccountState) for value in entries.values()]
+        return [s for s in states if s.account.tenant == tenant]
+
+    async def write(self, key: str, value: object | None, revision: int) -> int:
+        """Compare-and-set one key: create when ``revision`` is 0, delete when ``value`` is None; the new
+        revision (0 after a delete). :class:`~shared.errors.ConflictError` when the key moved."""
+        if value is None:
+            try:
+                await self.bucket.delete(key, last=revision or None)
+            except Exception as exc:
+                raise _conflict(key, exc) from None
+            return 0
+        if revision == 0:
+            created = await kvops.create(self.bucket, key, value)
+            if created is None:
+                raise ConflictError(f"{key} exists already")
+            return created
+        return await kvops.update(self.bucket, key, value, revision)
+
+    async def overwrite(self, key: str, value: object | None) -> int:
+        """Write (or delete) ``key`` whatever its revision: rolls a committed book write forward. ``value``: a
+        struct, or its encoding (bytes)."""
+        if value is None:
+            await self.bucket.delete(key)
+            return 0
+        return int(await self.bucket.put(key, value if isinstance(value, bytes) else encode(value)))
+
+
+def _conflict(key: str, exc: Exception) -> ConflictError:
+    return ConflictError(f"{key} changed ({type(exc).__name__}: {exc})")

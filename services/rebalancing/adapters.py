@@ -50,6 +50,8 @@ def account_of(account: ContractAccount) -> AccountSnapshot:
             for lot in account.lots
         ),
         target=dict(account.target),
+        security_targets=dict(account.security_targets),
+        substitutes={symbol: tuple(subs) for symbol, subs in account.substitutes.items()},
         cash_reserve=account.cash_reserve,
         fractional=account.fractional,
     )

@@ -84,6 +84,7 @@ from contracts import (
     UnfilledOrder,
     UnfilledTrade,
     WashSaleAdjustment,
+    book,
 )
 
 D = Decimal
@@ -186,6 +187,8 @@ ACCOUNT = AccountSnapshot(
     max_estimated_tax=D("1500"),
     broker_account="omnibus-1",
     tenant="acme",
+    security_targets={"VTI": D("40"), "BND": D("20")},
+    substitutes={"VTI": ["ITOT", "SCHB"]},
 )
 QUOTE = Quote(
     symbol="VTI",
@@ -657,8 +660,84 @@ MESSAGES: list[msgspec.Struct] = [
 ]
 
 
+_DOCUMENT = {"account_id": "demo", "household_id": "demo-household", "lots": [{"lot_id": "L1", "shares": "10"}]}
+BOOK_QUERIES: dict[str, msgspec.Struct] = {
+    "portfolio.book-object-query.v1": book.BookObjectQuery(kind="account", id="demo", tenant="acme"),
+    "portfolio.book-object.v1": book.BookObject(kind="household", id="demo-household", revision=7, document=_DOCUMENT),
+    "portfolio.put-accounts.v1": book.PutAccounts(
+        request_id="import-2026-05-01",
+        tenant="acme",
+        accounts=[
+            book.AccountWrite(account_id="demo", document=_DOCUMENT, merge=True, expected_revision=12),
+        ],
+        households=[
+            book.HouseholdWrite(
+                household_id="demo-household",
+                document={"tax_profile": {"filing_status": "mfj"}},
+                merge=True,
+                expected_revision=3,
+            )
+        ],
+        models=[
+            book.ModelWrite(
+                name="growth",
+                document={"targets": {"equity": "90", "bond": "10"}},
+                expected_revision=2,
+            )
+        ],
+        dry_run=True,
+    ),
+    "portfolio.put-accounts-reply.v1": book.PutAccountsReply(
+        request_id="import-2026-05-01",
+        outcome="stale",
+        problems=[book.FieldProblem(path="accounts[0].lots[2].shares", message="must be positive")],
+        stale=[book.StaleWrite(kind="account", id="demo", expected_revision=12, revision=14)],
+        changes=[
+            book.BookChange(
+                kind="account", id="demo", change="changed", household_id="demo-household", fields=["cash", "lots"]
+            )
+        ],
+        revisions={"account.demo": 15},
+        already_applied=True,
+    ),
+    "portfolio.load-book.v1": book.LoadBook(
+        request_id="load-1",
+        tenant="acme",
+        book={"households": [{"household_id": "demo-household", "accounts": [_DOCUMENT]}]},
+        mode="replace",
+        dry_run=True,
+    ),
+    "portfolio.record-transaction.v1": book.RecordTransaction(
+        account_id="demo",
+        client_transaction_id="custodian-8841",
+        type="sell",
+        date=date(2026, 1, 2),
+        tenant="acme",
+        symbol="VTI",
+        shares=D("12.5"),
+        price=D("301.25"),
+        fees=D("4.95"),
+        amount=D("3765.63"),
+    ),
+    "portfolio.transaction-recorded.v1": book.TransactionRecorded(
+        account_id="demo",
+        client_transaction_id="custodian-8841",
+        type="sell",
+        cash_after=D("7765.63"),
+        revision=9,
+        already_recorded=True,
+        lots=["lot-1", "lot-2"],
+        realized_gain=D("-120.40"),
+    ),
+}
+"""The book queries of :mod:`contracts.book` (untagged: request-reply bodies), each under a fixed name."""
+
+
 def golden_name(value: msgspec.Struct) -> str:
     """The golden file's stem: the schema tag of a message, else a fixed name of the untagged struct."""
+    for name, example in BOOK_QUERIES.items():
+        if example is value:
+            return name
     if isinstance(value, RunRecord):
         return "run-record.v1"
     if isinstance(value, Report):
@@ -670,4 +749,6 @@ def golden_name(value: msgspec.Struct) -> str:
     return tag
 
 
-EXAMPLES: dict[str, msgspec.Struct] = {golden_name(v): v for v in [*MESSAGES, RUN_RECORD, REPORT, BATCH_RECORD]}
+EXAMPLES: dict[str, msgspec.Struct] = {
+    golden_name(v): v for v in [*MESSAGES, RUN_RECORD, REPORT, BATCH_RECORD, *BOOK_QUERIES.values()]
+}

@@ -44,7 +44,8 @@ def _golden_path(name: str) -> Path:
 
 
 def _decode(data: bytes, example: object) -> object:
-    if isinstance(example, (RunRecord, Report, BatchRecord)):
+    untagged = isinstance(example, msgspec.Struct) and type(example).__struct_config__.tag is None
+    if isinstance(example, (RunRecord, Report, BatchRecord)) or untagged:
         return decode_as(data, type(example))
     return decode(data)
 
@@ -137,7 +138,11 @@ def test_a_missing_optional_field_decodes_to_its_default(name: str) -> None:
     example = EXAMPLES[name]
     data = json.loads(_golden_path(name).read_bytes())
     checked = 0
-    for path, field in _optional_fields(name):
+    optional = _optional_fields(name)
+    if not optional:  # a reply of required fields only (portfolio.book-object.v1): nothing to trim
+        assert name in {"portfolio.book-object.v1"}
+        return
+    for path, field in optional:
         trimmed = copy.deepcopy(data)
         del json_at(trimmed, path)[field.encode_name]
         decoded = _decode(json.dumps(trimmed).encode(), example)

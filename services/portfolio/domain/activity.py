@@ -19,8 +19,10 @@ def household_activity(accounts: list[AccountState], *, today: date) -> list[Tra
     out: list[Transaction] = []
     for state in accounts:
         account = state.account
-        recorded = {t.lot_id for t in state.transactions if t.action in ("buy", "reinvest")}
-        out.extend(t for t in state.transactions if t.date >= since)
+        recorded = {
+            t.lot_id for t in (*state.archived_transactions, *state.transactions) if t.action in ("buy", "reinvest")
+        }
+        out.extend(t for t in (*state.archived_transactions, *state.transactions) if t.date >= since)
         for lot in account.lots:
             if lot.acquired >= since and lot.lot_id not in recorded:
                 price = lot.cost_basis / lot.shares if lot.shares else lot.cost_basis

@@ -7,18 +7,31 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from contracts import AccountSnapshot, Lot, TaxProfile
 from services.portfolio.domain.models import MODELS, target_for
-from services.portfolio.domain.state import AccountState, HouseholdState
+from services.portfolio.domain.state import AccountState, HouseholdState, ModelState
 from shared.errors import InvalidInputError
 from shared.fields import date_field, decimal_field, required
 from shared.paths import DEMO_HOUSEHOLD_FILE
 
-__all__ = ["DEFAULT_HOUSEHOLD_FILE", "Book", "load_book", "load_household", "parse_book", "parse_household"]
+__all__ = [
+    "DEFAULT_HOUSEHOLD_FILE",
+    "Book",
+    "Models",
+    "identifier",
+    "load_book",
+    "load_household",
+    "parse_account",
+    "parse_book",
+    "parse_household",
+    "parse_profile",
+    "parse_tenant",
+]
 
 Book = list[tuple[HouseholdState, list[AccountState]]]
 """Households, each with its accounts (a file of one household is a book of one)."""
@@ -55,9 +68,51 @@ def _tenant(data: dict[str, Any]) -> str:
     return tenant
 
 
-def _account(raw: Any, where: str, household_id: str, profile: TaxProfile, tenant: str = "default") -> AccountState:
+Models = Mapping[str, ModelState]
+"""The tenant's stored models by name (an account's ``model`` may name one, or a built-in model)."""
+_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def identifier(raw: dict[str, Any], key: str, where: str) -> str:
+    """An account or household id: it names KV keys and subjects (1 to 128 letters, digits, '-' or '_')."""
+    value = required(raw, key, where)
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or not _ID.fullmatch(str(value)):
+        raise InvalidInputError(f"{where}.{key}: 1 to 128 letters, digits, '-' or '_'")
+    return str(value)
+
+
+def _model_target(
+    raw: dict[str, Any], where: str, models: Models | None
+) -> tuple[str | None, dict[str, Decimal] | None, ModelState | None]:
+    """The account's ``model``: a built-in (its name and target) or a stored model; ``None`` when absent or
+    ``custom`` (a ``target`` of its own)."""
+    name = raw.get("model")
+    if name is None or name == "custom":
+        return None, None, None
+    if not isinstance(name, str) or not name:
+        raise InvalidInputError(f"{where}.model: expected a model's name")
+    if raw.get("target") is not None:
+        raise InvalidInputError(f"{where}.model: give a model or a target, not both")
+    if name in MODELS:
+        return name, target_for(name), None
+    stored = (models or {}).get(name)
+    if stored is None:
+        known = sorted({*MODELS, *(models or {})})
+        raise InvalidInputError(f"{where}.model: unknown model {name!r} (one of {', '.join(known)})")
+    return name, dict(stored.targets), stored
+
+
+def _account(
+    raw: Any,
+    where: str,
+    household_id: str,
+    profile: TaxProfile,
+    tenant: str = "default",
+    models: Models | None = None,
+) -> AccountState:
     if not isinstance(raw, dict):
         raise InvalidInputError(f"{where}: expected an object")
+    account_id = identifier(raw, "account_id", where)
     account_type = str(raw.get("account_type", "taxable"))
     if account_type not in ACCOUNT_TYPES:
         raise InvalidInputError(f"{where}.account_type: {account_type!r} is not one of {', '.join(ACCOUNT_TYPES)}")
@@ -74,8 +129,11 @@ def _account(raw: Any, where: str, household_id: str, profile: TaxProfile, tenan
     ids = [lot.lot_id for lot in lots]
     if len(set(ids)) != len(ids):
         raise InvalidInputError(f"{where}.lots: duplicate lot_id")
+    model_name, model_target, stored_model = _model_target(raw, where, models)
+    if model_name in MODELS and "risk_tolerance" not in raw:
+        risk = str(model_name)
     custom = raw.get("target")
-    target = target_for(risk)
+    target = model_target if model_target is not None else target_for(risk)
     if custom is not None:
         if not isinstance(custom, dict) or not custom:
             raise InvalidInputError(f"{where}.target: expected an object of asset class to percent")
@@ -84,7 +142,7 @@ def _account(raw: Any, where: str, household_id: str, profile: TaxProfile, tenan
             raise InvalidInputError(f"{where}.target: percentages add up to {sum(target.values())}, not 100")
     last = raw.get("last_rebalanced")
     snapshot = AccountSnapshot(
-        account_id=str(required(raw, "account_id", where)),
+        account_id=account_id,
         household_id=household_id,
         name=str(raw.get("name", "")),
         account_type=account_type,  # type: ignore[arg-type]
@@ -100,13 +158,24 @@ def _account(raw: Any, where: str, household_id: str, profile: TaxProfile, tenan
         last_rebalanced=date_field(last, f"{where}.last_rebalanced") if last else None,
         lots=sorted(lots, key=lambda lot: (lot.symbol, lot.acquired, lot.lot_id)),
         target=target,
-        model=risk if custom is None else "custom",
+        model=model_name or (risk if custom is None else "custom"),
         tax_profile=profile,
         tenant=tenant,
         **_planning_settings(raw, where),
+        **_model_securities(stored_model),
     )
     custom_target = {k: str(v) for k, v in target.items()} if custom is not None else None
     return AccountState(account=snapshot, custom_target=custom_target, initial_lots=list(snapshot.lots))
+
+
+def _model_securities(model: ModelState | None) -> dict[str, Any]:
+    """A stored model's security-level targets and substitutes, as the account's snapshot carries them."""
+    if model is None:
+        return {}
+    return {
+        "security_targets": {s.symbol: s.percent for s in model.securities},
+        "substitutes": {s.symbol: list(s.substitutes) for s in model.securities if s.substitutes},
+    }
 
 
 def _planning_settings(raw: dict[str, Any], where: str) -> dict[str, Any]:
@@ -139,6 +208,22 @@ def _planning_settings(raw: dict[str, Any], where: str) -> dict[str, Any]:
 _BROKER_ACCOUNT = re.compile(r"[A-Za-z0-9_-]{0,64}")
 
 
+def parse_account(
+    raw: Any, where: str, household_id: str, profile: TaxProfile, tenant: str, models: Models | None = None
+) -> AccountState:
+    """One account object of the household file (its problems named under ``where``)."""
+    return _account(raw, where, household_id, profile, tenant, models)
+
+
+def parse_profile(raw: Any) -> TaxProfile:
+    """A household's ``tax_profile`` object (absent: the defaults)."""
+    return _profile(raw)
+
+
+def parse_tenant(data: dict[str, Any]) -> str:
+    return _tenant(data)
+
+
 def _profile(raw: Any) -> TaxProfile:
     if raw is None:
         return TaxProfile()
@@ -161,36 +246,38 @@ def _profile(raw: Any) -> TaxProfile:
     )
 
 
-def parse_household(data: Any) -> tuple[HouseholdState, list[AccountState]]:
+def parse_household(data: Any, models: Models | None = None) -> tuple[HouseholdState, list[AccountState]]:
     if not isinstance(data, dict):
         raise InvalidInputError("household: expected a JSON object")
-    household_id = str(required(data, "household_id", "household"))
+    household_id = identifier(data, "household_id", "household")
     profile = _profile(data.get("tax_profile"))
     accounts_raw = required(data, "accounts", "household")
     if not isinstance(accounts_raw, list) or not accounts_raw:
         raise InvalidInputError("household.accounts: expected a non-empty list")
     tenant = _tenant(data)
-    accounts = [_account(a, f"accounts[{i}]", household_id, profile, tenant) for i, a in enumerate(accounts_raw)]
+    accounts = [
+        _account(a, f"accounts[{i}]", household_id, profile, tenant, models) for i, a in enumerate(accounts_raw)
+    ]
     ids = [a.account.account_id for a in accounts]
     if len(set(ids)) != len(ids):
         raise InvalidInputError("household.accounts: duplicate account_id")
-    return HouseholdState(household_id=household_id, tax_profile=profile, account_ids=ids), accounts
+    return HouseholdState(household_id=household_id, tax_profile=profile, account_ids=ids, tenant=tenant), accounts
 
 
-def parse_book(data: Any) -> Book:
+def parse_book(data: Any, models: Models | None = None) -> Book:
     """A book ``{"households": [household, ...]}`` (each in the household format) or one household.
 
     A problem names its household: ``households[3].accounts[0].lots[2].shares: must be positive``; an
     account id or household id used twice in the book is refused."""
     if not isinstance(data, dict) or "households" not in data:
-        return [parse_household(data)]
+        return [parse_household(data, models)]
     raw = data["households"]
     if not isinstance(raw, list) or not raw:
         raise InvalidInputError("households: expected a non-empty list")
     book: Book = []
     for i, item in enumerate(raw):
         try:
-            book.append(parse_household(item))
+            book.append(parse_household(item, models))
         except InvalidInputError as exc:
             raise InvalidInputError(f"households[{i}].{exc.message.removeprefix('household.')}") from None
     _check_unique([h.household_id for h, _ in book], "household_id")

@@ -25,7 +25,7 @@ from services.portfolio.domain.state import AccountState
 from shared.errors import DomainError
 from shared.money import ZERO, cents, settle
 
-__all__ = ["APPLIED_RUNS_KEPT", "LedgerUpdate", "apply_fills"]
+__all__ = ["APPLIED_RUNS_KEPT", "LedgerUpdate", "apply_fills", "relieve_lot"]
 
 APPLIED_RUNS_KEPT = 200
 
@@ -63,6 +63,12 @@ def _relieve(lots: dict[str, Lot], lot_id: str, shares: Decimal, symbol: str, on
         )
     sold = msgspec.structs.replace(lot, shares=shares, cost_basis=basis, wash_sale_adjustment=adjustment)
     return sold, basis
+
+
+def relieve_lot(lots: dict[str, Lot], lot_id: str, shares: Decimal, symbol: str, on: date) -> Lot:
+    """Take ``shares`` out of lot ``lot_id`` of ``lots`` (in place); returns the part sold."""
+    sold, _ = _relieve(lots, lot_id, shares, symbol, on)
+    return sold
 
 
 def _sell_allocation(trade: Trade, fill: Fill) -> list[tuple[str, Decimal]]:

@@ -36,11 +36,15 @@ def buy_candidates(book: Book, cls: str, *, blocked: Collection[str], sold_group
     held = [s for s in book.holdings if book.class_of(s) == cls and _eligible(book, s, blocked, sold_groups)]
     if held:
         return held
-    modelled = [
-        s
-        for s in sorted(book.account.security_targets)
-        if s in book.securities and book.class_of(s) == cls and _eligible(book, s, blocked, sold_groups)
-    ]
+    modelled: list[str] = []
+    for s in sorted(book.account.security_targets):
+        if s not in book.securities or book.class_of(s) != cls:
+            continue
+        # the model's security, else its first substitute that can be bought
+        choices = (s, *book.account.substitutes.get(s, ()))
+        pick = next((c for c in choices if c in book.securities and _eligible(book, c, blocked, sold_groups)), None)
+        if pick is not None and pick not in modelled:
+            modelled.append(pick)
     if modelled:
         return modelled
     default = DEFAULT_SECURITY.get(cls)
@@ -50,11 +54,20 @@ def buy_candidates(book: Book, cls: str, *, blocked: Collection[str], sold_group
     return []
 
 
+def _targets_with_substitutes(book: Book) -> dict[str, Decimal]:
+    """Security targets, a substitute carrying the target of the model security it stands in for."""
+    targets = dict(book.account.security_targets)
+    for symbol, substitutes in book.account.substitutes.items():
+        for substitute in substitutes:
+            targets.setdefault(substitute, targets.get(symbol, ZERO))
+    return targets
+
+
 def split_buy(book: Book, symbols: list[str], dollars: Decimal) -> dict[str, Decimal]:
     """Split ``dollars`` over ``symbols``: by shortfall against security targets, else by value."""
     if not symbols or dollars <= 0:
         return {}
-    targets = book.account.security_targets
+    targets = _targets_with_substitutes(book)
     weights: dict[str, Decimal]
     if any(s in targets for s in symbols):
         weights = {s: max(ZERO, targets.get(s, ZERO) * book.total / 100 - book.holdings.get(s, ZERO)) for s in symbols}

@@ -80,6 +80,8 @@ class AccountSnapshot:
     lots: tuple[TaxLot, ...]
     target: Mapping[str, Decimal]
     security_targets: Mapping[str, Decimal] = field(default_factory=dict)
+    substitutes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per model security, the symbols bought instead when it cannot be bought (in order)."""
     cash_reserve: Decimal = ZERO
     fractional: bool = False
 
