@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tax": ("cli.tax_cmd", "Tax tools: realized gains, wash sales."),
     "risk": ("cli.risk_cmd", "Risk metrics of a fixed-weight portfolio over the shipped price history."),
     "dlq": ("cli.dlq_cmd", "The dead-letter queue over NATS: list, show ID, replay ID."),
+    "accounts": ("cli.accounts_cmd", "The book of the running system: load FILE --replace|--merge, show ID."),
 }
 """Command name -> (module whose ``register(app)`` defines it, one-line help shown by ``--help``)."""
 

@@ -97,7 +97,16 @@ from contracts.report import (
     TaxOptimizationSummary,
     UnfilledTrade,
 )
-from contracts.runs import STEP_NAMES, RunRecord, RunStatus, StepRecord, StepStatus, run_key, step_key
+from contracts.runs import (
+    STEP_NAMES,
+    RunRecord,
+    RunStatus,
+    StepRecord,
+    StepStatus,
+    account_lock_key,
+    run_key,
+    step_key,
+)
 from contracts.snapshot import (
     SNAPSHOT_ANALYSIS,
     SNAPSHOT_PRICES,
@@ -262,6 +271,7 @@ __all__ = [
     "UnfilledTrade",
     "Value",
     "WashSaleAdjustment",
+    "account_lock_key",
     "batch_accounts_key",
     "batch_key",
     "batch_of_source",

@@ -28,7 +28,16 @@ from contracts.values import (
     Value,
 )
 
-__all__ = ["STEP_NAMES", "RunRecord", "RunStatus", "StepRecord", "StepStatus", "run_key", "step_key"]
+__all__ = [
+    "STEP_NAMES",
+    "RunRecord",
+    "RunStatus",
+    "StepRecord",
+    "StepStatus",
+    "account_lock_key",
+    "run_key",
+    "step_key",
+]
 
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 StepStatus = Literal["pending", "running", "retrying", "completed", "failed", "skipped"]
@@ -47,6 +56,12 @@ STEP_NAMES: Final = (
     "generate-report",
     "send-notifications",
 )
+
+
+def account_lock_key(account_id: str) -> str:
+    """The key (bucket ``runs``) of the run that may trade ``account_id`` now: ``{"run_id": ...}``, written by the
+    coordinator; the gateway reads it to refuse changing an account while a run is in progress."""
+    return f"lock.{account_id}"
 
 
 def run_key(run_id: str) -> str:

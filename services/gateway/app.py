@@ -41,6 +41,7 @@ from contracts.queries import (
     ScheduleReply,
 )
 from services.gateway.idempotency import reuse_problem
+from services.gateway.routes_accounts import accounts_router
 from services.gateway.routes_batch import batch_router
 from services.gateway.routes_docs import install_docs
 from services.gateway.routes_ledger import ledger_router
@@ -135,6 +136,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
     app.include_router(reconcile_router(runtime))
     app.include_router(runs_router(runtime))
     app.include_router(ledger_router(runtime))
+    app.include_router(accounts_router(runtime))
 
     # Keys, tenants, roles, the per-key rate limit and the body limit of every /api route (security.py).
     # The keys file is read now: a bad one stops the gateway at start, naming the entry.

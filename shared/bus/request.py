@@ -9,7 +9,7 @@ from faststream.nats import NatsBroker
 
 from contracts import encode
 from contracts.queries import QueryReply
-from shared.errors import InvalidInputError, NotFoundError, TransientError
+from shared.errors import DomainError, InvalidInputError, NotFoundError, TransientError
 
 __all__ = ["request"]
 
@@ -21,8 +21,8 @@ async def request(
 ) -> T:
     """Send ``payload`` to ``subject`` and decode the reply's result as ``result_type``.
 
-    404 and 400 replies raise :class:`NotFoundError` and :class:`InvalidInputError` with the
-    responder's message; no responder or a timeout raises :class:`TransientError`.
+    404, 409 and other 4xx replies raise :class:`NotFoundError`, :class:`DomainError` and
+    :class:`InvalidInputError` with the responder's message; no responder or a timeout raises :class:`TransientError`.
     """
     try:
         response = await broker.request(encode(payload), subject, timeout=timeout)
@@ -32,6 +32,8 @@ async def request(
     if not reply.ok:
         if reply.status == 404:
             raise NotFoundError(reply.error)
+        if reply.status == 409:  # the rules forbid it (DomainError at the responder)
+            raise DomainError(reply.error)
         if 400 <= reply.status < 500:
             raise InvalidInputError(reply.error)
         raise TransientError(f"{subject}: {reply.error}")
