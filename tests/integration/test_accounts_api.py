@@ -45,7 +45,7 @@ def _as(key: str, **headers: str) -> dict[str, str]:
 
 ADMIN, TRADER, READER, GLOBEX = _as("home-admin"), _as("home-trader"), _as("home-reader"), _as("globex-admin")
 
-NEW_ACCOUNT = {
+NEW_ACCOUNT: dict[str, Any] = {
     "householdId": "demo-household",
     "name": "Added by the API",
     "account_type": "taxable",  # snake_case is read as well
