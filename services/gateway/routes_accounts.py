@@ -18,9 +18,9 @@ progress cannot be changed or deleted (409, naming the run).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -77,12 +77,12 @@ class TransactionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     clientTransactionId: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="idempotency: once per id")
     type: Literal["buy", "sell", "deposit", "withdrawal"]
-    date: date
+    date: dt.date = Field(ge=dt.date(1900, 1, 1), description="the trade date (not after today)")
     symbol: str | None = Field(default=None, max_length=16)
-    shares: Decimal | None = Field(default=None, gt=0, le=Decimal("1e12"))
-    price: Decimal | None = Field(default=None, gt=0, le=Decimal("1e12"))
-    fees: Decimal = Field(default=Decimal(0), ge=0, le=Decimal("1e12"))
-    amount: Decimal | None = Field(default=None, gt=0, le=Decimal("1e12"))
+    shares: Decimal | None = Field(default=None, gt=0, le=Decimal("1e9"), decimal_places=8)
+    price: Decimal | None = Field(default=None, gt=0, le=Decimal("1e9"), decimal_places=8)
+    fees: Decimal = Field(default=Decimal(0), ge=0, le=Decimal("1e9"), decimal_places=8)
+    amount: Decimal | None = Field(default=None, gt=0, le=Decimal("1e12"), decimal_places=2)
 
 
 def _etag(revision: int) -> str:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -288,6 +290,25 @@ class BookHandlers:
             models=model_writes,
             dry_run=query.dry_run,
         )
+
+    async def file_differs(self, path: Path) -> list[str]:
+        """The accounts a household file would add or change in the book now (a merge's preview), per tenant
+        of its households: at a restart, a changed ``HOUSEHOLD_FILE`` is said, never silently ignored."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        households = data["households"] if isinstance(data, dict) and "households" in data else [data]
+        tenants = sorted({str(h.get("tenant", "default")) for h in households if isinstance(h, dict)})
+        differing: list[str] = []
+        for tenant in tenants:
+            mine = [h for h in households if isinstance(h, dict) and str(h.get("tenant", "default")) == tenant]
+            query = LoadBook(
+                request_id="startup-check", tenant=tenant, book={"households": mine}, mode="merge", dry_run=True
+            )
+            try:
+                reply = await self.put(await self._book_request(query))
+            except InvalidInputError as exc:
+                return [f"(the file: {exc.message})"]
+            differing += [c.id for c in reply.changes if c.kind == "account" and c.change != "unchanged"]
+        return differing
 
     # ---- outside transactions -----------------------------------------------------------------------------
     async def record_transaction(self, body: bytes) -> TransactionRecorded:

@@ -9,6 +9,7 @@ import asyncio
 import re
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 
 import msgspec
 
@@ -40,6 +41,7 @@ from contracts.queries import (
 )
 from services.portfolio.book_handlers import BookHandlers
 from services.portfolio.domain import (
+    DEFAULT_HOUSEHOLD_FILE,
     MODELS,
     NOTHING_REALIZED,
     AccountState,
@@ -83,6 +85,7 @@ class PortfolioService:
         self.runtime = runtime
         self._store: PortfolioStore | None = None
         self.securities = default_securities()
+        self.book_handlers = BookHandlers(runtime, self.store, self.securities)
 
     async def store(self) -> PortfolioStore:
         if self._store is None:
@@ -99,7 +102,7 @@ class PortfolioService:
         self.runtime.query(subjects.PORTFOLIO_QUERY_LOTS, self.lots)
         self.runtime.query(subjects.PORTFOLIO_QUERY_TRANSACTIONS, self.transactions)
         self.runtime.query(subjects.PORTFOLIO_QUERY_FORM8949, self.form8949)
-        book = BookHandlers(self.runtime, self.store, self.securities)
+        book = self.book_handlers
         self.runtime.query(subjects.PORTFOLIO_QUERY_BOOK_OBJECT, book.book_object)
         self.runtime.query(subjects.PORTFOLIO_QUERY_PUT_ACCOUNTS, book.put_accounts)
         self.runtime.query(subjects.PORTFOLIO_QUERY_LOAD_BOOK, book.load_book)
@@ -113,7 +116,15 @@ class PortfolioService:
         book = load_book(path) if path else load_book()
         store = await self.store()
         if await kvops.create(store.bucket, _SEEDED, {"households": len(book)}) is None:
-            log.info("book loaded already: HOUSEHOLD_FILE is read at first start only (rebalance accounts load)")
+            differs = await self.book_handlers.file_differs(Path(path) if path else DEFAULT_HOUSEHOLD_FILE)
+            if differs:
+                log.warning(
+                    "HOUSEHOLD_FILE differs from the book, which is kept: load it with "
+                    "rebalance accounts load FILE --merge (or --replace)",
+                    accounts_differing=differs,
+                )
+            else:
+                log.info("book loaded already: HOUSEHOLD_FILE is read at the first start only")
             return
         created = 0
         for household, accounts in book:

@@ -3,14 +3,19 @@ nothing, idempotent by request id, compare-and-set, and an account added this wa
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from contracts import subjects
 from contracts.book import AccountWrite, BookObject, BookObjectQuery, PutAccounts, PutAccountsReply
+from services.portfolio.main import build
 from shared.bus.request import request
+from shared.errors import NotFoundError
+from shared.paths import DEMO_HOUSEHOLD_FILE
 from shared.settings import Settings
 from shared.testing.system import InProcessSystem, running_system
 
@@ -150,3 +155,27 @@ async def test_a_write_interrupted_after_its_commit_is_finished_by_the_same_requ
     assert finished.already_applied and finished.outcome == "applied"
     assert (await _get(portfolio, "account", "imp-z")).document["cash"] == "100.00"
     assert "imp-z" in (await _get(portfolio, "household", "demo-household")).document["account_ids"]
+
+
+async def test_the_household_file_is_read_at_the_first_start_only_and_a_changed_one_is_said(
+    portfolio: InProcessSystem, settings: Settings, tmp_path: Path
+) -> None:
+    deleted = await _put(portfolio, PutAccounts(request_id="del-1", accounts=[AccountWrite(account_id="demo-ira")]))
+    assert deleted.outcome == "applied"
+    await portfolio.stop_service("portfolio")
+    edited = json.loads(DEMO_HOUSEHOLD_FILE.read_text(encoding="utf-8"))
+    edited["accounts"][0]["cash"] = "1.00"
+    path = tmp_path / "household.json"
+    path.write_text(json.dumps(edited), encoding="utf-8")
+    runtime, service = build(settings.model_copy(update={"household_file": path, "service_name": "portfolio"}))
+    await runtime.start()  # a restart: the file is not loaded again
+    try:
+        portfolio.runtimes["portfolio"] = runtime
+        with pytest.raises(NotFoundError):
+            await _get(portfolio, "account", "demo-ira")  # a deleted account stays deleted
+        assert (await _get(portfolio, "account", "demo")).document["cash"] == "4000.00"
+        assert await service.book_handlers.file_differs(path) == ["demo", "demo-ira"]
+        assert await service.book_handlers.file_differs(DEMO_HOUSEHOLD_FILE) == ["demo-ira"]
+    finally:
+        portfolio.runtimes.pop("portfolio")
+        await runtime.stop()
