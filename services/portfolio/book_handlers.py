@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,8 @@ __all__ = ["BookHandlers", "BookRequestRecord"]
 log = get_logger("portfolio.book")
 
 _REPLANS = 5
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+"""What may name an object or a request: a token of a KV key (anything else is unknown or refused)."""
 
 
 class PendingWrite(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,6 +107,8 @@ class BookHandlers:
     # ---- reads --------------------------------------------------------------------------------------------
     async def book_object(self, body: bytes) -> BookObject:
         query = decode_as(body, BookObjectQuery)
+        if not (_KEY_ID.fullmatch(query.id) and _KEY_ID.fullmatch(query.tenant)):
+            raise NotFoundError(f"unknown {query.kind} {query.id!r}")
         store = await self.store()
         if query.kind == "account":
             account, revision = await store.read_account(query.id)
@@ -130,6 +135,11 @@ class BookHandlers:
 
     async def put(self, request: PutAccounts) -> PutAccountsReply:
         """Apply (or preview) ``request``: see the module's docstring."""
+        if not (_KEY_ID.fullmatch(request.request_id) and _KEY_ID.fullmatch(request.tenant)):
+            problem = FieldProblem(
+                path="request_id", message="request_id and tenant: 1 to 128 letters, digits, '-' or '_'"
+            )
+            return PutAccountsReply(request_id=request.request_id, outcome="invalid", problems=[problem])
         fingerprint = _fingerprint(request)
         store = await self.store()
         async with self._lock:
@@ -149,10 +159,9 @@ class BookHandlers:
                 )
                 if plan.outcome != "applied":
                     return reply
-                try:
-                    return await self._commit(store, request, fingerprint, reply, plan.writes)
-                except _LostRace:
-                    continue
+                committed = await self._commit(store, request, fingerprint, reply, plan.writes)
+                if committed is not None:
+                    return committed
             raise ConflictError(f"book write {request.request_id}: gave up after {_REPLANS} conflicting writes")
 
     async def _again(
@@ -179,7 +188,9 @@ class BookHandlers:
         fingerprint: str,
         reply: PutAccountsReply,
         writes: list[Write],
-    ) -> PutAccountsReply:
+    ) -> PutAccountsReply | None:
+        """Record the request, then make its writes; ``None`` when a compare-and-set lost before anything was
+        written (the caller plans the request again)."""
         pending = [
             PendingWrite(key=w.key, delete=True)
             if w.value is None
@@ -189,7 +200,7 @@ class BookHandlers:
         record = BookRequestRecord(request_id=request.request_id, fingerprint=fingerprint, reply=reply, writes=pending)
         record_revision = await kvops.create(store.bucket, request_key(request.request_id), record)
         if record_revision is None:
-            raise _LostRace
+            return None
         revisions: dict[str, int] = {}
         for index, write in enumerate(writes):
             try:
@@ -197,7 +208,7 @@ class BookHandlers:
             except ConflictError:
                 if index == 0:  # nothing written yet: forget the request and plan it again
                     await store.bucket.delete(request_key(request.request_id))
-                    raise _LostRace from None
+                    return None
                 revision = await store.overwrite(write.key, write.value)
             revisions[f"{write.kind}.{write.id}"] = revision
         reply = msgspec.structs.replace(reply, revisions=revisions)
@@ -208,15 +219,15 @@ class BookHandlers:
 
     async def _current(self, store: PortfolioStore, request: PutAccounts) -> Current:
         """Every stored object ``request`` touches (accounts, their households and those households' accounts)."""
-        account_ids = {w.account_id for w in request.accounts}
+        account_ids = {w.account_id for w in request.accounts if _KEY_ID.fullmatch(w.account_id)}
         accounts = dict(
             zip(account_ids, await asyncio.gather(*(store.read_account(a) for a in account_ids)), strict=True)
         )
-        household_ids = {w.household_id for w in request.households}
+        household_ids = {w.household_id for w in request.households if _KEY_ID.fullmatch(w.household_id)}
         for write in request.accounts:
             if write.document is not None:
                 named = write.document.get("household_id", write.document.get("householdId"))
-                if isinstance(named, str):
+                if isinstance(named, str) and _KEY_ID.fullmatch(named):
                     household_ids.add(named)
         household_ids |= {state.account.household_id for state, _ in accounts.values() if state is not None}
         ordered = sorted(household_ids)
@@ -224,7 +235,8 @@ class BookHandlers:
         members = {a for household, _ in households.values() if household is not None for a in household.account_ids}
         more = sorted(members - account_ids)
         accounts.update(zip(more, await asyncio.gather(*(store.read_account(a) for a in more)), strict=True))
-        return Current(accounts=accounts, households=households, models=await store.tenant_models(request.tenant))
+        models = await store.tenant_models(request.tenant) if _KEY_ID.fullmatch(request.tenant) else {}
+        return Current(accounts=accounts, households=households, models=models)
 
     # ---- a household file or a book -----------------------------------------------------------------------
     async def load_book(self, body: bytes) -> PutAccountsReply:
@@ -313,6 +325,10 @@ class BookHandlers:
     # ---- outside transactions -----------------------------------------------------------------------------
     async def record_transaction(self, body: bytes) -> TransactionRecorded:
         query = decode_as(body, RecordTransaction)
+        if not _KEY_ID.fullmatch(query.account_id):
+            raise NotFoundError(f"unknown account {query.account_id!r}")
+        if not _KEY_ID.fullmatch(query.client_transaction_id):
+            raise InvalidInputError("client_transaction_id: 1 to 128 letters, digits, '-' or '_'")
         check_transaction(query, today=self.runtime.clock.now().date(), securities=self.securities)
         store = await self.store()
         state, _ = await store.read_account(query.account_id)
@@ -351,7 +367,3 @@ class BookHandlers:
             return household_ledger(household, self.securities)
         except TransactionError as exc:
             raise DomainError(f"the household's history cannot be replayed with it: {exc}") from None
-
-
-class _LostRace(Exception):
-    """A compare-and-set lost before anything of the request was written: plan it again."""

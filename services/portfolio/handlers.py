@@ -86,6 +86,7 @@ class PortfolioService:
         self._store: PortfolioStore | None = None
         self.securities = default_securities()
         self.book_handlers = BookHandlers(runtime, self.store, self.securities)
+        self._check: asyncio.Task[None] | None = None
 
     async def store(self) -> PortfolioStore:
         if self._store is None:
@@ -116,15 +117,9 @@ class PortfolioService:
         book = load_book(path) if path else load_book()
         store = await self.store()
         if await kvops.create(store.bucket, _SEEDED, {"households": len(book)}) is None:
-            differs = await self.book_handlers.file_differs(Path(path) if path else DEFAULT_HOUSEHOLD_FILE)
-            if differs:
-                log.warning(
-                    "HOUSEHOLD_FILE differs from the book, which is kept: load it with "
-                    "rebalance accounts load FILE --merge (or --replace)",
-                    accounts_differing=differs,
-                )
-            else:
-                log.info("book loaded already: HOUSEHOLD_FILE is read at the first start only")
+            log.info("book loaded already: HOUSEHOLD_FILE is read at the first start only")
+            # compared in the background: a restart never waits for it
+            self._check = asyncio.create_task(self._say_if_file_differs(Path(path) if path else DEFAULT_HOUSEHOLD_FILE))
             return
         created = 0
         for household, accounts in book:
@@ -135,6 +130,20 @@ class PortfolioService:
             new=created,
             accounts=sum(len(accounts) for _, accounts in book),
         )
+
+    async def _say_if_file_differs(self, path: Path) -> None:
+        try:
+            differs = await self.book_handlers.file_differs(path)
+        except Exception as exc:  # a check only: it never stops the service
+            log.warning("HOUSEHOLD_FILE not compared with the book", error=f"{type(exc).__name__}: {exc}")
+            return
+        if differs:
+            log.warning(
+                "HOUSEHOLD_FILE differs from the book, which is kept: load it with "
+                "rebalance accounts load FILE --merge (or --replace)",
+                accounts_differing=len(differs),
+                first=differs[:10],
+            )
 
     # ---- commands ----------------------------------------------------------------------------------
     async def load(self, command: LoadPortfolio) -> Sequence[Outgoing]:

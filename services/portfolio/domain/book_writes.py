@@ -19,6 +19,7 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -57,6 +58,8 @@ from services.portfolio.domain.state import (
 from shared.errors import InvalidInputError
 from shared.securities import SecurityMaster
 
+_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_MODEL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 ChangeKind = Literal["added", "removed", "changed", "unchanged"]
 
 __all__ = ["BookPlan", "Current", "Write", "merged_account", "plan_writes"]
@@ -191,6 +194,9 @@ class _Planner:
     # ---- models ---------------------------------------------------------------------------------------
     def model(self, i: int, write: ModelWrite) -> None:
         where = f"models[{i}]"
+        if not _MODEL_NAME.fullmatch(write.name):
+            self.problems.append(FieldProblem(path=f"{where}.name", message="1 to 64 letters, digits, '-' or '_'"))
+            return
         if write.name in MODELS:
             self.refused.append(FieldProblem(path=f"{where}.name", message=f"{write.name!r} is a built-in model"))
             return
@@ -210,6 +216,10 @@ class _Planner:
     # ---- households -----------------------------------------------------------------------------------
     def household_write(self, i: int, write: HouseholdWrite) -> None:
         where = f"households[{i}]"
+        if not _ID.fullmatch(write.household_id):
+            message = "1 to 128 letters, digits, '-' or '_'"
+            self.problems.append(FieldProblem(path=f"{where}.household_id", message=message))
+            return
         stored, revision = self.current.households.get(write.household_id, (None, 0))
         mine = stored if stored is not None and stored.tenant == self.tenant else None
         if stored is not None and mine is None:
@@ -272,6 +282,11 @@ class _Planner:
     # ---- accounts -------------------------------------------------------------------------------------
     def account_write(self, i: int, write: AccountWrite) -> None:
         where = f"accounts[{i}]"
+        if not _ID.fullmatch(write.account_id):
+            self.problems.append(
+                FieldProblem(path=f"{where}.account_id", message="1 to 128 letters, digits, '-' or '_'")
+            )
+            return
         stored, revision = self.current.accounts.get(write.account_id, (None, 0))
         mine = self.stored_account(write.account_id)
         if stored is not None and mine is None:
