@@ -146,6 +146,17 @@ async def test_accounts_households_and_models_as_resources(
                 "/api/models/growth", json=bad_model, headers={**ADMIN, "If-Match": made.headers["ETag"]}
             ).json()["problems"]
             out["globex model"] = client.get("/api/models/growth", headers=GLOBEX).status_code
+            deposit = {"clientTransactionId": "g-1", "type": "deposit", "amount": "10", "date": "2026-01-02"}
+            out["globex transaction"] = client.post(
+                "/api/accounts/demo/transactions", json=deposit, headers=GLOBEX
+            ).status_code
+            out["reader transaction"] = client.post(
+                "/api/accounts/demo/transactions", json=deposit, headers=READER
+            ).status_code
+            out["load without mode"] = client.post("/api/accounts/load", json={}, headers=ADMIN).status_code
+            other_tenant = {"household_id": "g-hh", "tenant": "default", "accounts": [{"account_id": "g-1"}]}
+            loaded = client.post("/api/accounts/load?mode=merge", json=other_tenant, headers=GLOBEX)
+            out["globex loads default's"] = (loaded.status_code, loaded.json()["problems"][0]["path"])
         return out
 
     got = await asyncio.to_thread(calls)
@@ -185,4 +196,8 @@ async def test_accounts_households_and_models_as_resources(
             {"path": "securities[0].percent", "message": "the bond securities add up to more than its 10%"}
         ],
         "globex model": 404,
+        "globex transaction": 404,
+        "reader transaction": 403,
+        "load without mode": 422,
+        "globex loads default's": (422, "household.tenant"),
     }
