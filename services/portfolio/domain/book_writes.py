@@ -235,8 +235,8 @@ class _Planner:
             return
         try:
             doc = snake_keys(write.document, where)
-            if write.merge and mine is not None:
-                doc = {**household_document(mine), **doc}
+            if write.merge and mine is not None:  # membership is asserted only when the document lists it
+                doc = {**household_document(mine), "account_ids": None, **doc}
             if doc.setdefault("household_id", write.household_id) != write.household_id:
                 raise InvalidInputError(f"{where}.household_id: {doc['household_id']!r} is not {write.household_id!r}")
             identifier(doc, "household_id", where)
