@@ -5,6 +5,7 @@
   households not in it are removed); ``--merge`` adds and updates only. Prints what changed per household.
   Without a flag it refuses, naming both.
 * ``rebalance accounts show ID``: an account as the book holds it (``--json`` for the document).
+* ``rebalance accounts import FILE.csv``: positions with tax lots from a custodian file (:mod:`cli.import_cmd`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli import import_cmd
 from cli.gateway_client import GatewayClient, fail
 
 __all__ = ["accounts_app", "change_lines", "register"]
@@ -123,6 +125,9 @@ def show(
     for lot in doc.get("lots", []):
         table.add_row(lot["lotId"], lot["symbol"], lot["shares"], lot["costBasis"], lot["acquired"])
     console.print(table)
+
+
+import_cmd.register(accounts_app)  # rebalance accounts import FILE.csv (a custodian lot file)
 
 
 def register(app: typer.Typer) -> None:

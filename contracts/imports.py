@@ -93,8 +93,9 @@ class AccountChange(Value, frozen=True, kw_only=True):
     lots_unchanged: int = 0
     cash_before: Decimal = Decimal(0)
     cash_after: Decimal = Decimal(0)
-    history_dropped: int = 0
-    """Fills recorded before the import that no longer count (the import is the new starting position)."""
+    history_archived: bool = False
+    """The lots differ from the account's stored positions, so the import is its new starting position: the
+    fills recorded before it are archived (no longer replayed by its ledger)."""
 
 
 class ImportReply(Value, frozen=True, kw_only=True):

@@ -44,6 +44,7 @@ from services.gateway.idempotency import reuse_problem
 from services.gateway.routes_accounts import accounts_router
 from services.gateway.routes_batch import batch_router
 from services.gateway.routes_docs import install_docs
+from services.gateway.routes_import import import_router
 from services.gateway.routes_ledger import ledger_router
 from services.gateway.routes_ops import install_operations
 from services.gateway.routes_reconcile import reconcile_router
@@ -136,6 +137,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
     app.include_router(reconcile_router(runtime))
     app.include_router(runs_router(runtime))
     app.include_router(ledger_router(runtime))
+    app.include_router(import_router(runtime))  # before accounts: /api/accounts/import is not an account id
     app.include_router(accounts_router(runtime))
 
     # Keys, tenants, roles, the per-key rate limit and the body limit of every /api route (security.py).

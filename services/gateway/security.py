@@ -152,6 +152,8 @@ def load_key_ring(settings: Settings) -> KeyRing:
 ROLE_RULES: list[tuple[frozenset[str], re.Pattern[str], str]] = [
     (frozenset({"POST"}), re.compile(r"^/api/.*/(approve|reject)$"), "approve"),
     (frozenset({"POST"}), re.compile(r"^/api/tax/realized$"), "read"),  # a calculation: changes nothing
+    # A custodian import: a dry run needs ``read``; the route itself asks ``trade`` to apply (routes_import).
+    (frozenset({"POST"}), re.compile(r"^/api/accounts/import$"), "read"),
     (frozenset({"POST", "PUT", "PATCH", "DELETE"}), re.compile(r"^/api/(households|accounts|models)(/|$)"), "admin"),
     (frozenset({"POST", "PUT", "PATCH", "DELETE"}), re.compile(r"^/api/(admin|dlq)(/|$)"), "admin"),
     (frozenset({"GET", "HEAD"}), re.compile(r"^/api/(admin|dlq)(/|$)"), "admin"),

@@ -59,7 +59,7 @@ def read_generic(records: Sequence[Record], header: int, options: ImportOptions,
     for record in records[header + 1 :]:
         cells = Cells(record, columns, problems, records[header].cells)
         account = cells.text("account_id")
-        household = cells.text("household_id") or options.household_id
+        household = cells.text("household_id") or None
         kind = cells.text("account_type") or None
         symbol = cells.text("symbol").upper()
         if not account:

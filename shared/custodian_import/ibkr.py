@@ -48,7 +48,7 @@ def read_ibkr(records: Sequence[Record], header: int, options: ImportOptions, pr
     columns = columns_of(header_cells, ALIASES)
     repeated = [normalized(cell) for cell in header_cells]
     rows = Rows()
-    household = options.household_id
+    household = None  # the layout has no household column: the caller places new accounts
     for record in records[header + 1 :]:
         if record.cells[0].strip().upper() in _TRAILERS or [normalized(c) for c in record.cells] == repeated:
             continue

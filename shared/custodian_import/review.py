@@ -2,8 +2,9 @@
 book; nothing here does I/O).
 
 What an import means for an account: its lots and (when the file has cash rows) its cash become the
-account's new starting position as of the import. The fills recorded before it no longer count in its
-ledger (``history_dropped`` says how many); a run in progress on the account refuses the import."""
+account's new starting position as of the import. When the lots differ from the stored positions, the fills
+recorded before it no longer count in its ledger (``history_archived``); a run in progress on the account
+refuses the import."""
 
 from __future__ import annotations
 
@@ -23,13 +24,12 @@ class BookView:
 
     ``accounts``: each named account's snapshot (its lots as the ledger derives them), ``None`` if it does
     not exist. ``households``: each named household's tenant, ``None`` if it does not exist.
-    ``history``: the number of fills recorded per existing account. ``running``: the run in progress
-    on an account, by account id. ``symbols``: the securities the system knows."""
+    ``running``: the run in progress on an account, by account id. ``symbols``: the securities the system
+    knows."""
 
     accounts: Mapping[str, AccountSnapshot | None]
     households: Mapping[str, str | None]
     symbols: Collection[str]
-    history: Mapping[str, int] = field(default_factory=dict)
     running: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -86,8 +86,12 @@ def _lot_changes(
     return added, removed, changed, same
 
 
-def review_import(accounts: list[ImportedAccount], tenant: str, book: BookView) -> ImportReview:
-    """Every problem of the import against ``book`` (each with its line), and each account's change."""
+def review_import(
+    accounts: list[ImportedAccount], tenant: str, book: BookView, default_household: str | None = None
+) -> ImportReview:
+    """Every problem of the import against ``book`` (each with its line), and each account's change.
+
+    An account the file does not place stays in its household; a new one goes to ``default_household``."""
     errors: list[tuple[int, str]] = []
     changes: list[AccountChange] = []
     for account in accounts:
@@ -96,7 +100,7 @@ def review_import(accounts: list[ImportedAccount], tenant: str, book: BookView) 
         if current is not None and current.tenant != tenant:
             errors.append((line, f"account_id: {account_id!r} is taken by another book; choose another id"))
             continue
-        household = account.household_id or (current.household_id if current else None)
+        household = account.household_id or (current.household_id if current else default_household)
         if household is None:
             errors.append((line, f"household_id: account {account_id} is new: name its household"))
             continue
@@ -136,7 +140,7 @@ def review_import(accounts: list[ImportedAccount], tenant: str, book: BookView) 
                 lots_unchanged=same,
                 cash_before=cash_before,
                 cash_after=account.cash if account.cash is not None else cash_before,
-                history_dropped=book.history.get(account_id, 0),
+                history_archived=current is not None and bool(added or removed or changed),
             )
         )
     return ImportReview(errors=[f"line {n}: {m}" for n, m in sorted(set(errors))], changes=changes)

@@ -78,11 +78,11 @@ def columns_of(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> d
 
 @dataclass(frozen=True, slots=True)
 class ImportOptions:
-    """What the caller says about a file: the account and household its rows belong to when the layout has
-    no such column (a Schwab export is of one account), and the import's date (no lot acquired after it)."""
+    """What the caller says about a file: the account its rows belong to when the layout has no such column
+    (a Schwab export is of one account), and the import's date (no lot acquired after it). The household of
+    accounts the file does not place is the review's business (an existing account keeps its own)."""
 
     account_id: str | None = None
-    household_id: str | None = None
     as_of: date | None = None
 
 

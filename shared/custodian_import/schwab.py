@@ -59,7 +59,7 @@ def read_schwab(records: Sequence[Record], header: int, options: ImportOptions, 
     if not account:
         problems.add(records[0].line, "account: a Schwab export names no account id; give one (--account)")
         return rows
-    household = options.household_id
+    household = None  # the layout has no household column: the caller places new accounts
     for record in records[header + 1 :]:
         cells = Cells(record, columns, problems, records[header].cells)
         raw_symbol = cells.text("symbol")

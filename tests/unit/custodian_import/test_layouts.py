@@ -40,11 +40,11 @@ def test_generic_file() -> None:
 
 
 def test_schwab_lot_details() -> None:
-    parsed = parse_import(_read("schwab_lot_details.csv"), options=ImportOptions(account_id="sch-1", household_id="h1"))
+    parsed = parse_import(_read("schwab_lot_details.csv"), options=ImportOptions(account_id="sch-1"))
     assert parsed.errors == []
     assert parsed.format == "schwab"
     (account,) = parsed.accounts
-    assert (account.account_id, account.household_id) == ("sch-1", "h1")
+    assert (account.account_id, account.household_id) == ("sch-1", None)  # the caller places it
     # cash and the money-market fund at market value; the footer and the VTI total row are not lots
     assert account.cash == Decimal("1250.55") + Decimal("2749.45")
     assert _lots(account) == [
@@ -70,11 +70,11 @@ def test_schwab_position_total_must_match_its_lots() -> None:
 
 
 def test_ibkr_open_positions() -> None:
-    parsed = parse_import(_read("ibkr_open_positions.csv"), options=ImportOptions(household_id="ib-house"))
+    parsed = parse_import(_read("ibkr_open_positions.csv"))
     assert parsed.errors == []
     assert parsed.format == "ibkr"
     first, second = parsed.accounts
-    assert (first.account_id, first.household_id, first.cash) == ("U1234567", "ib-house", Decimal("3210.55"))
+    assert (first.account_id, first.household_id, first.cash) == ("U1234567", None, Decimal("3210.55"))
     assert _lots(first) == [
         ("BND-20210607-1", "BND", Decimal(80), Decimal(6000), date(2021, 6, 7)),
         ("VTI-20200315-1", "VTI", Decimal(10), Decimal(2500), date(2020, 3, 15)),

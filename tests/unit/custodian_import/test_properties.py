@@ -41,7 +41,7 @@ def test_row_order_does_not_matter(data: st.DataObject) -> None:
     for name, header_lines, options in (
         ("generic.csv", 1, ImportOptions()),
         ("schwab_lot_details.csv", 3, ImportOptions(account_id="s")),
-        ("ibkr_open_positions.csv", 1, ImportOptions(household_id="h")),
+        ("ibkr_open_positions.csv", 1, ImportOptions()),
     ):
         text = (DATA / name).read_text(encoding="utf-8")
         rows = len(text.splitlines()) - header_lines

@@ -45,8 +45,7 @@ def test_changes_of_an_existing_account_and_a_new_one() -> None:
     new = ImportedAccount(
         account_id="a2", line=5, household_id="h2", lots=[_lot(5, "x", "VTI", "1", "1", date(2020, 1, 2))]
     )
-    book = BookView(accounts={"a1": HELD, "a2": None}, households={"h1": "acme", "h2": None}, symbols=SYMBOLS,
-                    history={"a1": 4})  # fmt: skip
+    book = BookView(accounts={"a1": HELD, "a2": None}, households={"h1": "acme", "h2": None}, symbols=SYMBOLS)  # fmt: skip
     review = review_import([existing, new], "acme", book)
     assert review.errors == []
     first, second = review.changes
@@ -56,8 +55,29 @@ def test_changes_of_an_existing_account_and_a_new_one() -> None:
     (changed,) = first.lots_changed
     assert (changed.lot_id, changed.before_shares, changed.shares, changed.before_cost_basis) == ("grow", 5, 6, 400)
     assert first.lots_unchanged == 1  # 2000.00 and 2000 are the same cost
-    assert (first.cash_before, first.cash_after, first.history_dropped) == (Decimal("100.00"), Decimal("55.10"), 4)
+    assert (first.cash_before, first.cash_after, first.history_archived) == (Decimal("100.00"), Decimal("55.10"), True)
     assert (second.new_account, second.new_household, second.cash_after) == (True, True, Decimal(0))
+    assert not second.history_archived  # nothing to archive
+
+
+def test_the_same_lots_keep_the_history() -> None:
+    same = [_lot(2 + i, lot.lot_id, lot.symbol, str(lot.shares), str(lot.cost_basis), lot.acquired)
+            for i, lot in enumerate(HELD.lots)]  # fmt: skip
+    imported = ImportedAccount(account_id="a1", line=2, lots=same, cash=Decimal(7))
+    book = BookView(accounts={"a1": HELD}, households={"h1": "acme"}, symbols=SYMBOLS)
+    (change,) = review_import([imported], "acme", book).changes
+    assert (change.lots_unchanged, change.history_archived, change.cash_after) == (3, False, Decimal(7))
+
+
+def test_the_default_household_places_only_new_accounts() -> None:
+    accounts = [ImportedAccount(account_id="a1", line=2), ImportedAccount(account_id="a9", line=3)]
+    book = BookView(accounts={"a1": HELD, "a9": None}, households={"h1": "acme", "h7": "acme"}, symbols=SYMBOLS)
+    review = review_import(accounts, "acme", book, default_household="h7")
+    assert review.errors == []
+    assert [(c.account_id, c.household_id, c.new_household) for c in review.changes] == [
+        ("a1", "h1", False),
+        ("a9", "h7", False),
+    ]
 
 
 def test_an_account_without_cash_rows_keeps_its_cash() -> None:
