@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from contracts import subjects, to_builtins
+from contracts import encode, subjects, to_builtins
 from contracts.book import AccountWrite, FieldProblem, HouseholdWrite, PutAccounts, PutAccountsReply
 from contracts.imports import AccountChange, ImportedAccount, ImportFormat
 from services.gateway.import_book import read_book_view
@@ -35,6 +35,9 @@ __all__ = ["import_id_of", "import_router", "problem_lines", "put_request"]
 
 _ID = r"^[A-Za-z0-9_-]{1,128}$"
 _ERRORS_SHOWN = 1000
+RECORD_FACTOR = 3.5
+"""The portfolio service records a bulk write (the new account states) in one bus message of about three times
+the request's size (measured: 104 KB of request, 323 KB of record for 1,000 lots)."""
 _PATH = re.compile(r"^accounts\[(\d+)\](?:\.lots\[(\d+)\])?(?:\.(.+))?$")
 _HOUSEHOLD_PATH = re.compile(r"^households\[(\d+)\](?:\.(.+))?$")
 FormatParam = Annotated[ImportFormat | None, Query(description="the layout; default: found from the header")]
@@ -148,6 +151,7 @@ def import_router(runtime: ServiceRuntime) -> APIRouter:
             200: {"description": "what changed (or, with dryRun, what would change), per account"},
             403: {"description": "applying needs the trade role"},
             409: {"description": "the import id was used for another file"},
+            413: {"description": "too many lots for one bus message: split the file by account"},
             422: {"description": "every problem of the file, each with its line; nothing applied"},
         },
     )
@@ -181,6 +185,15 @@ def import_router(runtime: ServiceRuntime) -> APIRouter:
             return _refused(422, review.errors, format=parsed.format)
         import_id = import_id_of(principal.tenant, idempotency_key)
         put = put_request(import_id, principal.tenant, parsed.accounts, review.changes, dryRun)
+        size, most = len(encode(put)), runtime.broker.connection.max_payload
+        if size * RECORD_FACTOR > most:
+            lots = sum(len(a.lots) for a in parsed.accounts)
+            message = (
+                f"{lots} lots in {len(parsed.accounts)} accounts are too many for one import on this bus: the write "
+                f"is about {int(size * RECORD_FACTOR)} bytes in one message, over its max_payload of {most} bytes; "
+                "split the file by account (or raise max_payload: deploy/nats sets 8 MB)"
+            )
+            return JSONResponse({"success": False, "error": message}, status_code=413)
         reply = await ask(runtime.broker, subjects.PORTFOLIO_QUERY_PUT_ACCOUNTS, put, PutAccountsReply, timeout=60.0)
         if reply.outcome == "refused":
             message = "; ".join(p.message for p in reply.problems) or "refused"

@@ -154,6 +154,12 @@ async def test_a_file_with_errors_changes_nothing(system: InProcessSystem, setti
             out["moved"] = moved.status_code
             out["after"] = _lots(client, "demo"), _cash(client, "demo")
             out["bad account"] = client.get("/api/accounts/bad-acct").status_code
+            rows = [f"big-{i % 3},big-house,VTI,1,{100 + i}.00,2020-01-0{1 + i % 9}" for i in range(4000)]
+            big = _post(
+                client, ("account_id,household_id,symbol,shares,cost_basis,acquired\n" + "\n".join(rows)).encode()
+            )
+            out["big"] = big.status_code, big.json()["error"]
+            out["big account"] = client.get("/api/accounts/big-0").status_code
         return out
 
     got = await asyncio.to_thread(calls)
@@ -169,6 +175,9 @@ async def test_a_file_with_errors_changes_nothing(system: InProcessSystem, setti
     assert got["symbol"] == (422, ["line 2: symbol: 'ZZZZ' is not a security the system knows"])
     assert got["moved"] == 200  # --household places new accounts only: demo stays in its household
     assert got["bad account"] == 404
+    status, error = got["big"]  # one bus message (1 MB on a bare nats-server) cannot carry the write
+    assert status == 413 and error.startswith("4000 lots in 3 accounts are too many for one import on this bus")
+    assert got["big account"] == 404
     before_lots, _ = got["before"]
     after_lots, after_cash = got["after"]
     assert before_lots != after_lots and after_cash == Decimal("4000.00")  # the Schwab file was the one applied
