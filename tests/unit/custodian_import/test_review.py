@@ -45,7 +45,7 @@ def test_changes_of_an_existing_account_and_a_new_one() -> None:
     new = ImportedAccount(
         account_id="a2", line=5, household_id="h2", lots=[_lot(5, "x", "VTI", "1", "1", date(2020, 1, 2))]
     )
-    book = BookView(accounts={"a1": HELD, "a2": None}, households={"h1": "acme", "h2": None}, symbols=SYMBOLS)  # fmt: skip
+    book = BookView(accounts={"a1": HELD, "a2": None}, households={"h1": "acme", "h2": None}, symbols=SYMBOLS)
     review = review_import([existing, new], "acme", book)
     assert review.errors == []
     first, second = review.changes
