@@ -82,6 +82,8 @@ class Book:
     target: Mapping[str, Decimal]  # every class of ASSET_CLASSES, percent
     by_symbol: Mapping[str, tuple[LotFacts, ...]]  # symbol -> its lots in tax order
     classes: Mapping[str, str]  # held symbol -> asset class (others: from the securities master)
+    facts_by_id: Mapping[str, LotFacts]  # lot id -> its facts
+    values_by_class: Mapping[str, Decimal]  # asset class -> market value before trading (cash included)
 
     def class_of(self, symbol: str) -> str:
         cls = self.classes.get(symbol)
@@ -91,11 +93,8 @@ class Book:
         return list(self.by_symbol.get(symbol, ()))
 
     def class_values(self) -> dict[str, Decimal]:
-        values = {c: ZERO for c in ASSET_CLASSES}
-        for symbol, value in self.holdings.items():
-            values[self.class_of(symbol)] += value
-        values[CASH] += self.cash
-        return values
+        """Asset class to market value before trading (cash included); a fresh dict."""
+        return dict(self.values_by_class)
 
     def price(self, symbol: str) -> Decimal:
         try:
@@ -116,6 +115,22 @@ def _validate_target(target: Mapping[str, Decimal]) -> dict[str, Decimal]:
     return {c: target.get(c, ZERO) for c in ASSET_CLASSES}
 
 
+def _symbol_facts(
+    lot: TaxLot, prices: Mapping[str, Decimal], securities: SecurityMaster
+) -> tuple[Decimal, str]:
+    """The validated price and asset class of ``lot``'s security (checked once per symbol)."""
+    try:
+        cls = securities[lot.symbol].asset_class
+    except UnknownSecurityError as exc:
+        raise InvalidAccountError(f"lot {lot.lot_id!r}: {exc}") from None
+    price = prices.get(lot.symbol)
+    if price is None:
+        raise MissingPriceError(lot.symbol)
+    if price <= 0:
+        raise InvalidAccountError(f"{lot.symbol}: price must be positive ({price})")
+    return price, cls
+
+
 def build_book(
     account: AccountSnapshot,
     prices: Mapping[str, Decimal],
@@ -124,82 +139,92 @@ def build_book(
     securities: SecurityMaster,
     tax: TaxInputs | None,
 ) -> Book:
-    """Validate and value ``account`` at ``prices`` on ``as_of``."""
+    """Validate and value ``account`` at ``prices`` on ``as_of``.
+
+    One pass over the lots with the per-symbol facts (class, price) and the per-date terms looked up
+    once: this runs on every plan, so it keeps to plain local variables."""
     if account.cash < 0:
         raise InvalidAccountError(f"cash is negative ({account.cash})")
     if account.cash_reserve < 0:
         raise InvalidAccountError(f"cash_reserve is negative ({account.cash_reserve})")
     target = _validate_target(account.target)
     seen: set[str] = set()
-    facts: list[LotFacts] = []
     classes: dict[str, str] = {}
+    symbol_prices: dict[str, Decimal] = {}
     terms: dict[date, Term] = {}
+    lot_terms = tax.lot_terms if tax is not None and tax.lot_terms else None
+    washed_ids = tax.washed_lot_ids if tax is not None else frozenset()
+    taxed = account.taxable and tax is not None
+    long_rate = tax.long_term_rate if taxed and tax is not None else ZERO
+    short_rate = tax.short_term_rate if taxed and tax is not None else ZERO
+    long_term = Term.LONG
+    keyed: list[tuple[str, Decimal, Decimal, str, LotFacts]] = []
     for lot in account.lots:
-        if lot.lot_id in seen:
-            raise InvalidAccountError(f"lot {lot.lot_id!r} appears twice")
-        seen.add(lot.lot_id)
-        if lot.shares <= 0:
-            raise InvalidAccountError(f"lot {lot.lot_id!r}: shares must be positive ({lot.shares})")
+        lot_id, symbol, lot_shares, acquired = lot.lot_id, lot.symbol, lot.shares, lot.acquired
+        if lot_id in seen:
+            raise InvalidAccountError(f"lot {lot_id!r} appears twice")
+        seen.add(lot_id)
+        if lot_shares <= 0:
+            raise InvalidAccountError(f"lot {lot_id!r}: shares must be positive ({lot_shares})")
         if lot.cost_basis < 0:
-            raise InvalidAccountError(f"lot {lot.lot_id!r}: cost_basis is negative ({lot.cost_basis})")
-        if lot.acquired > as_of:
-            raise InvalidAccountError(f"lot {lot.lot_id!r}: acquired {lot.acquired} is after {as_of}")
-        if lot.symbol not in classes:
-            try:
-                classes[lot.symbol] = securities[lot.symbol].asset_class
-            except UnknownSecurityError as exc:
-                raise InvalidAccountError(f"lot {lot.lot_id!r}: {exc}") from None
-        price = prices.get(lot.symbol)
+            raise InvalidAccountError(f"lot {lot_id!r}: cost_basis is negative ({lot.cost_basis})")
+        if acquired > as_of:
+            raise InvalidAccountError(f"lot {lot_id!r}: acquired {acquired} is after {as_of}")
+        price = symbol_prices.get(symbol)
         if price is None:
-            raise MissingPriceError(lot.symbol)
-        if price <= 0:
-            raise InvalidAccountError(f"{lot.symbol}: price must be positive ({price})")
-        term = (tax.lot_terms.get(lot.lot_id) if tax else None) or terms.get(lot.acquired)
+            price, classes[symbol] = _symbol_facts(lot, prices, securities)
+            symbol_prices[symbol] = price
+        term = (lot_terms.get(lot_id) if lot_terms is not None else None) or terms.get(acquired)
         if term is None:
-            held = (as_of - lot.acquired).days  # more than 366 days: past any anniversary; 365 or less: not
-            term = Term.LONG if held > 366 else Term.SHORT if held <= 365 else term_of(lot.acquired, as_of)
-            terms[lot.acquired] = term
-        gain_per_share = price - lot.cost_basis / lot.shares
-        washed = tax is not None and lot.lot_id in tax.washed_lot_ids and gain_per_share < 0
-        term_rate = ZERO
-        if account.taxable and tax is not None:
-            term_rate = tax.long_term_rate if term is Term.LONG else tax.short_term_rate
-        rate = ZERO if washed else term_rate
-        cost_per_share = -gain_per_share * term_rate if washed else gain_per_share * rate
-        facts.append(
-            LotFacts(
-                lot=lot,
-                price=price,
-                term=term,
-                gain_per_share=gain_per_share,
-                rate=rate,
-                washed=washed,
-                cost_per_share=cost_per_share,
-            )
-        )
-    facts.sort(key=lambda f: (f.lot.symbol, f.cost_per_share, f.gain_per_share, f.lot.lot_id))  # symbol, tax order
+            held = (as_of - acquired).days  # more than 366 days: past any anniversary; 365 or less: not
+            term = Term.LONG if held > 366 else Term.SHORT if held <= 365 else term_of(acquired, as_of)
+            terms[acquired] = term
+        gain_per_share = price - lot.cost_basis / lot_shares
+        term_rate = long_rate if term is long_term else short_rate
+        if gain_per_share < 0 and lot_id in washed_ids:
+            facts = LotFacts(lot, price, term, gain_per_share, ZERO, True, -gain_per_share * term_rate)
+        else:
+            facts = LotFacts(lot, price, term, gain_per_share, term_rate, False, gain_per_share * term_rate)
+        keyed.append((symbol, facts.cost_per_share, gain_per_share, lot_id, facts))  # symbol, tax order
+    keyed.sort()  # lot ids are unique: the facts themselves are never compared
+    facts_list = [row[4] for row in keyed]
     holdings: dict[str, Decimal] = {}
     shares: dict[str, Decimal] = {}
-    by_symbol: dict[str, list[LotFacts]] = {}
-    for f in facts:
-        symbol, lot_shares = f.lot.symbol, f.lot.shares
-        by_symbol.setdefault(symbol, []).append(f)
-        holdings[symbol] = holdings.get(symbol, ZERO) + lot_shares * f.price
-        shares[symbol] = shares.get(symbol, ZERO) + lot_shares
+    by_symbol: dict[str, tuple[LotFacts, ...]] = {}
+    start = 0
+    n = len(keyed)
+    while start < n:  # the lots of one symbol are contiguous
+        symbol = keyed[start][0]
+        end = start + 1
+        while end < n and keyed[end][0] == symbol:
+            end += 1
+        run = facts_list[start:end]
+        value = count = ZERO
+        for f in run:
+            value = value + f.lot.shares * f.price
+            count = count + f.lot.shares
+        holdings[symbol], shares[symbol], by_symbol[symbol] = value, count, tuple(run)
+        start = end
     total = account.cash + sum(holdings.values(), ZERO)
     if total <= 0:
         raise InvalidAccountError("the account has no value")
+    class_values = {c: ZERO for c in ASSET_CLASSES}
+    for symbol, value in holdings.items():
+        class_values[classes[symbol]] += value
+    class_values[CASH] += account.cash
     return Book(
         account=account,
         as_of=as_of,
         securities=securities,
         prices=prices,
-        lots=tuple(facts),
-        holdings=dict(sorted(holdings.items())),
-        shares=dict(sorted(shares.items())),
+        lots=tuple(facts_list),
+        holdings=holdings,
+        shares=shares,
         cash=account.cash,
         total=total,
         target=target,
-        by_symbol={s: tuple(v) for s, v in by_symbol.items()},
+        by_symbol=by_symbol,
         classes=classes,
+        facts_by_id={f.lot.lot_id: f for f in facts_list},
+        values_by_class=class_values,
     )

@@ -48,7 +48,7 @@ class _Repair:
         self.rate = options.costs.rate
         self.commission = options.costs.commission_per_trade
         self.warnings: list[str] = list(intent.warnings)
-        self.facts: dict[str, LotFacts] = {f.lot_id: f for f in book.lots}
+        self.facts: Mapping[str, LotFacts] = book.facts_by_id
         self.do_not_buy = tax.do_not_buy if tax else frozenset()
         self.blocked = options.exclude_symbols | options.restricted_symbols | self.do_not_buy
         # symbol -> ordered [(facts, shares)]
@@ -56,21 +56,32 @@ class _Repair:
         self.buys: dict[str, Decimal] = {}  # symbol -> shares
         self.limits: list[str] = []  # constraints that cut the intended sells, for a refused withdrawal
         self._sell_values: dict[str, Decimal] = {}  # symbol -> sell value; dropped on every change
+        self._sold: Decimal | None = None  # value of every sell; dropped on every change
 
     # -- helpers --------------------------------------------------------------------------------
     def sell_value(self, symbol: str) -> Decimal:
         value = self._sell_values.get(symbol)
         if value is None:
-            value = self._sell_values[symbol] = sum((f.price * s for f, s in self.sells[symbol]), ZERO)
+            value = ZERO
+            for f, shares in self.sells[symbol]:
+                value = value + f.price * shares
+            self._sell_values[symbol] = value
         return value
 
     def buy_value(self, symbol: str) -> Decimal:
         return self.book.price(symbol) * self.buys[symbol]
 
     def _sold_bought(self) -> tuple[Decimal, Decimal]:
-        sold = sum((self.sell_value(s) for s in self.sells), ZERO)
+        sold = self._sold
+        if sold is None:
+            sold = ZERO
+            for symbol in self.sells:
+                sold = sold + self.sell_value(symbol)
+            self._sold = sold
+        bought = ZERO
         prices = self.book.prices
-        bought = sum((prices[s] * n for s, n in self.buys.items()), ZERO)
+        for symbol, n in self.buys.items():
+            bought = bought + prices[symbol] * n
         return sold, bought
 
     def traded(self) -> Decimal:
@@ -92,6 +103,7 @@ class _Repair:
         """Remove ``shares`` from the end of ``symbol``'s lot order."""
         rows = self.sells[symbol]
         self._sell_values.pop(symbol, None)
+        self._sold = None
         while shares > 0 and rows:
             facts, have = rows[-1]
             take = min(have, shares)
@@ -104,10 +116,18 @@ class _Repair:
             del self.sells[symbol]
 
     def gain(self) -> Decimal:
-        return sum((f.gain_per_share * s for rows in self.sells.values() for f, s in rows), ZERO)
+        total = ZERO
+        for rows in self.sells.values():
+            for f, s in rows:
+                total = total + f.gain_per_share * s
+        return total
 
     def tax(self) -> Decimal:
-        return sum((f.gain_per_share * s * f.rate for rows in self.sells.values() for f, s in rows), ZERO)
+        total = ZERO
+        for rows in self.sells.values():
+            for f, s in rows:
+                total = total + f.gain_per_share * s * f.rate
+        return total
 
     def small(self, value: Decimal) -> bool:
         if value < self.options.min_trade:
@@ -116,20 +136,31 @@ class _Repair:
 
     # -- steps ----------------------------------------------------------------------------------
     def take_sells(self) -> None:
+        by_id = self.facts
+        excluded = self.options.exclude_symbols
+        sells = self.sells
         for lot_id, wanted in self.intent.sell_lots.items():
-            facts = self.facts.get(lot_id)
+            facts = by_id.get(lot_id)
             if facts is None:
                 self.warnings.append(f"unknown lot {lot_id!r} not sold")
                 continue
-            if facts.symbol in self.options.exclude_symbols:
-                self.warnings.append(f"{facts.symbol} is excluded: not sold")
+            lot = facts.lot
+            symbol = lot.symbol
+            if symbol in excluded:
+                self.warnings.append(f"{symbol} is excluded: not sold")
                 continue
-            shares = min(wanted, facts.lot.shares)
-            if shares != facts.lot.shares:
+            have = lot.shares
+            shares = min(wanted, have)
+            if shares != have:
                 shares = floor_shares(shares, fractional=self.frac)
             if shares > 0:
-                self.sells.setdefault(facts.symbol, []).append((facts, shares))
-                self._sell_values.pop(facts.symbol, None)
+                rows = sells.get(symbol)
+                if rows is None:
+                    sells[symbol] = [(facts, shares)]
+                else:
+                    rows.append((facts, shares))
+        self._sell_values.clear()
+        self._sold = None
         cap = self.options.max_trade_amount
         for symbol in sorted(self.sells):
             price = self.book.price(symbol)
@@ -204,6 +235,7 @@ class _Repair:
             if self.small(self.sell_value(symbol)):
                 del self.sells[symbol]
                 self._sell_values.pop(symbol, None)
+                self._sold = None
                 self.limits.append(f"min_trade ${self.options.min_trade} drops the sale of {symbol}")
         for symbol in sorted(self.buys):
             if self.small(self.buy_value(symbol)):
@@ -227,13 +259,16 @@ class _Repair:
             )
 
     def class_values_after(self) -> dict[str, Decimal]:
-        values = {c: ZERO for c in self.book.target}
-        for symbol, value in self.book.holdings.items():
-            values[self.book.class_of(symbol)] += value
+        book = self.book
+        values = {c: ZERO for c in book.target}
+        classes = book.classes  # every held symbol (so every sold one)
+        for symbol, value in book.holdings.items():
+            values[classes[symbol]] += value
         for symbol in self.sells:
-            values[self.book.class_of(symbol)] -= self.sell_value(symbol)
-        for symbol in self.buys:
-            values[self.book.class_of(symbol)] += self.buy_value(symbol)
+            values[classes[symbol]] -= self.sell_value(symbol)
+        prices = book.prices
+        for symbol, n in self.buys.items():
+            values[book.class_of(symbol)] += prices[symbol] * n
         values[CASH] += self.cash_after()
         return values
 
@@ -325,21 +360,30 @@ def finalize(
     target: Mapping[str, Decimal] = book.target
     taxable = book.account.taxable
     trades: list[Trade] = []
+    drift: dict[str, str] = {}  # class -> its drift phrase (the same for every trade of the class)
+    washed = {f.lot.symbol for f in book.lots if f.washed}
     for symbol in sorted(rep.sells):
         price = book.price(symbol)
-        sales = tuple(
-            LotSale(lot_id=f.lot_id, shares=s, gain=f.gain_per_share * s, term=f.term) for f, s in rep.sells[symbol]
-        )
-        shares = sum((s for _, s in rep.sells[symbol]), ZERO)
-        gain = sum((lot.gain for lot in sales), ZERO)
-        est = sum((f.gain_per_share * s * f.rate for f, s in rep.sells[symbol]), ZERO)
+        rows = rep.sells[symbol]
+        sales = []
+        shares = gain = est = ZERO
+        for f, s in rows:
+            lot_gain = f.gain_per_share * s
+            sales.append(LotSale(lot_id=f.lot.lot_id, shares=s, gain=lot_gain, term=f.term))
+            shares = shares + s
+            gain = gain + lot_gain
+            est = est + lot_gain * f.rate
         cls = book.class_of(symbol)
-        parts = [p for p in (intent.purpose.get(symbol), drift_phrase(cls, before, after, target)) if p]
+        phrase = drift.get(cls)
+        if phrase is None:
+            phrase = drift[cls] = drift_phrase(cls, before, after, target)
+        parts = [p for p in (intent.purpose.get(symbol), phrase) if p]
         parts += [lots_phrase(sales), tax_phrase(gain, est, taxable)]
-        sold_ids = {lot.lot_id for lot in sales}
-        kept = [f.lot_id for f in book.lots_of(symbol) if f.washed and f.lot_id not in sold_ids]
-        if kept:
-            parts.append(kept_phrase(kept))
+        if symbol in washed:
+            sold_ids = {lot.lot_id for lot in sales}
+            kept = [f.lot_id for f in book.lots_of(symbol) if f.washed and f.lot_id not in sold_ids]
+            if kept:
+                parts.append(kept_phrase(kept))
         trades.append(
             Trade(
                 symbol=symbol,
@@ -347,7 +391,7 @@ def finalize(
                 shares=shares,
                 price=price,
                 value=shares * price,
-                lots=sales,
+                lots=tuple(sales),
                 reason="; ".join(parts),
             )
         )
@@ -355,7 +399,10 @@ def finalize(
         price = book.price(symbol)
         shares = rep.buys[symbol]
         cls = book.class_of(symbol)
-        parts = [p for p in (intent.purpose.get(symbol), drift_phrase(cls, before, after, target)) if p]
+        phrase = drift.get(cls)
+        if phrase is None:
+            phrase = drift[cls] = drift_phrase(cls, before, after, target)
+        parts = [p for p in (intent.purpose.get(symbol), phrase) if p]
         parts.append(f"buys {shares} sh at ${price}")
         trades.append(
             Trade(

@@ -24,7 +24,7 @@ are :func:`~.finalize.finalize`'s.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -36,7 +36,6 @@ from .cvxpy_backend import solve_cvxpy
 from .drift import class_goals
 from .heuristic import blocked_for_buying
 from .intent import Intent
-from .lots import round_shares, sell_from_lots
 from .model import Covariance, PlanOptions, TaxInputs
 from .osqp_backend import solve_osqp
 from .qp import QPData, build_qp
@@ -44,6 +43,9 @@ from .qp import QPData, build_qp
 __all__ = ["Directions", "choose_directions", "optimizer_intent", "prepare_qp"]
 
 _HUNDRED = Decimal(100)
+_CENT = Decimal("0.01")
+_ONE = Decimal(1)
+_MICRO = Decimal("0.000001")
 
 
 @dataclass(slots=True)
@@ -165,17 +167,32 @@ def optimizer_intent(
     intent = Intent(drift_driven=True, warnings=list(warnings))
     V = book.total
     cent = 0.01 / qp.total  # a cent, as a fraction of the account
-    for i in np.flatnonzero(buys >= cent):
-        dollars = Decimal(repr(float(buys[i]))) * V
-        if dollars >= Decimal("0.01"):
-            intent.add_buy(qp.symbols[i], dollars)
+    symbols = qp.symbols
+    buy_list = buys.tolist()
+    for i in np.flatnonzero(buys >= cent).tolist():
+        dollars = Decimal(repr(buy_list[i])) * V
+        if dollars >= _CENT:
+            intent.add_buy(symbols[i], dollars)
     kept = np.where(sells >= cent, sells, 0.0)  # below a cent a lot is not sold
     per_security = np.bincount(qp.lot_sec, weights=kept, minlength=qp.n_sec) * qp.total
-    for i in np.flatnonzero(per_security >= 0.01):
-        symbol = qp.symbols[i]
-        dollars = Decimal(repr(float(per_security[i])))
-        shares = round_shares(dollars / book.price(symbol), fractional=book.account.fractional)
-        shares = min(shares, book.shares[symbol])
-        for lot_id, take in sell_from_lots(book, symbol, shares).items():
-            intent.add_sell(lot_id, take)
+    per_list = per_security.tolist()
+    prices, held, by_symbol = book.prices, book.shares, book.by_symbol
+    quantum = _MICRO if book.account.fractional else _ONE
+    sell_lots = intent.sell_lots
+    for i in np.flatnonzero(per_security >= 0.01).tolist():
+        symbol = symbols[i]
+        dollars = Decimal(repr(per_list[i]))
+        left = (dollars / prices[symbol]).quantize(quantum, rounding=ROUND_HALF_UP)  # see round_shares
+        if held[symbol] < left:
+            left = held[symbol]
+        for f in by_symbol[symbol]:  # tax order, as sell_from_lots
+            if left <= 0:
+                break
+            take = f.lot.shares
+            if left < take:
+                take = left
+            if take > 0:
+                lot_id = f.lot.lot_id
+                sell_lots[lot_id] = sell_lots.get(lot_id, ZERO) + take
+                left -= take
     return intent, name

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from .book import CASH, Book
+from .book import CASH, Book, LotFacts
 from .model import Covariance, PlanOptions
 
 __all__ = ["CLASSES", "QPData", "build_qp"]
@@ -99,6 +99,22 @@ def _f(x: Decimal) -> float:
     return float(x)
 
 
+def _rate_floats(lots: tuple[LotFacts, ...]) -> FloatArray:
+    """Per lot, its tax cost per dollar of gain: the lot's rate, or minus its term's rate for a washed
+    loss (whose cost is the saving it forfeits, see :attr:`~.book.LotFacts.cost_per_share`)."""
+    cache: dict[Decimal, float] = {}
+    out = np.empty(len(lots))
+    for k, f in enumerate(lots):
+        if f.washed:
+            out[k] = float(f.cost_per_share / f.gain_per_share)
+            continue
+        rate = cache.get(f.rate)
+        if rate is None:
+            rate = cache[f.rate] = float(f.rate)
+        out[k] = rate
+    return out
+
+
 def _risk_model(
     symbols: list[str], sec_class: IntArray, covariance: Covariance | None
 ) -> tuple[FloatArray, FloatArray]:
@@ -147,26 +163,22 @@ def build_qp(
     cap = INF if options.max_trade_amount is None else _f(options.max_trade_amount) / V
     ub_b = np.array([cap if directions[s] > 0 and s not in blocked_buy else 0.0 for s in symbols])
     d_cap = np.full(N, cap)
+    # the lots, in the book's order: security order, each security's lots in tax order (every held
+    # security has a direction, so these are the lots of ``symbols`` in that order); the per-lot
+    # numbers are computed with numpy from the lots' shares, basis and their security's price
+    lots = book.lots
+    index = {s: i for i, s in enumerate(symbols)}
+    lot_sec = np.array([index[f.lot.symbol] for f in lots], dtype=np.int64)
+    price = np.array([float(book.prices[s]) if s in book.holdings else 1.0 for s in symbols])[lot_sec]
+    lot_shares = np.array([f.lot.shares for f in lots], dtype=float)
+    basis = np.array([f.lot.cost_basis for f in lots], dtype=float)
+    rates = _rate_floats(lots)
+    gain = (price - basis / lot_shares) / price  # gain per dollar sold
+    tax = gain * rates  # tax per dollar sold (see LotFacts.cost_per_share)
     excluded = options.exclude_symbols
-    # one pass over the lots (security order, each security's lots in tax order); prices are positive
-    lot_ids: list[str] = []
-    lot_sec_list: list[int] = []
-    gain_list: list[float] = []
-    tax_list: list[float] = []
-    ub_s_list: list[float] = []
-    for i, s in enumerate(symbols):
-        sellable = directions[s] < 0 and s not in excluded
-        for f in book.by_symbol.get(s, ()):
-            price = f.price
-            lot_ids.append(f.lot.lot_id)
-            lot_sec_list.append(i)
-            gain_list.append(float(f.gain_per_share / price))  # gain per dollar sold
-            tax_list.append(float(f.cost_per_share / price))  # tax per dollar sold
-            ub_s_list.append(float(f.lot.shares * price) / V if sellable else 0.0)
-    lot_sec = np.array(lot_sec_list, dtype=np.int64)
-    gain = np.array(gain_list, dtype=float)
-    tax = np.array(tax_list, dtype=float)
-    ub_s = np.array(ub_s_list, dtype=float)
+    sellable = np.array([directions[s] < 0 and s not in excluded for s in symbols], dtype=bool)[lot_sec]
+    ub_s = np.where(sellable, lot_shares * price / V, 0.0)
+    lot_ids = [f.lot.lot_id for f in lots]
     target = np.array([_f(goals[c]) / V for c in CLASSES])
     current = np.bincount(sec_class, weights=w0, minlength=K).astype(float)
     current[CLASSES.index(CASH)] += _f(book.cash) / V

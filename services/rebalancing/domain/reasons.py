@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from shared.holding_period import Term
 from shared.money import cents
 
 from .plan import LotSale
@@ -27,11 +28,15 @@ def drift_phrase(
     return f"{cls} {_pts(abs(b - t))} pts {side} target ({_pts(b)}% -> {_pts(a)}%, target {_pts(t)}%)"
 
 
+_TERM = {term: f"{term.value}-term" for term in Term}
+
+
 def lots_phrase(lots: Sequence[LotSale]) -> str:
     parts = []
     for lot in lots:
-        kind = "loss" if lot.gain < 0 else "gain"
-        parts.append(f"{lot.lot_id} {lot.shares} sh ({lot.term.value}-term {kind} ${cents(abs(lot.gain))})")
+        gain = lot.gain
+        kind = "loss" if gain < 0 else "gain"
+        parts.append(f"{lot.lot_id} {lot.shares} sh ({_TERM[lot.term]} {kind} ${cents(abs(gain))})")
     return "sells lots " + ", ".join(parts)
 
 
