@@ -115,9 +115,7 @@ def _validate_target(target: Mapping[str, Decimal]) -> dict[str, Decimal]:
     return {c: target.get(c, ZERO) for c in ASSET_CLASSES}
 
 
-def _symbol_facts(
-    lot: TaxLot, prices: Mapping[str, Decimal], securities: SecurityMaster
-) -> tuple[Decimal, str]:
+def _symbol_facts(lot: TaxLot, prices: Mapping[str, Decimal], securities: SecurityMaster) -> tuple[Decimal, str]:
     """The validated price and asset class of ``lot``'s security (checked once per symbol)."""
     try:
         cls = securities[lot.symbol].asset_class
