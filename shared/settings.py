@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     )
     batch_max_in_flight: int = Field(100, ge=1, description="runs of one batch under way at once (pacing)")
     batch_reconcile_seconds: float = Field(10.0, gt=0, description="how often unfinished batches are reconciled")
+    run_watchdog_seconds: float = Field(
+        10.0, gt=0, description="how often the coordinator looks for runs whose deadline should have fired"
+    )
     batch_retention_days: float = Field(30.0, gt=0, description="days a batch's state is kept after its last change")
     run_retention_days: float = Field(
         30.0, gt=0, description="how long runs, their step outputs and market snapshots are kept (KV TTL)"

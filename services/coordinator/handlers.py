@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsMessage, PullSub
@@ -40,6 +41,7 @@ from services.coordinator.domain import (
     apply_result,
     apply_timer,
     build_report,
+    due_by,
     effects,
     final_effects,
     refuse_busy,
@@ -95,10 +97,11 @@ class Coordinator:
         self.on_failure = on_failure or []
         self._store: RunStore | None = None
         self.batches = BatchDriver(runtime, self.start, self.store)
+        self._watchdog: asyncio.Task[None] | None = None
 
     async def store(self) -> RunStore:
         if self._store is None:
-            self._store = RunStore(await self.runtime.kv(subjects.KV_RUNS))
+            self._store = RunStore(await self.runtime.kv(subjects.KV_RUNS), js=self.runtime.js)
         return self._store
 
     def register(self) -> None:
@@ -123,7 +126,9 @@ class Coordinator:
             )(handler)
         self.runtime.on_startup(self.resume)
         self.runtime.on_startup(self.batches.start_watch)
+        self.runtime.on_startup(self.start_watchdog)
         self.runtime.on_shutdown(self.batches.stop_watch)
+        self.runtime.on_shutdown(self.stop_watchdog)
 
     # ---- message entry points ----------------------------------------------------------------------
     async def _guarded(
@@ -182,11 +187,9 @@ class Coordinator:
         await self.batches.requested(decoded)
 
     async def _on_event_message(self, message: NatsMessage) -> None:
-        redelivered = deliveries_of(message) > 1
-
         async def act(decoded: object) -> None:
             if isinstance(decoded, Event):
-                await self.handle_event(decoded, redelivered=redelivered, body=message.body)
+                await self.handle_event(decoded, body=message.body)
 
         await self._guarded(message, (StepFailed, *RESULT_OF), act)
 
@@ -237,7 +240,7 @@ class Coordinator:
                 await self.batches.run_finished(record)
                 await store.mark_finished(record.run_id)
 
-    async def handle_event(self, event: Event, *, redelivered: bool = False, body: bytes | None = None) -> None:
+    async def handle_event(self, event: Event, *, body: bytes | None = None) -> None:
         now = self.runtime.clock.now()
         store = await self.store()
         with bind_step(event.run_id, event.step, attempt=event.attempt):
@@ -250,7 +253,7 @@ class Coordinator:
                 before, after = await self._accept_result(event, body if body is not None else encode(event), now)
             else:
                 return
-            await self._after(before, after, now, redelivered)
+            await self._after(before, after, now, copy=True)
 
     async def _accept_result(
         self, event: StepResult, body: bytes, now: datetime
@@ -275,7 +278,7 @@ class Coordinator:
             before, after = await store.transition(timer.run_id, lambda r: apply_timer(r, timer, now, self.policy))
             if after is not None and timer.kind == "deadline":
                 log.warning("step timed out", step=timer.step)
-            await self._after(before, after, now, redelivered=False)
+            await self._after(before, after, now, copy=True)
 
     async def decide(self, decision: RunApprovalDecided) -> None:
         now = self.runtime.clock.now()
@@ -284,7 +287,7 @@ class Coordinator:
             before, after = await store.transition(decision.run_id, lambda r: apply_approval(r, decision, now))
             if after is not None:
                 log.info("approval decided", approved=decision.approved, by=decision.by)
-            await self._after(before, after, now, redelivered=False)
+            await self._after(before, after, now, copy=False)
 
     async def cancel(self, run_id: str, reason: str) -> None:
         now = self.runtime.clock.now()
@@ -293,15 +296,26 @@ class Coordinator:
             before, after = await store.transition(run_id, lambda r: apply_cancel(r, now, reason))
             if after is not None:
                 log.info("run cancelled", reason=reason)
-            await self._after(before, after, now, redelivered=False)
+            await self._after(before, after, now, copy=False)
 
-    async def _after(self, before: RunRecord | None, after: RunRecord | None, now: datetime, redelivered: bool) -> None:
+    async def _after(self, before: RunRecord | None, after: RunRecord | None, now: datetime, copy: bool) -> None:
+        """Publish what the transition from ``before`` to ``after`` calls for.
+
+        ``after`` is ``None`` when the message changed nothing on a fresh read. When the message may be a
+        copy of one already applied (``copy``: a step's result or failure, a timer), the effects that its
+        first delivery called for may never have been published: the handling of that delivery failed
+        (the server went away after the run's write), or the server that stored the write was killed
+        before it stored the command and its deadline. The delivery count cannot tell a copy (a server
+        restarted after ``kill -9`` may deliver it again as a first delivery: its consumer state is written
+        lazily), so every such message publishes again what the run waits for. The same message ids let
+        JetStream drop what it already has; the services are idempotent on (run, step, attempt) for the
+        rest. In steady state a copy is rare: a late timer, a duplicate result."""
         if before is None:
             return
-        if after is None:  # nothing changed; a redelivery may mean our last effects were not published
-            if redelivered and before.status == "running":
+        if after is None:
+            if copy and before.status == "running":
                 await self._resume_run(before, now)
-            elif redelivered:
+            elif copy:
                 await self._finalize_if_unconfirmed(before, now)
             return
         out = effects(before, after, now, self.policy)
@@ -377,7 +391,7 @@ class Coordinator:
 
         with bind_step(run_id, "generate-report"):
             before, after = await store.transition(run_id, report_on)
-            await self._after(before, after, now, False)
+            await self._after(before, after, now, copy=False)
 
     async def resume(self) -> None:
         """Publish again what every unfinished run waits for, and the final effects of every finished run
@@ -398,6 +412,44 @@ class Coordinator:
                 await self._resume_run(record, now)
             resumed += 1
         log.info("resumed unfinished runs", count=resumed, finalized=finalized)
+
+    async def redrive_overdue(self) -> int:
+        """Publish again what every overdue run waits for: a running run unchanged for longer than its
+        pending timer's time (:func:`due_by`) plus ``RUN_WATCHDOG_SECONDS`` lost its command and that timer
+        together (a server killed before it stored them, and no copy of the message that started the step
+        will come: its first handling was acknowledged, or it was the batch's own start of the run)."""
+        store = await self.store()
+        now = self.runtime.clock.now()
+        grace = timedelta(seconds=self.runtime.settings.run_watchdog_seconds)
+        redriven = 0
+        for run_id in await store.active_run_ids():
+            record = await store.get(run_id)
+            due = due_by(record, self.policy) if record is not None else None
+            if record is None or due is None or now <= due + grace:
+                continue
+            with bind_step(run_id, record.current_step or "watchdog"):
+                log.warning("run overdue: publishing what it waits for again", due=due.isoformat())
+                await self._resume_run(record, now)
+            redriven += 1
+        return redriven
+
+    async def start_watchdog(self) -> None:
+        self._watchdog = asyncio.create_task(self._keep_watching())
+
+    async def stop_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+            self._watchdog = None
+
+    async def _keep_watching(self) -> None:
+        while True:
+            await asyncio.sleep(self.runtime.settings.run_watchdog_seconds)
+            try:
+                await self.redrive_overdue()
+            except Exception as exc:  # the server may be away: the next round tries again
+                log.warning("run watchdog failed", error=f"{type(exc).__name__}: {exc}")
 
     async def _publish(self, out: Effects) -> None:
         """Publish a transition's messages and timers at once, each awaiting its stream's ack; remove the

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from nats.js import JetStreamContext
 from nats.js.errors import APIError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from contracts import RunRecord, Value, run_key
+from contracts import RunRecord, Value, run_key, subjects
 from shared.bus import kv as kvops
 from shared.bus.lru import LRU
 from shared.errors import ConflictError
@@ -41,8 +42,9 @@ class RunStore:
     writes without reading first: the compare-and-set on that revision fails if another coordinator wrote
     since, and the run is then read again. A change that does nothing is only trusted on a fresh read."""
 
-    def __init__(self, bucket: KeyValue, *, known: int = KNOWN_RUNS) -> None:
+    def __init__(self, bucket: KeyValue, *, known: int = KNOWN_RUNS, js: JetStreamContext | None = None) -> None:
         self.bucket = bucket
+        self.js = js
         self._known: LRU[str, tuple[RunRecord, int]] = LRU(known)
         self.reads = 0
 
@@ -142,7 +144,13 @@ class RunStore:
         return await kvops.create(self.bucket, f"active.{run_id}", ActiveRun(run_id=run_id)) is not None
 
     async def mark_finished(self, run_id: str) -> None:
-        await self.bucket.delete(f"active.{run_id}")
+        """Remove the run's ``active.*`` marker. With the JetStream context the key is purged from the
+        bucket's stream (no delete marker is left behind: about 110 bytes kept per finished run)."""
+        key = f"active.{run_id}"
+        if self.js is None:
+            await self.bucket.delete(key)
+            return
+        await self.js.purge_stream(f"KV_{subjects.KV_RUNS}", subject=f"$KV.{subjects.KV_RUNS}.{key}")
 
     async def is_active(self, run_id: str) -> bool:
         """Whether ``run_id`` is still indexed: a finished run whose final effects are not known published."""

@@ -115,10 +115,12 @@ async def test_a_run_finished_by_a_coordinator_that_died_before_publishing_is_fi
 ) -> None:
     _, first = await _coordinator(workers, settings)
 
-    async def dies_after_the_write(before: RunRecord | None, after: RunRecord | None, now: datetime, r: bool) -> None:
+    async def dies_after_the_write(
+        before: RunRecord | None, after: RunRecord | None, now: datetime, copy: bool
+    ) -> None:
         if after is not None and after.status == "completed" and before is not None and before.status == "running":
             return  # the finished state is stored; the process is gone before it publishes anything
-        await Coordinator._after(first, before, after, now, r)
+        await Coordinator._after(first, before, after, now, copy)
 
     first._after = dies_after_the_write  # type: ignore[method-assign,assignment]
     run_id = await workers.request_run("demo", dry_run=False)

@@ -51,19 +51,6 @@ async def _stream_messages(system: InProcessSystem, stream: str, subject: str | 
     return sum((info.state.subjects or {}).values())
 
 
-async def _deleted(system: InProcessSystem, key: str) -> bool:
-    """Wait (bounded, on a KV watch) until ``key`` of KV runs is deleted."""
-    watcher = await (await system.client.jetstream().key_value(subjects.KV_RUNS)).watch(key)
-    try:
-        async with asyncio.timeout(20):
-            async for entry in watcher:
-                if entry is not None and entry.operation in ("DEL", "PURGE"):
-                    return True
-    finally:
-        await watcher.stop()
-    return False
-
-
 async def _eventually_zero(system: InProcessSystem, stream: str, subject: str) -> bool:
     """A purge leaves no event to wait on: poll the stream's count, bounded (the purge follows the run's
     last write by one round trip)."""
@@ -135,8 +122,11 @@ async def test_step_outputs_are_stored_once_while_the_run_needs_them_then_droppe
     await system.start_service("execution")
     record = await system.wait_for_run(run_id)
     assert record.status == "completed" and record.report is not None and record.report.actions
-    # The coordinator drops the outputs, then the run's active marker, after the run's final effects.
-    assert await _deleted(system, f"active.{run_id}")
+    # The coordinator drops the outputs, then the run's active marker, after the run's final effects: both
+    # purged from their streams, so no delete marker is kept either; the run record alone stays.
+    runs_stream = f"KV_{subjects.KV_RUNS}"
+    assert await _eventually_zero(system, runs_stream, f"$KV.{subjects.KV_RUNS}.active.{run_id}")
+    assert await _stream_messages(system, runs_stream, f"$KV.{subjects.KV_RUNS}.*.{run_id}") == 1
     assert await _stream_messages(system, steps_stream, f"$KV.{subjects.KV_STEPS}.{run_id}.>") == 0
     assert await _eventually_zero(system, subjects.STREAM_TIMERS, subjects.run_timer_schedule(run_id))
 

@@ -6,6 +6,7 @@ from services.coordinator.domain.decisions import should_rebalance
 from services.coordinator.domain.effects import (
     Effects,
     ScheduledTimer,
+    due_by,
     effects,
     final_effects,
     resume_effects,
@@ -47,6 +48,7 @@ __all__ = [
     "apply_timer",
     "build_command",
     "build_report",
+    "due_by",
     "effects",
     "final_effects",
     "finish_run",

@@ -29,7 +29,7 @@ from services.coordinator.domain.commands import build_command
 from services.coordinator.domain.steps import SERVICE_STEPS, RetryPolicy
 from shared.bus.outgoing import Outgoing
 
-__all__ = ["Effects", "ScheduledTimer", "effects", "final_effects", "resume_effects"]
+__all__ = ["Effects", "ScheduledTimer", "due_by", "effects", "final_effects", "resume_effects"]
 
 
 class ScheduledTimer:
@@ -191,3 +191,31 @@ def final_effects(record: RunRecord, now: datetime, policy: RetryPolicy) -> Effe
     out = resume_effects(record, now, policy)
     _public_effects(None, record, now, out)
     return out
+
+
+def due_by(record: RunRecord, policy: RetryPolicy) -> datetime | None:
+    """The latest time something must have happened to an unfinished run if nothing was lost: its running
+    step's deadline, its retry time, its approval's deadline, or (for ``generate-report``, built by the
+    coordinator at once) its last change. ``None`` when no step waits.
+
+    Every transition that starts a step schedules that step's timer no earlier than the run's
+    ``updated_at``, so a run still unchanged well past this time lost its command and its timer together
+    (a server that died before storing them): the coordinator's watchdog publishes them again."""
+    if record.status != "running":
+        return None
+    due: datetime | None = None
+    for step in record.steps:
+        if step.status == "running":
+            if step.name == "approval":
+                timeout = record.request.approval_timeout_seconds or policy.approval_timeout_seconds
+                at = _later(step.started_at or record.updated_at, timeout)
+            elif step.name == "generate-report":
+                at = record.updated_at
+            else:
+                at = _later(record.updated_at, policy.timeout_seconds)
+        elif step.status == "retrying":
+            at = _later(record.updated_at, policy.delay_after(step.attempts))
+        else:
+            continue
+        due = at if due is None else min(due, at)
+    return due

@@ -220,10 +220,11 @@ def _absorb(record: RunRecord, event: StepResult) -> RunRecord:
 
 
 def apply_report(record: RunRecord, report: Report, now: datetime) -> RunRecord | None:
-    """The handler built the report from the stored outputs: the run is completed."""
+    """The handler built the report from the stored outputs: the run is completed. The market conditions
+    the saga decided on are kept once, in the report (``analysis.marketConditions``)."""
     if record.status != "running" or record.step("generate-report").status != "running":
         return None
-    record = msgspec.structs.replace(record, report=report, status="completed")
+    record = msgspec.structs.replace(record, report=report, status="completed", conditions=None)
     record = _complete(record, "generate-report", now)
     return _next_step(record, "generate-report", now)
 

@@ -21,7 +21,7 @@ from contracts import (
     StepTimerFired,
     subjects,
 )
-from services.coordinator.domain import apply_failure, apply_timer, effects, resume_effects, start_run
+from services.coordinator.domain import apply_failure, apply_timer, due_by, effects, resume_effects, start_run
 from services.coordinator.domain.effects import Effects
 from tests.unit.coordinator.helpers import (
     NOW,
@@ -246,3 +246,31 @@ def test_no_change_no_effects() -> None:
     for record in drive(Scenario()):
         out = effects(record, record, at(1), POLICY)
         assert out.messages == [] and out.timers == []
+
+
+def test_due_by_is_the_running_steps_deadline_from_the_runs_last_change() -> None:
+    record = drive(Scenario(), stop_before="calculate-rebalancing")[-1]
+    assert record.step("calculate-rebalancing").status == "running"
+    assert due_by(record, POLICY) == record.updated_at + timedelta(seconds=30)
+
+
+def test_due_by_of_a_retrying_step_is_its_retry_time() -> None:
+    record = drive(Scenario(), stop_before="tax-context")[-1]
+    waiting = apply_failure(record, failure(record, "tax-context", retryable=True), at(10), POLICY)
+    assert waiting is not None
+    assert due_by(waiting, POLICY) == at(10) + timedelta(seconds=0.5)
+
+
+def test_due_by_of_a_report_waiting_to_be_built_is_now_and_of_a_finished_run_none() -> None:
+    states = drive(Scenario())
+    building = next(s for s in states if s.step("generate-report").status == "running")
+    assert due_by(building, POLICY) == building.updated_at
+    assert due_by(states[-1], POLICY) is None
+
+
+def test_due_by_of_an_approval_is_its_decisions_deadline() -> None:
+    scenario = Scenario(request_extra={"require_approval": True, "approval_timeout_seconds": 600.0})
+    waiting = drive(scenario, stop_before="approval")[-1]
+    started = waiting.step("approval").started_at
+    assert waiting.step("approval").status == "running" and started is not None
+    assert due_by(waiting, POLICY) == started + timedelta(seconds=600)

@@ -76,7 +76,8 @@ def test_each_result_advances_to_the_next_step_in_order() -> None:
 
 
 def test_the_record_keeps_references_and_the_facts_it_decides_on_not_the_outputs() -> None:
-    final = drive(Scenario())[-1]
+    states = drive(Scenario())
+    final = states[-1]
     assert final.as_of == AS_OF and final.snapshot_id == SNAPSHOT
     assert final.outputs == [
         "load-portfolio",
@@ -89,7 +90,11 @@ def test_the_record_keeps_references_and_the_facts_it_decides_on_not_the_outputs
     ]
     assert final.taxable is True and final.needs_rebalancing is True
     assert final.planned_trades == 2 and final.executed is True
-    assert final.conditions is not None and final.conditions.market_timing == "good"
+    # the conditions the saga decided on are kept once, in the report, once the run is done
+    assert final.conditions is None and final.report is not None
+    assert final.report.analysis.market_conditions.market_timing == "good"
+    before_report = next(s for s in states if s.step("generate-report").status == "running")
+    assert before_report.conditions is not None and before_report.conditions.market_timing == "good"
     # the outputs themselves are stored once under their own keys, never in the record
     assert final.account is None and final.quotes == {} and final.household_activity == []
     assert final.risk is None and final.tax_context is None and final.plan is None
