@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     nats_tls_key: Path | None = Field(None, description="the client certificate's private key")
     service_name: str = "service"
     log_level: str = "INFO"
+    profile_dir: Path | None = Field(
+        None, description="profile each service process (cProfile) into <dir>/<service>.prof when it stops"
+    )
     log_json: bool = True
 
     provision_on_start: bool = Field(

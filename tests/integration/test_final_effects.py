@@ -122,7 +122,7 @@ async def test_a_run_finished_by_a_coordinator_that_died_before_publishing_is_fi
             return  # the finished state is stored; the process is gone before it publishes anything
         await Coordinator._after(first, before, after, now, copy)
 
-    first._after = dies_after_the_write  # type: ignore[method-assign,assignment]
+    first._after = dies_after_the_write  # type: ignore[method-assign]
     run_id = await workers.request_run("demo", dry_run=False)
     await _wait_status(workers, run_id, "completed")
     store = await _store(workers)
