@@ -314,6 +314,7 @@ class Coordinator:
             return
         if after is None:
             if copy and before.status == "running":
+                log.info("message changed nothing: publishing again what the run waits for", step=before.current_step)
                 await self._resume_run(before, now)
             elif copy:
                 await self._finalize_if_unconfirmed(before, now)
