@@ -13,6 +13,7 @@ are recorded under ``request.<request_id>`` before any is made, then made one by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -36,6 +37,7 @@ from contracts.book import (
     RecordTransaction,
     TransactionRecorded,
 )
+from services.portfolio.book_recovery import mark_unfinished, roll_forward, unfinished_requests, written
 from services.portfolio.domain import MODELS, AccountState, account_ledger_lots, household_ledger, parse_book
 from services.portfolio.domain.book_writes import Current, Write, plan_writes
 from services.portfolio.domain.documents import (
@@ -69,6 +71,9 @@ class PendingWrite(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     value: msgspec.Raw = msgspec.Raw(b"null")
     delete: bool = False
+    revision: int = -1
+    """The key's revision when the request was planned (0: absent): a roll-forward writes only a key still
+    there (:mod:`.book_recovery`); -1 in records written before it was kept."""
 
 
 class BookRequestRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -171,15 +176,34 @@ class BookHandlers:
             problem = FieldProblem(path="request_id", message="already used for another request")
             return PutAccountsReply(request_id=request.request_id, outcome="refused", problems=[problem])
         if not record.done:  # a crash interrupted it: the request was committed, finish it
-            revisions = {}
-            for write in record.writes:
-                raw = None if write.delete else bytes(write.value)
-                revisions[write.key] = await store.overwrite(write.key, raw)
-            reply = msgspec.structs.replace(record.reply, revisions=revisions)
-            done = msgspec.structs.replace(record, reply=reply, done=True)
-            await kvops.update(store.bucket, request_key(request.request_id), done, revision)
-            record = done
+            record = await self._finish(store, record, revision)
         return msgspec.structs.replace(record.reply, already_applied=True)
+
+    async def _finish(self, store: PortfolioStore, record: BookRequestRecord, revision: int) -> BookRequestRecord:
+        """Make the writes of a committed request a crash interrupted (never over a later change), then mark
+        it done."""
+        revisions = await roll_forward(store.bucket, record.request_id, record.writes)
+        done = msgspec.structs.replace(
+            record, reply=msgspec.structs.replace(record.reply, revisions=revisions), done=True
+        )
+        with contextlib.suppress(ConflictError):  # another finisher marked it done meanwhile
+            await kvops.update(store.bucket, request_key(record.request_id), done, revision)
+        await written(store.bucket, record.request_id)
+        return done
+
+    async def finish_interrupted(self) -> None:
+        """At start-up: finish every committed book write a crash left unfinished (see :mod:`.book_recovery`)."""
+        store = await self.store()
+        finished = 0
+        for request_id in await unfinished_requests(store.bucket):
+            record, revision = await kvops.read(store.bucket, request_key(request_id), BookRequestRecord)
+            if record is not None and not record.done:
+                await self._finish(store, record, revision)
+                finished += 1
+            else:
+                await written(store.bucket, request_id)
+        if finished:
+            log.info("interrupted book writes finished", count=finished)
 
     async def _commit(
         self,
@@ -192,12 +216,13 @@ class BookHandlers:
         """Record the request, then make its writes; ``None`` when a compare-and-set lost before anything was
         written (the caller plans the request again)."""
         pending = [
-            PendingWrite(key=w.key, delete=True)
+            PendingWrite(key=w.key, delete=True, revision=w.revision)
             if w.value is None
-            else PendingWrite(key=w.key, value=msgspec.Raw(encode(w.value)))
+            else PendingWrite(key=w.key, value=msgspec.Raw(encode(w.value)), revision=w.revision)
             for w in writes
         ]
         record = BookRequestRecord(request_id=request.request_id, fingerprint=fingerprint, reply=reply, writes=pending)
+        await mark_unfinished(store.bucket, request.request_id, self.runtime.clock.now())  # before the record
         record_revision = await kvops.create(store.bucket, request_key(request.request_id), record)
         if record_revision is None:
             return None
@@ -208,12 +233,14 @@ class BookHandlers:
             except ConflictError:
                 if index == 0:  # nothing written yet: forget the request and plan it again
                     await store.bucket.delete(request_key(request.request_id))
+                    await written(store.bucket, request.request_id)
                     return None
                 revision = await store.overwrite(write.key, write.value)
             revisions[f"{write.kind}.{write.id}"] = revision
         reply = msgspec.structs.replace(reply, revisions=revisions)
         done = msgspec.structs.replace(record, reply=reply, done=True)
         await kvops.update(store.bucket, request_key(request.request_id), done, record_revision)
+        await written(store.bucket, request.request_id)
         log.info("book written", request_id=request.request_id, writes=len(writes), tenant=request.tenant)
         return reply
 

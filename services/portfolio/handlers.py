@@ -108,6 +108,7 @@ class PortfolioService:
         self.runtime.query(subjects.PORTFOLIO_QUERY_PUT_ACCOUNTS, book.put_accounts)
         self.runtime.query(subjects.PORTFOLIO_QUERY_LOAD_BOOK, book.load_book)
         self.runtime.query(subjects.PORTFOLIO_QUERY_RECORD_TRANSACTION, book.record_transaction)
+        self.runtime.on_startup(book.finish_interrupted)  # book writes a crash left half made
         if self.runtime.settings.seed_demo or self.runtime.settings.household_file:
             self.runtime.on_startup(self.seed)
 
