@@ -84,6 +84,7 @@ class Book:
     classes: Mapping[str, str]  # held symbol -> asset class (others: from the securities master)
     facts_by_id: Mapping[str, LotFacts]  # lot id -> its facts
     values_by_class: Mapping[str, Decimal]  # asset class -> market value before trading (cash included)
+    held_by_class: Mapping[str, Decimal]  # asset class -> market value of the holdings (cash not included)
 
     def class_of(self, symbol: str) -> str:
         cls = self.classes.get(symbol)
@@ -156,6 +157,7 @@ def build_book(
     long_rate = tax.long_term_rate if taxed and tax is not None else ZERO
     short_rate = tax.short_term_rate if taxed and tax is not None else ZERO
     long_term = Term.LONG
+    new_facts = tuple.__new__
     keyed: list[tuple[str, Decimal, Decimal, str, LotFacts]] = []
     for lot in account.lots:
         lot_id, symbol, lot_shares, acquired = lot.lot_id, lot.symbol, lot.shares, lot.acquired
@@ -180,10 +182,12 @@ def build_book(
         gain_per_share = price - lot.cost_basis / lot_shares
         term_rate = long_rate if term is long_term else short_rate
         if gain_per_share < 0 and lot_id in washed_ids:
-            facts = LotFacts(lot, price, term, gain_per_share, ZERO, True, -gain_per_share * term_rate)
+            rate, washed, cost = ZERO, True, -gain_per_share * term_rate
         else:
-            facts = LotFacts(lot, price, term, gain_per_share, term_rate, False, gain_per_share * term_rate)
-        keyed.append((symbol, facts.cost_per_share, gain_per_share, lot_id, facts))  # symbol, tax order
+            rate, washed, cost = term_rate, False, gain_per_share * term_rate
+        # the named tuple's own constructor, without its Python-level __new__ (one call per lot)
+        facts = new_facts(LotFacts, (lot, price, term, gain_per_share, rate, washed, cost))
+        keyed.append((symbol, cost, gain_per_share, lot_id, facts))  # symbol, tax order
     keyed.sort()  # lot ids are unique: the facts themselves are never compared
     facts_list = [row[4] for row in keyed]
     holdings: dict[str, Decimal] = {}
@@ -206,9 +210,10 @@ def build_book(
     total = account.cash + sum(holdings.values(), ZERO)
     if total <= 0:
         raise InvalidAccountError("the account has no value")
-    class_values = {c: ZERO for c in ASSET_CLASSES}
+    held_values = {c: ZERO for c in ASSET_CLASSES}
     for symbol, value in holdings.items():
-        class_values[classes[symbol]] += value
+        held_values[classes[symbol]] += value
+    class_values = dict(held_values)
     class_values[CASH] += account.cash
     return Book(
         account=account,
@@ -225,4 +230,5 @@ def build_book(
         classes=classes,
         facts_by_id={f.lot.lot_id: f for f in facts_list},
         values_by_class=class_values,
+        held_by_class=held_values,
     )

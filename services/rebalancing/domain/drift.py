@@ -63,11 +63,11 @@ def class_goals(book: Book, options: PlanOptions, *, total: Decimal | None = Non
     the right side of their target (up to the target), and what remains by cash.
     """
     total = book.total if total is None else total
-    values = book.class_values()
-    current = allocation(values)
     target = book.target
     if options.mode is RebalanceMode.FULL and options.rebalance_to is RebalanceTo.TARGET:
         return {c: target[c] * total / _HUNDRED for c in target}
+    values = book.class_values()
+    current = allocation(values)
     flags = out_of_band(current, target, options.band)
     goals: dict[str, Decimal] = {}
     for c in target:

@@ -260,10 +260,8 @@ class _Repair:
 
     def class_values_after(self) -> dict[str, Decimal]:
         book = self.book
-        values = {c: ZERO for c in book.target}
+        values = dict(book.held_by_class)  # every class of the target, holdings summed in symbol order
         classes = book.classes  # every held symbol (so every sold one)
-        for symbol, value in book.holdings.items():
-            values[classes[symbol]] += value
         for symbol in self.sells:
             values[classes[symbol]] -= self.sell_value(symbol)
         prices = book.prices
@@ -281,23 +279,24 @@ class _Repair:
         turnover = (
             self.options.turnover_cap * self.book.total / _HUNDRED if self.options.turnover_cap is not None else None
         )
-        candidates = [s for s in sorted(self.intent.buys) if s in self.buys]
+        book = self.book
+        # symbol -> (price, class), in symbol order
+        candidates = {s: (book.price(s), book.class_of(s)) for s in sorted(self.intent.buys) if s in self.buys}
         step = Decimal(1)
         values = self.class_values_after()  # kept up to date below: each step buys one share
         traded = self.traded()
         spare = self.cash_after() - reserve
+        target = book.target
         for _ in range(_TOPUP_STEPS):
             total = sum(values.values(), ZERO)
-            goal = {c: self.book.target[c] * total / _HUNDRED for c in values}
+            goal = {c: target[c] * total / _HUNDRED for c in values}
             best: tuple[Decimal, str] | None = None
-            for symbol in candidates:
-                price = self.book.price(symbol)
+            for symbol, (price, cls) in candidates.items():
                 cost = price * step * (1 + self.rate)
                 if cost > spare or (cap is not None and self.buy_value(symbol) + price * step > cap):
                     continue
                 if turnover is not None and traded + price * step > turnover:
                     continue
-                cls = self.book.class_of(symbol)
                 before = (values[cls] - goal[cls]) ** 2 + (values[CASH] - goal[CASH]) ** 2
                 after = (values[cls] + price * step - goal[cls]) ** 2 + (values[CASH] - cost - goal[CASH]) ** 2
                 gain = before - after

@@ -55,6 +55,10 @@ class Directions:
     sign: dict[str, int] = field(default_factory=dict)
     wstar: dict[str, Decimal] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    goals: dict[str, Decimal] = field(default_factory=dict)
+    """The class goals the directions were chosen for (see :func:`~.drift.class_goals`)."""
+    blocked: frozenset[str] = frozenset()
+    """Symbols never bought (see :func:`~.heuristic.blocked_for_buying`)."""
 
 
 def _harvestable(book: Book, symbols: list[str], options: PlanOptions) -> Decimal:
@@ -87,7 +91,7 @@ def choose_directions(book: Book, options: PlanOptions, tax: TaxInputs | None) -
     values = book.class_values()
     blocked = blocked_for_buying(options, tax)
     sec = book.securities
-    out = Directions()
+    out = Directions(goals=goals, blocked=blocked)
     held_by_class: dict[str, list[str]] = {}
     for s in book.holdings:
         held_by_class.setdefault(book.class_of(s), []).append(s)
@@ -143,9 +147,9 @@ def prepare_qp(
         options,
         directions=directions.sign,
         wstar_values=directions.wstar,
-        goals=class_goals(book, options),
+        goals=directions.goals,
         covariance=covariance,
-        blocked_buy=blocked_for_buying(options, tax),
+        blocked_buy=directions.blocked,
     )
     return qp, directions.warnings
 

@@ -40,6 +40,18 @@ _EXT = osqp.OSQP(algebra="builtin").ext
 _INFTY = float(_EXT.OSQP_INFTY)
 
 
+def _settings() -> object:
+    settings = _EXT.OSQPSettings()
+    _EXT.osqp_set_default_settings(settings)
+    for key, value in _SETTINGS.items():
+        setattr(settings, key, value)
+    return settings
+
+
+_SETTINGS_OBJECT = _settings()
+"""One settings object for every solve: OSQP copies it into each workspace at setup, never writes it."""
+
+
 class OsqpSolveError(SolverError, RuntimeError):
     """OSQP did not reach an optimal solution."""
 
@@ -175,12 +187,15 @@ def solve_osqp(qp: QPData) -> tuple[FloatArray, FloatArray]:
     bounds clipped to OSQP's infinity."""
     P, q, A, lo, hi = _problem(qp)
     ext = _EXT
-    settings = ext.OSQPSettings()
-    ext.osqp_set_default_settings(settings)
-    for key, value in _SETTINGS.items():
-        setattr(settings, key, value)
     solver = ext.OSQPSolver(
-        ext.CSC(P), q, ext.CSC(A), np.maximum(lo, -_INFTY), np.minimum(hi, _INFTY), A.shape[0], A.shape[1], settings
+        ext.CSC(P),
+        q,
+        ext.CSC(A),
+        np.maximum(lo, -_INFTY),
+        np.minimum(hi, _INFTY),
+        A.shape[0],
+        A.shape[1],
+        _SETTINGS_OBJECT,
     )
     solver.solve()
     status = str(solver.info.status)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from shared.holding_period import Term
-from shared.money import cents
+from shared.money import CENT, cents
 
 from .plan import LotSale
 
@@ -36,7 +36,8 @@ def lots_phrase(lots: Sequence[LotSale]) -> str:
     for lot in lots:
         gain = lot.gain
         kind = "loss" if gain < 0 else "gain"
-        parts.append(f"{lot.lot_id} {lot.shares} sh ({_TERM[lot.term]} {kind} ${cents(abs(gain))})")
+        dollars = abs(gain).quantize(CENT, rounding=ROUND_HALF_UP)  # cents()
+        parts.append(f"{lot.lot_id} {lot.shares} sh ({_TERM[lot.term]} {kind} ${dollars})")
     return "sells lots " + ", ".join(parts)
 
 
