@@ -18,18 +18,26 @@ better drift (max |class deviation| at most the planner's + 0.05 points).
 **Speed.** Whole ``plan_rebalance`` (book, directions, QP, repair, reasons) on one core, for 20
 securities / 100 lots, 100 / 500 and 500 / 2,500. Beyond the 70 shipped funds the universe gets
 synthetic securities that reuse a real fund's price series scaled (each its own identical group), so
-gains and losses stay real. Memory: tracemalloc peak of one plan and the process's max RSS.
+gains and losses stay real. Memory: tracemalloc peak of one plan (Python and numpy allocations, not
+OSQP's own C workspace) and the process's max RSS, which is mostly the imports (cvxpy, scipy, numpy,
+highspy) and the price history; so the 500 / 2,500 plan is also run in a fresh process that prints
+its resident memory before and after the plan.
 """
 
 from __future__ import annotations
 
+import gc
+import os
 import resource
+import subprocess
+import sys
 import statistics
 import time
 import tracemalloc
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
+from pathlib import Path
 
 import highspy
 import numpy as np
@@ -461,7 +469,50 @@ def speed() -> None:
         plan_rebalance(acct, prices, as_of=AS_OF, options=options, tax=tax, securities=master, covariance=cov)
         times.append(time.process_time() - t)
     print(f"{'500 / 2500 + cov':<20}{np.median(times) * 1000:>9.2f}   (a 500 x 500 covariance: 10 factors + diagonal)")
-    print(f"process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"this process's max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (imports and data included)"
+    )
+    memory()
+
+
+def _rss_mb(field: str) -> float:
+    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of this process, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _memory_child() -> None:
+    """In a fresh process: RSS before and after one 500 / 2,500 plan, and the plan's traced peak."""
+    tax = TaxInputs(short_term_rate=Decimal("0.37"), long_term_rate=Decimal("0.20"))
+    acct, prices, master = scaled_account(500, 2500, 0)
+    gc.collect()
+    before, peak_before = _rss_mb("VmRSS"), _rss_mb("VmHWM")
+    plan_rebalance(acct, prices, as_of=AS_OF, options=PlanOptions(), tax=tax, securities=master)
+    after, peak_after = _rss_mb("VmRSS"), _rss_mb("VmHWM")
+    tracemalloc.start()
+    plan_rebalance(acct, prices, as_of=AS_OF, options=PlanOptions(), tax=tax, securities=master)
+    traced = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    print(
+        f"500 / 2500 in a fresh process: RSS {before:.0f} MB before the plan (imports and data; peak so far "
+        f"{peak_before:.0f} MB), {after:.0f} MB after it, peak {peak_after:.0f} MB: the plan adds "
+        f"{max(after, peak_after) - max(before, peak_before):.0f} MB to the peak; its own traced peak "
+        f"(tracemalloc, Python and numpy allocations) {traced:.1f} MB; target <= 200 MB"
+    )
+
+
+def memory() -> None:
+    """The 500 / 2,500 plan's memory, measured in a fresh process (this one's RSS is mostly imports)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.bench_planner", "--memory-child"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    print(out.stdout.strip())
 
 
 def main() -> None:
@@ -470,4 +521,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--memory-child"]:
+        _memory_child()
+    else:
+        main()

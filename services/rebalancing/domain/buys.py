@@ -33,7 +33,8 @@ def buy_candidates(book: Book, cls: str, *, blocked: Collection[str], sold_group
     """Symbols to buy for ``cls``: eligible holdings of the class, else one default security."""
     if cls == CASH:
         return []
-    held = [s for s in book.holdings if book.class_of(s) == cls and _eligible(book, s, blocked, sold_groups)]
+    classes = book.classes  # every held symbol
+    held = [s for s in book.holdings if classes[s] == cls and _eligible(book, s, blocked, sold_groups)]
     if held:
         return held
     modelled: list[str] = []

@@ -61,12 +61,13 @@ class Directions:
     """Symbols never bought (see :func:`~.heuristic.blocked_for_buying`)."""
 
 
-def _harvestable(book: Book, symbols: list[str], options: PlanOptions) -> Decimal:
-    """Dollars of lots among ``symbols`` whose sale saves more tax than selling and replacing them costs."""
-    round_trip = 2 * options.costs.rate
+def _harvestable(book: Book, symbols: list[str], options: PlanOptions, round_trip: Decimal) -> Decimal:
+    """Dollars of lots among ``symbols`` whose sale saves more tax than selling and replacing them costs
+    (``round_trip``: the cost of a sale and a purchase per dollar, twice the cost model's rate)."""
     total = ZERO
+    excluded = options.exclude_symbols
     for symbol in symbols:
-        if symbol in options.exclude_symbols:
+        if symbol in excluded:
             continue
         for f in book.by_symbol.get(symbol, ()):
             if f.cost_per_share / f.price + round_trip < 0:
@@ -92,6 +93,7 @@ def choose_directions(book: Book, options: PlanOptions, tax: TaxInputs | None) -
     blocked = blocked_for_buying(options, tax)
     sec = book.securities
     out = Directions(goals=goals, blocked=blocked)
+    round_trip = 2 * options.costs.rate
     held_by_class: dict[str, list[str]] = {}
     for s in book.holdings:
         held_by_class.setdefault(book.class_of(s), []).append(s)
@@ -106,7 +108,7 @@ def choose_directions(book: Book, options: PlanOptions, tax: TaxInputs | None) -
         groups: dict[str, list[str]] = {}
         for s in held:
             groups.setdefault(sec.identical_group(s), []).append(s)
-        harvestable = {g: _harvestable(book, members, options) for g, members in groups.items()}
+        harvestable = {g: _harvestable(book, members, options, round_trip) for g, members in groups.items()}
         harvest = {g for g, value in harvestable.items() if value > 0}
         loss_value = sum(harvestable.values(), ZERO)
         shrink_all = delta < 0 and loss_value < -delta

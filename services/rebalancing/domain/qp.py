@@ -26,6 +26,8 @@ same order the repair step applies.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -115,6 +117,16 @@ def _rate_floats(lots: tuple[LotFacts, ...]) -> FloatArray:
     return out
 
 
+_FACTORED_MAX = 8
+_FACTORED: OrderedDict[tuple[tuple[str, ...], tuple[str, ...], bytes], tuple[FloatArray, FloatArray]] = OrderedDict()
+"""``G`` and ``h`` per (covariance symbols, securities of the plan, digest of the covariance matrix),
+least recently used out beyond :data:`_FACTORED_MAX` entries (each holds ``11 x N`` floats: 44 KB at
+500 securities). A batch plans thousands of accounts on one date with one covariance, and accounts
+holding the same securities need the same ``eigh`` (a 500 x 500 one costs tens of milliseconds,
+the digest about a millisecond). Keyed by content, never by object identity: a memo of a pure
+function, the same inputs give the same (read-only) arrays."""
+
+
 def _risk_model(
     symbols: list[str], sec_class: IntArray, covariance: Covariance | None
 ) -> tuple[FloatArray, FloatArray]:
@@ -128,8 +140,24 @@ def _risk_model(
     index = {s: i for i, s in enumerate(covariance.symbols)}
     if any(s not in index for s in symbols):
         return default  # incomplete covariance: the default model
-    idx = [index[s] for s in symbols]
-    sigma = np.asarray(covariance.matrix, dtype=float)[np.ix_(idx, idx)]
+    matrix = np.ascontiguousarray(covariance.matrix, dtype=float)
+    key = (covariance.symbols, tuple(symbols), hashlib.blake2b(matrix.data, digest_size=16).digest())
+    cached = _FACTORED.get(key)
+    if cached is not None:
+        _FACTORED.move_to_end(key)
+        return cached
+    G, h = _factor(matrix, [index[s] for s in symbols], n)
+    G.setflags(write=False)
+    h.setflags(write=False)
+    _FACTORED[key] = (G, h)
+    if len(_FACTORED) > _FACTORED_MAX:
+        _FACTORED.popitem(last=False)
+    return G, h
+
+
+def _factor(matrix: FloatArray, idx: list[int], n: int) -> tuple[FloatArray, FloatArray]:
+    """The leading eigenvectors of the covariance of the securities at ``idx`` and what they leave."""
+    sigma = matrix[np.ix_(idx, idx)]
     sigma = (sigma + sigma.T) / 2
     values, vectors = np.linalg.eigh(sigma)
     keep = min(_FACTORS, n)
