@@ -29,9 +29,9 @@ from __future__ import annotations
 import gc
 import os
 import resource
+import statistics
 import subprocess
 import sys
-import statistics
 import time
 import tracemalloc
 from dataclasses import dataclass
