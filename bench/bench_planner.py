@@ -469,9 +469,8 @@ def speed() -> None:
         plan_rebalance(acct, prices, as_of=AS_OF, options=options, tax=tax, securities=master, covariance=cov)
         times.append(time.process_time() - t)
     print(f"{'500 / 2500 + cov':<20}{np.median(times) * 1000:>9.2f}   (a 500 x 500 covariance: 10 factors + diagonal)")
-    print(
-        f"this process's max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (imports and data included)"
-    )
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"this process's max RSS {rss:.0f} MB (imports and data included)")
     memory()
 
 
