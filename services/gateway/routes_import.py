@@ -24,6 +24,7 @@ from contracts import encode, subjects, to_builtins
 from contracts.book import AccountWrite, FieldProblem, HouseholdWrite, PutAccounts, PutAccountsReply
 from contracts.imports import AccountChange, ImportedAccount, ImportFormat
 from services.gateway.import_book import read_book_view
+from services.gateway.import_schemas import ImportAnswer, ImportProblems
 from services.gateway.security import Principal, principal_of
 from services.gateway.views import camel_keys
 from shared.bus.request import request as ask
@@ -147,12 +148,16 @@ def import_router(runtime: ServiceRuntime) -> APIRouter:
     @router.post(
         "/api/accounts/import",
         openapi_extra={"requestBody": _BODY},
+        response_model=ImportAnswer,
         responses={
             200: {"description": "what changed (or, with dryRun, what would change), per account"},
             403: {"description": "applying needs the trade role"},
             409: {"description": "the import id was used for another file"},
             413: {"description": "too many lots for one bus message: split the file by account"},
-            422: {"description": "every problem of the file, each with its line; nothing applied"},
+            422: {
+                "model": ImportProblems,
+                "description": "every problem of the file, each with its line; nothing applied",
+            },
         },
     )
     async def import_accounts(
