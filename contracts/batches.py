@@ -30,9 +30,10 @@ __all__ = [
 ]
 
 BatchStatus = Literal["running", "completed"]
-BatchRunState = Literal["p", "r", "c", "f", "x"]
+BatchRunState = Literal["p", "r", "w", "c", "f", "x"]
 """One account's run in a batch: ``p`` pending (waiting its turn), ``r`` released (its run is under way),
-``c`` completed, ``f`` failed, ``x`` cancelled."""
+``w`` waiting at its batch's block orders (planned; not counted in flight), ``c`` completed, ``f`` failed,
+``x`` cancelled."""
 
 BATCH_SOURCE_PREFIX: Final = "batch:"
 _BATCH_RUN_NAMESPACE: Final = uuid.UUID("a4d3c1b2-7e5f-4c6a-9b8d-1f2e3d4c5b6a")

@@ -257,8 +257,14 @@ class ExecuteTrades(Command, frozen=True, kw_only=True, tag="execution.execute.v
     prices: dict[str, Decimal]
     dry_run: bool
     batch_id: str = ""
-    """The batch the run belongs to ("" for a run of its own): with block orders on, its trades join the
-    batch's block orders."""
+    """The batch the run belongs to ("" for a run of its own)."""
+    block: bool = False
+    """The run's trades join its batch's block orders (one order per symbol and side for the whole batch;
+    the coordinator decides, ``BLOCK_ORDERS``)."""
+    block_size: int = 0
+    """With ``block``: how many runs of the batch trade in the block; set (> 0) once every account of the
+    batch has its planned trades (the execution service trades the block once it holds that many runs'
+    trades); 0 while the batch's other accounts are still planning."""
 
 
 class TradesExecuted(Event, frozen=True, kw_only=True, tag="execution.executed.v1"):
@@ -330,8 +336,11 @@ class ExecuteTradesV2(Command, frozen=True, kw_only=True, tag="execution.execute
     snapshot_id: str
     dry_run: bool
     batch_id: str = ""
-    """The batch the run belongs to ("" for a run of its own): with block orders on, its trades join the
-    batch's block orders."""
+    """The batch the run belongs to ("" for a run of its own)."""
+    block: bool = False
+    """As :attr:`ExecuteTrades.block`."""
+    block_size: int = 0
+    """As :attr:`ExecuteTrades.block_size`."""
 
 
 class ApplyFillsV2(Command, frozen=True, kw_only=True, tag="portfolio.apply-fills.v2"):

@@ -97,8 +97,14 @@ class Settings(BaseSettings):
     broker_stream: bool = Field(
         True, description="follow fills by Alpaca's trade_updates stream (polling always backs it)"
     )
-    block_orders: bool = Field(False, description="a batch's live runs trade as block orders (one per symbol and side)")
-    block_window_seconds: float = Field(1.0, gt=0, description="how long a block collects the batch's runs")
+    block_orders: bool | None = Field(
+        None,
+        description="a batch's live runs trade as block orders, one per symbol and side for the whole batch "
+        "(default: on with a real broker, off with the paper broker)",
+    )
+    block_wait_seconds: float = Field(
+        3600.0, gt=0, le=86_400, description="execute-trades deadline of a run waiting for its batch's block"
+    )
     broker_order_type: Literal["market", "limit"] = "market"
     broker_time_in_force: Literal["day", "gtc", "opg", "cls", "ioc", "fok"] = "day"
     broker_limit_bps: Decimal = Field(
@@ -164,6 +170,13 @@ class Settings(BaseSettings):
         Decimal("0.05"), ge=0, le=1, description="how far a fill's price may be from its recorded order's (fraction)"
     )
     household_file: Path | None = None
+
+    @property
+    def blocks_on(self) -> bool:
+        """Whether a batch's live runs trade as block orders: ``BLOCK_ORDERS`` when set, else on with a real
+        broker (one order per symbol and side for the batch) and off with the paper broker (it fills each
+        account at once at the cost model; a block would only make the batch wait)."""
+        return self.block_orders if self.block_orders is not None else self.broker != "paper"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -5,6 +5,12 @@ accounts are written once beside it. The batch releases at most ``max_in_flight`
 one more each time one of its runs finishes (:mod:`services.coordinator.domain.batch`). Each run is an
 ordinary run (its id derived from the batch and the account), started by the same code as any other.
 
+Block orders (:meth:`RetryPolicy.in_block`): a run that reaches ``execute-trades`` waits there for its
+batch (:meth:`BatchDriver.run_parked`, state ``w``, no longer in flight). Once no account of the batch is
+pending or planning, each waiting run's ``execute-trades`` command is sent again with the block's size
+(:meth:`BatchDriver._send_block`); the execution service trades the block when it holds that many runs'
+trades. A waiting run's deadline is ``BLOCK_WAIT_SECONDS``, so no deadline fires while the batch plans.
+
 Crash safety: a released account whose run was never stored is started again, and a finished run whose
 end the batch did not record is recorded, by :meth:`BatchDriver.reconcile` (at start-up for every
 unfinished batch, then every ``BATCH_RECONCILE_SECONDS``, and when a batch request is redelivered); every
@@ -34,9 +40,20 @@ from contracts import (
     batch_run_id,
     subjects,
 )
-from services.coordinator.domain import finish_run, new_batch, released_between, unique_accounts
+from services.coordinator.domain import (
+    PIVOT,
+    RetryPolicy,
+    build_command,
+    finish_run,
+    new_batch,
+    released_between,
+    unique_accounts,
+)
+from services.coordinator.domain.batch import block_size, park_run
+from services.coordinator.domain.steps import SERVICE_STEPS
 from services.coordinator.store import TERMINAL, ActiveRun, RunStore
 from shared.bus import kv as kvops
+from shared.bus.outgoing import Outgoing
 from shared.bus.runtime import ServiceRuntime
 from shared.log import get_logger
 
@@ -52,8 +69,15 @@ _ACTIVE = "active."
 class BatchDriver:
     """Starts each batch's runs, paced, and records each run's end in its batch."""
 
-    def __init__(self, runtime: ServiceRuntime, start_run: RunStarter, runs: RunStoreProvider) -> None:
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        start_run: RunStarter,
+        runs: RunStoreProvider,
+        policy: RetryPolicy | None = None,
+    ) -> None:
         self.runtime = runtime
+        self.policy = policy or RetryPolicy()
         self._start_run = start_run
         self._runs = runs
         self._bucket: KeyValue | None = None
@@ -109,6 +133,55 @@ class BatchDriver:
             await bucket.delete(f"{_ACTIVE}{batch_id}")
             log.info("batch completed", batch_id=batch_id, completed=after.count("c"), failed=after.count("f"))
         await self._start(after, accounts, released_between(before, after))
+        if block_size(after) and block_size(before) != block_size(after):
+            await self._send_block(after, accounts)  # the last planning run ended, or a waiting one failed
+
+    async def run_parked(self, run: RunRecord) -> None:
+        """A run of a block batch reached ``execute-trades``: it waits for the block (no longer in flight),
+        the next accounts are released, and once the whole batch is planned the block goes out."""
+        batch_id = batch_of_source(run.source)
+        found = None if batch_id is None else await self._accounts_of(batch_id)
+        if batch_id is None or found is None:
+            return
+        accounts, index_of = found
+        index = index_of.get(run.request.account_id)
+        if index is None:
+            return
+        now = self.runtime.clock.now()
+        try:
+            before, after = await kvops.update_with_retry(
+                await self.bucket(), batch_key(batch_id), BatchRecord, lambda b: park_run(b, index, now)
+            )
+        except KeyError:
+            return
+        if after is None:
+            return
+        log.info("run waits for its batch's block", batch_id=batch_id, waiting=after.count("w"))
+        await self._start(after, accounts, released_between(before, after))
+        if block_size(after):
+            await self._send_block(after, accounts)
+
+    async def _send_block(self, record: BatchRecord, accounts: BatchAccounts) -> None:
+        """Every waiting run's ``execute-trades`` command again, with the block's size (its own message id,
+        so each size is sent once); a run no longer waiting at the step is skipped."""
+        size = block_size(record)
+        store = await self._runs()
+        now = self.runtime.clock.now()
+        _, subject = SERVICE_STEPS[PIVOT]
+        out = []
+        for index, state in enumerate(record.states):
+            if state != "w":
+                continue
+            run = await store.get(batch_run_id(record.batch_id, accounts.account_ids[index]))
+            if run is None or run.status != "running" or run.current_step != PIVOT:
+                continue
+            step = run.step(PIVOT)
+            if step.status != "running":
+                continue
+            command = build_command(run, PIVOT, step.attempts, now, block=True, block_size=size)
+            out.append(Outgoing(subject, command, command.message_id))
+        log.info("block orders released", batch_id=record.batch_id, runs=size, sent=len(out))
+        await self.runtime.publish_all(out)
 
     async def reconcile(self, batch_id: str) -> None:
         """Start every released account whose run is missing; record every finished run not yet counted."""
@@ -117,7 +190,7 @@ class BatchDriver:
         if record is None or found is None:
             return
         accounts, _ = found
-        released = [i for i, state in enumerate(record.states) if state == "r"]
+        released = [i for i, state in enumerate(record.states) if state in "rw"]
         store = await self._runs()
         missing = []
         for index in released:
@@ -126,9 +199,15 @@ class BatchDriver:
                 missing.append(index)
             elif run.status in TERMINAL:
                 await self.run_finished(run)
+            elif record.states[index] == "r" and run.current_step == PIVOT and self.policy.in_block(run):
+                await self.run_parked(run)  # parked, but the batch never recorded it (a crash)
         await self._start(record, accounts, missing)
         if record.status == "completed":
             await (await self.bucket()).delete(f"{_ACTIVE}{batch_id}")
+        elif not missing:
+            current, _ = await kvops.read(await self.bucket(), batch_key(batch_id), BatchRecord)
+            if current is not None and block_size(current):
+                await self._send_block(current, accounts)  # again: its commands may have been lost
 
     async def resume(self) -> int:
         """Reconcile every unfinished batch (after a restart, and then every ``BATCH_RECONCILE_SECONDS``)."""

@@ -29,6 +29,7 @@ from contracts import (
 )
 from services.coordinator.batch import BatchDriver
 from services.coordinator.domain import (
+    PIVOT,
     STORED_OUTPUTS,
     Effects,
     ReportInputs,
@@ -96,7 +97,7 @@ class Coordinator:
         self.on_success = on_success or []
         self.on_failure = on_failure or []
         self._store: RunStore | None = None
-        self.batches = BatchDriver(runtime, self.start, self.store)
+        self.batches = BatchDriver(runtime, self.start, self.store, policy)
         self._watchdog: asyncio.Task[None] | None = None
 
     async def store(self) -> RunStore:
@@ -321,6 +322,8 @@ class Coordinator:
             return
         out = effects(before, after, now, self.policy)
         await self._publish(out)
+        if after.current_step == PIVOT != before.current_step and self.policy.in_block(after):
+            await self.batches.run_parked(after)  # planned: it waits for its batch's block orders
         if out.report_due:
             await self._generate_report(after, now)
         finished = after.status != before.status and after.status in TERMINAL

@@ -38,6 +38,8 @@ def build(settings: Settings, clock: Clock | None = None) -> tuple[ServiceRuntim
         max_attempts=settings.step_max_attempts,
         backoff_seconds=settings.retry_backoff_seconds,
         approval_timeout_seconds=settings.approval_timeout_seconds,
+        block_orders=settings.blocks_on,
+        block_wait_seconds=settings.block_wait_seconds,
     )
     coordinator = Coordinator(runtime, policy, on_success=[_log_success], on_failure=[_log_failure])
     coordinator.register()

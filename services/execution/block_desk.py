@@ -1,29 +1,31 @@
-"""Block orders for a batch's live runs: the runs that reach ``execute-trades`` within one window trade
-together, one order per symbol and side, and each run gets its allocation of every block.
+"""Block orders for a batch's live runs: one order per symbol and side for the whole batch, each run
+getting its allocation of every block.
 
-* A run joins the batch's open window (KV ``executions``, key ``blockwin.<batch>``, compare-and-set) and
-  leaves its trades under ``blockleg.<batch>.<window>.<run>``; its command is acknowledged at once.
-* The run that opens a window closes it ``BLOCK_WINDOW_SECONDS`` later: the window is marked closed, the
-  blocks are sent (client order ids from the batch and window, so a retry places nothing twice), each
-  block's fill is allocated back (``services.execution.domain.blocks``; the window's number is the
-  rotation of the remainder rule), and every run's result is stored and published as its own.
-* A run whose result is late (the closing process died) is answered when the coordinator sends its
-  command again after the step's deadline: that delivery closes the overdue window itself.
-Runs of a batch paced over several windows (``BATCH_MAX_IN_FLIGHT``) trade as one block per window.
+The coordinator decides which runs trade in a block (``ExecuteTrades.block``) and when the batch is ready
+(``block_size``: every account of the batch has planned its trades, see
+:mod:`services.coordinator.batch`):
+
+* Each delivery of a block run's command leaves the run's trades under ``blockleg.<batch>.<run>`` (KV
+  ``executions``; the first write is kept), with the sells the ledger cannot cover refused. While the
+  batch is still planning (``block_size`` 0) the command is answered by nothing: the run waits at
+  ``execute-trades`` (its deadline is the coordinator's ``BLOCK_WAIT_SECONDS``).
+* A command with ``block_size`` N trades the block once N runs' trades are held: sells first, buys
+  sized per account to the cash its sells raised (:mod:`services.execution.blocks`), client order ids
+  from the batch's id (a retry, a second replica or a redelivery places nothing twice), each fill
+  allocated back with the batch's rotation (``blockrot.<batch>``: a counter over the batches, so the
+  remainder rule's tie-break moves on each batch). Every run's result is stored
+  (``execution.<run>``) and published as its own; a later delivery is answered from what was stored.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
 from decimal import Decimal
 
 import msgspec
 from nats.js.kv import KeyValue
 
-from contracts import ExecuteTrades, ExecutionResult, Trade, encode, subjects
+from contracts import ExecuteTrades, ExecutionResult, Trade, decode_as, subjects
 from services.execution.blocks import trade_blocks
 from services.execution.brokers import Broker
 from services.execution.domain import BlockLeg, validate_trade
@@ -36,16 +38,25 @@ from shared.errors import InvalidInputError
 from shared.log import get_logger
 from shared.money import ZERO
 
-__all__ = ["BlockDesk", "BlockWindow"]
+__all__ = ["BlockDesk", "BlockEntry"]
 
 log = get_logger("execution.blocks")
 
 
-class BlockWindow(msgspec.Struct, frozen=True, kw_only=True):
+class BlockEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One run's part of its batch's block: its command and the trades refused before any order."""
+
+    command: ExecuteTrades
+    refused: dict[str, str] = {}
+    """Trade id → why it cannot be sent (a sell beyond the ledger's holdings)."""
+
+
+class _Counter(msgspec.Struct, frozen=True):
     number: int
-    deadline: datetime
-    runs: list[str]
-    closed: bool = False
+
+
+def _next(counter: _Counter) -> _Counter:
+    return _Counter(counter.number + 1)
 
 
 class BlockDesk:
@@ -64,100 +75,74 @@ class BlockDesk:
         self._events = events
         self._rejected = rejected
         self._nothing_to_apply = nothing_to_apply
-        self.window = timedelta(seconds=runtime.settings.block_window_seconds)
-        self._closers: set[asyncio.Task[None]] = set()
-        runtime.on_shutdown(self._stop)
-
-    async def _stop(self) -> None:
-        for task in list(self._closers):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _kv(self) -> KeyValue:
         return await self.runtime.kv(subjects.KV_EXECUTIONS)
 
-    async def join(self, command: ExecuteTrades) -> Sequence[Outgoing]:
-        """Put the run in its batch's open window; answers now only when an overdue window is closed."""
+    async def join(self, command: ExecuteTrades, refused: dict[str, str]) -> Sequence[Outgoing]:
+        """Hold the run's trades; trade the block when the batch is ready and every run's trades are here."""
         kv = await self._kv()
-        now = self.runtime.clock.now()
-        key = f"blockwin.{command.batch_id}"
-        opened = False
-
-        def enter(window: BlockWindow) -> BlockWindow | None:
-            nonlocal opened
-            if command.run_id in window.runs:
-                return None
-            if window.closed:
-                opened = True
-                return BlockWindow(number=window.number + 1, deadline=now + self.window, runs=[command.run_id])
-            return msgspec.structs.replace(window, runs=[*window.runs, command.run_id])
-
-        if await kvops.create(kv, key, BlockWindow(number=1, deadline=now + self.window, runs=[command.run_id])):
-            opened = True
-            window = BlockWindow(number=1, deadline=now + self.window, runs=[command.run_id])
-        else:
-            before, after = await kvops.update_with_retry(kv, key, BlockWindow, enter)
-            window = after or before
-        await kv.put(f"blockleg.{command.batch_id}.{window.number}.{command.run_id}", encode(command))
-        log.info("run joined a block window", batch=command.batch_id, window=window.number, runs=len(window.runs))
-        if opened:
-            task = asyncio.create_task(self._close_later(command.batch_id, window.number))
-            self._closers.add(task)
-            task.add_done_callback(self._closers.discard)
+        batch = command.batch_id
+        await kvops.create(kv, f"blockleg.{batch}.{command.run_id}", BlockEntry(command=command, refused=refused))
+        if command.block_size <= 0:
+            log.info("run waits for its batch's block", batch=batch)
             return []
-        if not window.closed and window.deadline < now and command.run_id in window.runs:
-            return await self.close(command.batch_id, window.number, answering=command.run_id)
-        return []
+        held = await kvops.live_entries(kv, f"blockleg.{batch}.*")
+        if len(held) < command.block_size:
+            log.info("block not complete yet", batch=batch, held=len(held), size=command.block_size)
+            return []
+        entries = [decode_as(value, BlockEntry) for _, value in sorted(held.items())]
+        return await self.trade(batch, entries, answering=command.run_id)
 
-    async def _close_later(self, batch_id: str, number: int) -> None:
-        await asyncio.sleep(self.window.total_seconds())
-        try:
-            outgoing = await self.close(batch_id, number)
-            await self.runtime.publish_all(outgoing)
-        except Exception:  # the runs' next delivery (after their step deadline) closes it
-            log.exception("block window not closed", batch=batch_id, window=number)
+    async def _rotation(self, kv: KeyValue, batch: str) -> int:
+        """The batch's number among the batches traded as blocks (the remainder rule's rotation)."""
+        key = f"blockrot.{batch}"
+        found, _ = await kvops.read(kv, key, _Counter)
+        if found is not None:
+            return found.number
+        if await kvops.create(kv, "blockcounter", _Counter(1)) is not None:
+            number = 1
+        else:
+            _previous, after = await kvops.update_with_retry(kv, "blockcounter", _Counter, _next)
+            number = after.number if after is not None else 1
+        if await kvops.create(kv, key, _Counter(number)) is None:  # another delivery numbered it first
+            first, _ = await kvops.read(kv, key, _Counter)
+            if first is not None:
+                return first.number
+        return number
 
-    async def close(self, batch_id: str, number: int, *, answering: str | None = None) -> list[Outgoing]:
-        """Trade window ``number`` of ``batch_id``; the results of its runs (only ``answering``'s when a
-        delivery of that run closes it; the others are published here)."""
+    async def trade(self, batch: str, entries: list[BlockEntry], *, answering: str) -> list[Outgoing]:
+        """Trade the block of ``entries``; ``answering``'s events are returned, the others published."""
         kv = await self._kv()
-
-        def shut(window: BlockWindow) -> BlockWindow | None:
-            return None if window.closed or window.number != number else msgspec.structs.replace(window, closed=True)
-
-        changed = await kvops.update_with_retry(kv, f"blockwin.{batch_id}", BlockWindow, shut)
-        after = changed[1]
-        if after is None:
-            return []  # closed already (by another replica or delivery)
-        commands = []
-        for run_id in after.runs:
-            leg, _ = await kvops.read(kv, f"blockleg.{batch_id}.{number}.{run_id}", ExecuteTrades)
-            if leg is not None:
-                commands.append(leg)
+        commands = [e.command for e in entries]
         legs: list[BlockLeg] = []
         errors: dict[str, list[str]] = {c.run_id: [] for c in commands}
         rejected: dict[str, list[Outgoing]] = {c.run_id: [] for c in commands}
         prices: dict[str, Decimal] = {}
-        for command in commands:
+        for entry in entries:
+            command = entry.command
             for trade in command.trades:
                 try:
-                    prices[trade.symbol] = validate_trade(trade, command.prices)
+                    price = validate_trade(trade, command.prices)
+                    if trade.trade_id in entry.refused:
+                        raise InvalidInputError(entry.refused[trade.trade_id])
                 except InvalidInputError as exc:
                     errors[command.run_id].append(f"Failed to execute {trade.action} for {trade.symbol}: {exc.message}")
                     rejected[command.run_id].append(self._rejected(command, trade, exc.message))
                     continue
+                prices.setdefault(trade.symbol, price)
                 legs.append(BlockLeg(account_id=command.account_id, run_id=command.run_id, trade=trade))
+        rotation = await self._rotation(kv, batch)
         outcome = await trade_blocks(
             self.broker,
             legs,
             prices,
-            block_id=f"{batch_id}.w{number}",
-            rotation=number,
+            block_id=batch,
+            rotation=rotation,
             policy=self.policy,
             now=self.runtime.clock.now(),
         )
-        log.info("block window traded", batch=batch_id, window=number, blocks=len(outcome.blocks), runs=len(commands))
+        log.info("block traded", batch=batch, blocks=len(outcome.blocks), runs=len(commands), rotation=rotation)
         out: list[Outgoing] = []
         orders = await self.runtime.kv(subjects.KV_ORDERS)
         for command in commands:
@@ -187,7 +172,7 @@ class BlockDesk:
             if not result.executed:  # no fills: the ledger will not report back for this run
                 await self._nothing_to_apply(command.run_id)
             events = self._events(command, result, rejected[command.run_id])
-            if answering is None or command.run_id == answering:
+            if command.run_id == answering:
                 out.extend(events)
             else:
                 await self.runtime.publish_all(events)

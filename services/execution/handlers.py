@@ -103,9 +103,9 @@ class ExecutionService:
             log.info("trades simulated", fills=len(fills), errors=len(errors))
             return self._events(command, result, rejected)
         broker_account = await self._may_trade(command)
-        if command.batch_id and self.runtime.settings.block_orders:
+        if command.block:  # the coordinator put the run in its batch's block orders
             await self.reconciler.mark_in_flight(broker_account, command.run_id)
-            return await self.desk.join(command)
+            return await self.desk.join(command, refused=beyond)
         if valid:
             await self.reconciler.mark_in_flight(broker_account, command.run_id)
         outcome = await trade_through(

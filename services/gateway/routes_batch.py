@@ -40,7 +40,7 @@ _STORED_WAIT_SECONDS = 2.0
 _ERRORS_SHOWN = 100
 MAX_BATCH = 20_000
 """Accounts in one batch: its request and its account list each travel as one NATS message (1 MB at most)."""
-_STATUS = {"p": "pending", "r": "running", "c": "completed", "f": "failed", "x": "cancelled"}
+_STATUS = {"p": "pending", "r": "running", "w": "running", "c": "completed", "f": "failed", "x": "cancelled"}
 _ACCOUNT_ID = r"^[A-Za-z0-9_\-]{1,128}$"
 
 
@@ -88,7 +88,8 @@ def batch_view(
         "completed": record.count("c"),
         "failed": record.count("f"),
         "cancelled": record.count("x"),
-        "running": record.count("r"),
+        "running": record.count("r") + record.count("w"),
+        "waitingForBlock": record.count("w"),
         "pending": record.count("p"),
         "maxInFlight": record.max_in_flight,
         "dryRun": record.request.dry_run,

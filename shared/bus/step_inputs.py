@@ -147,6 +147,8 @@ async def _execute(inputs: StepInputs, command: ExecuteTradesV2) -> ExecuteTrade
         prices={s: p for s, p in prices.prices().items() if s in traded},
         dry_run=command.dry_run,
         batch_id=command.batch_id,
+        block=command.block,
+        block_size=command.block_size,
     )
 
 

@@ -628,6 +628,8 @@ MESSAGES: list[msgspec.Struct] = [
         prices={"VTI": D("334.56")},
         dry_run=True,
         batch_id="batch-2026-05-01",
+        block=True,
+        block_size=3,
     ),
     TradesExecuted(**_env("execute-trades"), account_id="demo", result=EXECUTION),
     Notify(
@@ -655,6 +657,8 @@ MESSAGES: list[msgspec.Struct] = [
         snapshot_id="2026-01-02-0123456789abcdef",
         dry_run=False,
         batch_id="batch-2026-05-01",
+        block=True,
+        block_size=3,
     ),
     ApplyFillsV2(**_env("update-portfolio"), account_id="demo", as_of=AS_OF),
 ]

@@ -319,7 +319,7 @@ async def test_a_batch_trades_as_block_orders_allocated_exactly(
     state.fail_next("429", "GET", "/v2/positions")
     for symbol in list(state.prices):
         state.behave(symbol, fill_ratio=Decimal("0.7"), commission=Decimal("0.05"))  # every block fills 70%
-    settings = alpaca_settings.model_copy(update={"block_orders": True, "block_window_seconds": 3.0})
+    settings = alpaca_settings.model_copy(update={"block_orders": None})  # on by default with a real broker
     async with (
         trade_updates_server(state) as stream_url,
         running_system(settings.model_copy(update={"apca_api_stream_url": stream_url})) as system,
@@ -332,6 +332,7 @@ async def test_a_batch_trades_as_block_orders_allocated_exactly(
         message = BatchRequested(
             run_id=batch_id, message_id=batch_id, occurred_at=system.clock.now(), account_ids=accounts,
             request=RebalanceRequest(account_id=accounts[0], force_rebalance=True, dry_run=False),
+            max_in_flight=1,  # planned one account at a time, traded as one block for the whole batch
         )  # fmt: skip
         await system.client.jetstream().publish(subjects.REBALANCE_BATCH_REQUESTED, encode(message))
         records = [await system.wait_for_run(batch_run_id(batch_id, a)) for a in accounts]
@@ -340,10 +341,13 @@ async def test_a_batch_trades_as_block_orders_allocated_exactly(
         results = [(await kvops.read(executions, f"execution.{r.run_id}", ExecutionResult))[0] for r in records]
         fills = [f for result in results if result for f in result.fills]
         actions = [a for r in records if r.report for a in r.report.actions]
-        # One order per symbol and side (per window) across the accounts: fewer orders than trades.
-        # (a buy block all of whose accounts' buys were cut to nothing for want of cash is not sent)
-        assert len({(o["side"], o["symbol"]) for o in state.orders.values()}) >= len(state.orders) // 2
+        # One order per symbol and side for the whole batch: fewer orders than trades.
+        assert len({(o["side"], o["symbol"]) for o in state.orders.values()}) == len(state.orders)
         assert len(state.orders) < len(actions)
+        sold = {a.symbol for a in actions if a.action == "sell"}
+        assert {o["symbol"] for o in state.orders.values() if o["side"] == "sell"} == sold
+        # The runs waited at execute-trades for the batch without any step deadline firing.
+        assert all(r.step("execute-trades").attempts == 1 for r in records)
         for order in state.orders.values():
             allocated = [f for f in fills if f.broker_order_id == order["id"]]
             assert sum(f.shares for f in allocated) == Decimal(order["filled_qty"])  # exact allocation

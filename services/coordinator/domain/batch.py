@@ -3,8 +3,13 @@
 A batch keeps at most ``max_in_flight`` of its runs under way: it releases the first ``max_in_flight``
 accounts when it starts, and one more each time one of its runs finishes, so an account waiting its turn
 is never a step waiting on a deadline. Each account's state is one character of ``states`` (``p``
-pending, ``r`` released, ``c`` completed, ``f`` failed, ``x`` cancelled); a finished account never
-changes again, which makes every function here idempotent.
+pending, ``r`` released, ``w`` waiting at the block, ``c`` completed, ``f`` failed, ``x`` cancelled); a
+finished account never changes again, which makes every function here idempotent.
+
+Block orders: a live run of a batch that reaches ``execute-trades`` has planned its trades and waits
+for the batch's block orders (``w``): it no longer counts in flight, so the next account is released
+(planning stays paced; waiting costs nothing). Once no account is pending or planning (:func:`block_size`
+> 0), every waiting run trades in one block per symbol and side.
 """
 
 from __future__ import annotations
@@ -16,7 +21,15 @@ import msgspec
 
 from contracts import BatchRecord, BatchRequested, RunStatus
 
-__all__ = ["FINISHED_STATES", "finish_run", "new_batch", "released_between", "unique_accounts"]
+__all__ = [
+    "FINISHED_STATES",
+    "block_size",
+    "finish_run",
+    "new_batch",
+    "park_run",
+    "released_between",
+    "unique_accounts",
+]
 
 FINISHED_STATES: Final = "cfx"
 _STATE_OF_RUN: Final[dict[str, str]] = {"completed": "c", "failed": "f", "cancelled": "x"}
@@ -56,6 +69,23 @@ def finish_run(record: BatchRecord, index: int, status: RunStatus, now: datetime
     return _release(msgspec.structs.replace(record, states=states, updated_at=now), now)
 
 
+def park_run(record: BatchRecord, index: int, now: datetime) -> BatchRecord | None:
+    """The run at ``index`` planned its trades and waits for the block (``r`` → ``w``); the next accounts
+    are released. ``None`` when nothing changes (not under way, or already waiting or finished)."""
+    if not 0 <= index < record.total or record.states[index] != "r":
+        return None
+    states = record.states[:index] + "w" + record.states[index + 1 :]
+    return _release(msgspec.structs.replace(record, states=states, updated_at=now), now)
+
+
+def block_size(record: BatchRecord) -> int:
+    """How many runs trade in the batch's block: the waiting ones, once no account is pending or planning
+    (0 before)."""
+    if "p" in record.states or "r" in record.states:
+        return 0
+    return record.states.count("w")
+
+
 def released_between(before: BatchRecord | None, after: BatchRecord) -> list[int]:
     """The indices ``after`` released that ``before`` had not (all released ones for a new batch)."""
     return [i for i, state in enumerate(after.states) if state == "r" and (before is None or before.states[i] == "p")]
@@ -72,7 +102,7 @@ def _release(record: BatchRecord, now: datetime) -> BatchRecord:
         free -= 1
         index = record.states.find("p", index + 1)
     joined = "".join(states)
-    done = "p" not in joined and "r" not in joined
+    done = "p" not in joined and "r" not in joined and "w" not in joined
     return msgspec.structs.replace(
         record,
         states=joined,

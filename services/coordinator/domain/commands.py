@@ -30,10 +30,14 @@ from shared.errors import InvalidInputError
 __all__ = ["build_command"]
 
 
-def build_command(record: RunRecord, step: str, attempt: int, now: datetime) -> Command:
+def build_command(
+    record: RunRecord, step: str, attempt: int, now: datetime, *, block: bool = False, block_size: int = 0
+) -> Command:
+    """The command of ``step``; ``block``/``block_size``: the run trades in its batch's block orders (and
+    how many runs the block holds, once the batch is planned: its own message id)."""
     common: dict[str, Any] = {
         "run_id": record.run_id,
-        "message_id": f"{record.run_id}:{step}:{attempt}",
+        "message_id": f"{record.run_id}:{step}:{attempt}" + (f":block-{block_size}" if block_size else ""),
         "occurred_at": now,
         "step": step,
         "attempt": attempt,
@@ -74,6 +78,8 @@ def build_command(record: RunRecord, step: str, attempt: int, now: datetime) -> 
             snapshot_id=snapshot,
             dry_run=request.dry_run,
             batch_id=batch_of_source(record.source) or "",
+            block=block,
+            block_size=block_size if block else 0,
         )
     if step == "update-portfolio":
         return ApplyFillsV2(**common, account_id=request.account_id, as_of=as_of)

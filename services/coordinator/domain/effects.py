@@ -99,9 +99,9 @@ def _step_effects(record: RunRecord, step: StepRecord, now: datetime, policy: Re
         return
     _, subject = SERVICE_STEPS[step.name]
     if step.status == "running":
-        command = build_command(record, step.name, step.attempts, now)
+        command = build_command(record, step.name, step.attempts, now, block=policy.in_block(record))
         out.messages.append(Outgoing(subject, command, command.message_id))
-        deadline = now + timedelta(seconds=policy.timeout_seconds)
+        deadline = now + timedelta(seconds=policy.step_timeout(record, step.name))
         out.timers.append(_timer(record, step, "deadline", step.attempts, deadline, now))
     elif step.status == "retrying":
         at = now + timedelta(seconds=policy.delay_after(step.attempts))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from contracts import STEP_NAMES, subjects
+from contracts import STEP_NAMES, RunRecord, batch_of_source, subjects
 
 __all__ = [
     "COORDINATOR_STEPS",
@@ -56,6 +56,21 @@ class RetryPolicy:
     backoff_seconds: float = 0.5
     max_backoff_seconds: float = 30.0
     approval_timeout_seconds: float = 3600.0
+    block_orders: bool = False
+    """The live runs of a batch trade as block orders (``BLOCK_ORDERS``): see :func:`in_block`."""
+    block_wait_seconds: float = 3600.0
+    """The ``execute-trades`` deadline of a run in a block: it waits there for the batch's other accounts."""
+
+    def in_block(self, record: RunRecord) -> bool:
+        """Whether ``record``'s trades go out in its batch's block orders: block orders on, a live run of
+        a batch."""
+        return self.block_orders and not record.request.dry_run and batch_of_source(record.source) is not None
+
+    def step_timeout(self, record: RunRecord, step: str) -> float:
+        """How long ``step`` of ``record`` may take before its deadline fires."""
+        if step == PIVOT and self.in_block(record):
+            return max(self.block_wait_seconds, self.timeout_seconds)
+        return self.timeout_seconds
 
     def delay_after(self, attempt: int) -> float:
         return min(self.backoff_seconds * 2 ** max(attempt - 1, 0), self.max_backoff_seconds)

@@ -272,7 +272,7 @@ def apply_timer(record: RunRecord, timer: StepTimerFired, now: datetime, policy:
         return _begin(record, timer.step, now, attempt=timer.attempt)
     if step.status != "running" or step.attempts != timer.attempt:
         return None
-    error = f"timed out after {policy.timeout_seconds:g}s (attempt {timer.attempt})"
+    error = f"timed out after {policy.step_timeout(record, timer.step):g}s (attempt {timer.attempt})"
     return _fail_attempt(record, timer.step, timer.attempt, error, True, now, policy)
 
 
