@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     apca_api_stream_url: str | None = Field(
         None, description="trade_updates websocket; default: the base URL's /stream"
     )
+    broker_accounts_file: Path | None = Field(
+        None, description="JSON: broker account -> where its Alpaca credentials are (env var names or files)"
+    )
     broker_stream: bool = Field(
         True, description="follow fills by Alpaca's trade_updates stream (polling always backs it)"
     )

@@ -25,9 +25,9 @@ from decimal import Decimal
 import msgspec
 from nats.js.kv import KeyValue
 
-from contracts import ExecuteTrades, ExecutionResult, Trade, decode_as, subjects
-from services.execution.blocks import trade_blocks
-from services.execution.brokers import Broker
+from contracts import DEFAULT_BROKER_ACCOUNT, ExecuteTrades, ExecutionResult, Trade, decode_as, subjects
+from services.execution.blocks import BlockOutcome, trade_blocks
+from services.execution.brokers import BrokerAccounts
 from services.execution.domain import BlockLeg, validate_trade
 from services.execution.order_records import record_fills
 from services.execution.trading import OrderPolicy
@@ -49,6 +49,8 @@ class BlockEntry(msgspec.Struct, frozen=True, kw_only=True):
     command: ExecuteTrades
     refused: dict[str, str] = {}
     """Trade id → why it cannot be sent (a sell beyond the ledger's holdings)."""
+    broker_account: str = DEFAULT_BROKER_ACCOUNT
+    """The broker account the run's account trades through: one block per broker account."""
 
 
 class _Counter(msgspec.Struct, frozen=True):
@@ -63,14 +65,14 @@ class BlockDesk:
     def __init__(
         self,
         runtime: ServiceRuntime,
-        broker: Broker,
+        brokers: BrokerAccounts,
         policy: OrderPolicy,
         events: Callable[[ExecuteTrades, ExecutionResult, list[Outgoing]], list[Outgoing]],
         rejected: Callable[[ExecuteTrades, Trade, str], Outgoing],
         nothing_to_apply: Callable[[str], Awaitable[object]],
     ) -> None:
         self.runtime = runtime
-        self.broker = broker
+        self.brokers = brokers
         self.policy = policy
         self._events = events
         self._rejected = rejected
@@ -79,11 +81,14 @@ class BlockDesk:
     async def _kv(self) -> KeyValue:
         return await self.runtime.kv(subjects.KV_EXECUTIONS)
 
-    async def join(self, command: ExecuteTrades, refused: dict[str, str]) -> Sequence[Outgoing]:
+    async def join(
+        self, command: ExecuteTrades, *, refused: dict[str, str], broker_account: str = DEFAULT_BROKER_ACCOUNT
+    ) -> Sequence[Outgoing]:
         """Hold the run's trades; trade the block when the batch is ready and every run's trades are here."""
         kv = await self._kv()
         batch = command.batch_id
-        await kvops.create(kv, f"blockleg.{batch}.{command.run_id}", BlockEntry(command=command, refused=refused))
+        entry = BlockEntry(command=command, refused=refused, broker_account=broker_account)
+        await kvops.create(kv, f"blockleg.{batch}.{command.run_id}", entry)
         if command.block_size <= 0:
             log.info("run waits for its batch's block", batch=batch)
             return []
@@ -115,7 +120,7 @@ class BlockDesk:
         """Trade the block of ``entries``; ``answering``'s events are returned, the others published."""
         kv = await self._kv()
         commands = [e.command for e in entries]
-        legs: list[BlockLeg] = []
+        legs: dict[str, list[BlockLeg]] = {}
         errors: dict[str, list[str]] = {c.run_id: [] for c in commands}
         rejected: dict[str, list[Outgoing]] = {c.run_id: [] for c in commands}
         prices: dict[str, Decimal] = {}
@@ -131,18 +136,22 @@ class BlockDesk:
                     rejected[command.run_id].append(self._rejected(command, trade, exc.message))
                     continue
                 prices.setdefault(trade.symbol, price)
-                legs.append(BlockLeg(account_id=command.account_id, run_id=command.run_id, trade=trade))
+                leg = BlockLeg(account_id=command.account_id, run_id=command.run_id, trade=trade)
+                legs.setdefault(entry.broker_account, []).append(leg)
         rotation = await self._rotation(kv, batch)
-        outcome = await trade_blocks(
-            self.broker,
-            legs,
-            prices,
-            block_id=batch,
-            rotation=rotation,
-            policy=self.policy,
-            now=self.runtime.clock.now(),
-        )
-        log.info("block traded", batch=batch, blocks=len(outcome.blocks), runs=len(commands), rotation=rotation)
+        outcome = BlockOutcome()
+        for broker_account, its_legs in sorted(legs.items()):  # one block per symbol and side per broker account
+            traded = await trade_blocks(
+                self.brokers.get(broker_account),
+                its_legs,
+                prices,
+                block_id=batch if broker_account == DEFAULT_BROKER_ACCOUNT else f"{batch}.{broker_account}",
+                rotation=rotation,
+                policy=self.policy,
+                now=self.runtime.clock.now(),
+            )
+            outcome.merge(traded)
+            log.info("block traded", batch=batch, broker_account=broker_account, blocks=len(traded.blocks))
         out: list[Outgoing] = []
         orders = await self.runtime.kv(subjects.KV_ORDERS)
         for command in commands:
@@ -164,7 +173,7 @@ class BlockDesk:
                     ),
                 ],
                 unfilled=unfilled,
-                broker=f"{self.broker.name} (block)",
+                broker=f"{self.brokers.default.name} (block)",
             )
             if await kvops.create(kv, f"execution.{command.run_id}", result) is None:
                 stored, _ = await kvops.read(kv, f"execution.{command.run_id}", ExecutionResult)

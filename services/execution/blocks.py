@@ -44,6 +44,16 @@ class BlockOutcome:
     blocks: list[tuple[str, str, Decimal, Decimal]] = field(default_factory=list)
     """(side, symbol, block quantity, filled) of every block sent."""
 
+    def merge(self, other: BlockOutcome) -> None:
+        """Add ``other``'s accounts (the blocks of another broker account)."""
+        for account, fills in other.fills.items():
+            self.fills.setdefault(account, []).extend(fills)
+        for account, unfilled in other.unfilled.items():
+            self.unfilled.setdefault(account, []).extend(unfilled)
+        for account, errors in other.errors.items():
+            self.errors.setdefault(account, []).extend(errors)
+        self.blocks.extend(other.blocks)
+
 
 async def trade_blocks(
     broker: Broker,

@@ -25,7 +25,7 @@ from contracts import (
 )
 from contracts.queries import AccountStatusQuery
 from services.execution.block_desk import BlockDesk
-from services.execution.brokers import Broker, TradingRefusedError
+from services.execution.brokers import BrokerAccounts, TradingRefusedError
 from services.execution.domain import CostModel, fill_trade, validate_trade
 from services.execution.domain.holdings import sells_beyond_holdings
 from services.execution.order_records import record_fills
@@ -50,13 +50,14 @@ async def _passthrough(message: NatsMessage, original: object = None) -> NatsMes
 
 
 class ExecutionService:
-    def __init__(self, runtime: ServiceRuntime, model: CostModel, broker: Broker, policy: OrderPolicy) -> None:
+    def __init__(self, runtime: ServiceRuntime, model: CostModel, brokers: BrokerAccounts, policy: OrderPolicy) -> None:
         self.runtime = runtime
         self.model = model
-        self.broker = broker
+        self.brokers = brokers
+        self.broker = brokers.default
         self.policy = policy
-        self.reconciler = Reconciler(runtime, broker)
-        self.desk = BlockDesk(runtime, broker, policy, self._events, self._rejected, self.reconciler.fills_applied)
+        self.reconciler = Reconciler(runtime, brokers)
+        self.desk = BlockDesk(runtime, brokers, policy, self._events, self._rejected, self.reconciler.fills_applied)
 
     def register(self) -> None:
         self.runtime.command(subjects.EXECUTION_EXECUTE, ExecuteTrades, self.execute)
@@ -68,7 +69,7 @@ class ExecutionService:
         self.runtime.broker.subscriber(
             subjects.PORTFOLIO_FILLS_APPLIED, queue="execution-reconcile", decoder=_passthrough
         )(on_fills_applied)
-        self.runtime.on_shutdown(self.broker.aclose)
+        self.runtime.on_shutdown(self.brokers.aclose)
 
     async def execute(self, command: ExecuteTrades) -> Sequence[Outgoing]:
         now = self.runtime.clock.now()
@@ -105,12 +106,11 @@ class ExecutionService:
         broker_account = await self._may_trade(command)
         if command.block:  # the coordinator put the run in its batch's block orders
             await self.reconciler.mark_in_flight(broker_account, command.run_id)
-            return await self.desk.join(command, refused=beyond)
+            return await self.desk.join(command, refused=beyond, broker_account=broker_account)
         if valid:
             await self.reconciler.mark_in_flight(broker_account, command.run_id)
-        outcome = await trade_through(
-            self.broker, valid, command.prices, run_id=command.run_id, now=now, policy=self.policy
-        )
+        broker = self.brokers.get(broker_account)
+        outcome = await trade_through(broker, valid, command.prices, run_id=command.run_id, now=now, policy=self.policy)
         fills = await self._recorded(outcome.fills)
         for item in outcome.unfilled:
             if item.filled == 0 and item.status == "rejected":
@@ -125,7 +125,7 @@ class ExecutionService:
             total_commission=sum((f.commission for f in fills), ZERO),
             errors=[*errors, *outcome.errors],
             unfilled=outcome.unfilled,
-            broker=self.broker.name,
+            broker=broker.name,
         )
         if await kvops.create(executions, key, result) is None:  # a concurrent delivery finished first
             stored, _ = await kvops.read(executions, key, ExecutionResult)
@@ -157,7 +157,7 @@ class ExecutionService:
                 f"/api/accounts/{command.account_id}/reconcile/clear"
             )
         if not self.runtime.settings.broker_trade_when_closed:
-            clock = await self.broker.clock()
+            clock = await self.brokers.get(broker_account).clock()
             if not clock.is_open:
                 raise TradingRefusedError(
                     f"the market is closed (broker clock {clock.timestamp.isoformat()}, next open "

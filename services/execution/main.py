@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.execution.brokers import AlpacaBroker, Broker, broker_from_settings
+from services.execution.brokers import AlpacaBroker, Broker, BrokerAccounts, broker_accounts_from_settings
 from services.execution.handlers import ExecutionService
 from services.execution.trading import OrderPolicy
 from shared.bus.runtime import ServiceRuntime
@@ -30,15 +30,17 @@ def build(
 ) -> tuple[ServiceRuntime, ExecutionService]:
     runtime = ServiceRuntime("execution", settings, clock=clock)
     model = cost_model_from(settings)
-    service = ExecutionService(
-        runtime, model, broker or broker_from_settings(settings, model, runtime.clock), order_policy(settings)
-    )
+    if broker is not None:  # a test's broker: every broker account trades through it
+        accounts = BrokerAccounts({"default": broker}, fallback=broker if broker.name == "paper" else None)
+    else:
+        accounts = broker_accounts_from_settings(settings, model, runtime.clock)
+    service = ExecutionService(runtime, model, accounts, order_policy(settings))
     service.register()
-    if settings.broker_stream and isinstance(service.broker, AlpacaBroker):
-        alpaca = service.broker
+    if settings.broker_stream:
+        for alpaca in (b for b in accounts.all() if isinstance(b, AlpacaBroker)):
 
-        async def listen() -> None:
-            await alpaca.listen(settings.apca_api_stream_url)
+            async def listen(alpaca: AlpacaBroker = alpaca) -> None:
+                await alpaca.listen()
 
-        runtime.on_startup(listen)
+            runtime.on_startup(listen)
     return runtime, service

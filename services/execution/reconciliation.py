@@ -31,7 +31,7 @@ from contracts import (
     subjects,
 )
 from contracts.queries import AccountStatusQuery
-from services.execution.brokers import Broker
+from services.execution.brokers import BrokerAccounts
 from services.execution.domain import differences
 from shared.bus import kv as kvops
 from shared.bus.request import request
@@ -46,9 +46,10 @@ log = get_logger("execution.reconcile")
 
 
 class Reconciler:
-    def __init__(self, runtime: ServiceRuntime, broker: Broker) -> None:
+    def __init__(self, runtime: ServiceRuntime, brokers: BrokerAccounts) -> None:
         self.runtime = runtime
-        self.broker = broker
+        self.brokers = brokers
+        self.broker = brokers.default
         self.breaks_total = 0
         """Breaks found by this process (the ``reconcile_breaks_total`` metric)."""
 
@@ -70,10 +71,10 @@ class Reconciler:
             AccountSnapshot,
         )
         name = broker_account_of(account.broker_account)
-        if name != DEFAULT_BROKER_ACCOUNT:
+        if not self.brokers.has(name):
             raise InvalidInputError(
                 f"account {account_id}: broker account {name!r} has no credentials here "
-                f"(APCA_API_KEY_ID names the {DEFAULT_BROKER_ACCOUNT!r} one)"
+                f"(configured: {', '.join(self.brokers.names)}; add it to BROKER_ACCOUNTS_FILE)"
             )
         return name
 
@@ -127,7 +128,7 @@ class Reconciler:
         if ledger is None:
             (ledger,) = await self._ledger(BrokerBookQuery(broker_account=broker_account))
         standing = await self.standing_break(broker_account)
-        book = await self.broker.book() if broker_account == DEFAULT_BROKER_ACCOUNT else None
+        book = await self.brokers.get(broker_account).book() if self.brokers.has(broker_account) else None
         if book is None:
             why = (
                 "paper broker: the ledger is the book of record"

@@ -63,6 +63,11 @@ class Fault:
 
 @dataclass
 class AlpacaState:
+    key_id: str = KEY_ID
+    secret: str = SECRET
+    """The credentials this account answers to (401 to any other)."""
+    id_prefix: str = "00000000-0000-4000-8000-"
+    """Order ids are this and a counter (another prefix tells two accounts' orders apart)."""
     prices: dict[str, Decimal] = field(default_factory=dict)
     cash: Decimal = Decimal(0)
     positions: dict[str, Decimal] = field(default_factory=dict)
@@ -187,7 +192,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         url = urlparse(self.path)
         self.state.requests.append(f"{method} {url.path}")
-        if self.headers.get("APCA-API-KEY-ID") != KEY_ID or self.headers.get("APCA-API-SECRET-KEY") != SECRET:
+        if (
+            self.headers.get("APCA-API-KEY-ID") != self.state.key_id
+            or self.headers.get("APCA-API-SECRET-KEY") != self.state.secret
+        ):
             self._error(401, 40110000, "request is not authorized")
             return
         fault = self._fault(method, url.path)
@@ -314,7 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
             return 403, {"code": 40310000, "message": "insufficient buying power"}
         filled = qty * behaviour.fill_ratio
         filled = filled.quantize(Decimal(1) if whole else Decimal("0.000000001"), rounding=ROUND_DOWN)
-        order_id = f"00000000-0000-4000-8000-{len(s.orders) + 1:012d}"
+        order_id = f"{s.id_prefix}{len(s.orders) + 1:012d}"
         order = {
             "id": order_id,
             "client_order_id": cid,

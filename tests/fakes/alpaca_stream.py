@@ -16,7 +16,7 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 
-from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState
+from tests.fakes.alpaca_server import AlpacaState
 
 __all__ = ["trade_updates_server"]
 
@@ -35,7 +35,7 @@ async def trade_updates_server(state: AlpacaState) -> AsyncIterator[str]:
 
     async def session(socket: ServerConnection) -> None:
         auth = json.loads(await socket.recv())
-        ok = auth.get("action") == "auth" and auth.get("key") == KEY_ID and auth.get("secret") == SECRET
+        ok = auth.get("action") == "auth" and auth.get("key") == state.key_id and auth.get("secret") == state.secret
         status = "authorized" if ok else "unauthorized"
         await socket.send(json.dumps({"stream": "authorization", "data": {"action": "authenticate", "status": status}}))
         if not ok:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
@@ -30,6 +33,7 @@ from tests.integration.expected import PRICES, close_on
 pytestmark = pytest.mark.integration
 
 AS_OF = "2026-05-01"
+DEMO_HOUSEHOLD = Path(__file__).parents[2] / "shared" / "data" / "demo_household.json"
 
 
 @pytest.fixture
@@ -360,3 +364,72 @@ async def test_a_batch_trades_as_block_orders_allocated_exactly(
         await _settled(system)
         (check,) = await _reconcile(system, account_id="demo")
         assert check.in_sync, check.message
+
+
+async def test_two_broker_accounts_each_trade_through_their_own_credentials(
+    alpaca_settings: Settings,
+    venue: tuple[str, AlpacaState],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from contracts import BatchRequested, RebalanceRequest, batch_run_id, encode
+
+    first = venue[1]
+    ira_key, ira_secret = "PKIRA0000000000000", "ira-s3cr3t-never-logged-9876543210"
+    second = AlpacaState(
+        key_id=ira_key, secret=ira_secret, prices=dict(first.prices), id_prefix="11111111-0000-4000-8000-"
+    )
+    household = json.loads(DEMO_HOUSEHOLD.read_text())
+    for account in household["accounts"]:
+        if account["account_id"] == "demo-ira":
+            account["broker_account"] = "ira"  # its own broker account, with its own keys
+    (tmp_path / "household.json").write_text(json.dumps(household))
+    monkeypatch.setenv("IRA_APCA_KEY_ID", ira_key)
+    monkeypatch.setenv("IRA_APCA_SECRET_KEY", ira_secret)
+    with alpaca_server(second) as (second_url, _):
+        (tmp_path / "brokers.json").write_text(
+            json.dumps(
+                {"ira": {"keyIdEnv": "IRA_APCA_KEY_ID", "secretKeyEnv": "IRA_APCA_SECRET_KEY", "baseUrl": second_url}}
+            )
+        )
+        settings = alpaca_settings.model_copy(
+            update={
+                "household_file": tmp_path / "household.json",
+                "broker_accounts_file": tmp_path / "brokers.json",
+                "broker_stream": False,
+            }
+        )
+        async with running_system(settings) as system:
+            books = await _ask(system, subjects.PORTFOLIO_QUERY_BROKER_BOOK, BrokerBookQuery(), list[LedgerBook])
+            for book in books:  # each broker account holds what the ledger says of its accounts
+                state = first if book.broker_account == "default" else second
+                with state.lock:
+                    state.positions, state.cash = dict(book.positions), book.cash
+            assert {b.broker_account: b.account_ids for b in books}["ira"] == ["demo-ira"]
+            accounts = ["demo", "demo-ira"]
+            message = BatchRequested(
+                run_id="two-brokers", message_id="two-brokers", occurred_at=system.clock.now(), account_ids=accounts,
+                request=RebalanceRequest(account_id=accounts[0], force_rebalance=True, dry_run=False),
+            )  # fmt: skip
+            await system.client.jetstream().publish(subjects.REBALANCE_BATCH_REQUESTED, encode(message))
+            records = [await system.wait_for_run(batch_run_id("two-brokers", a)) for a in accounts]
+            assert all(r.status == "completed" for r in records), [r.error for r in records]
+            assert all(r.report and r.report.execution.trades for r in records)
+            # Each account's orders went to its own broker account, with that account's keys.
+            executions = await system.client.jetstream().key_value(subjects.KV_EXECUTIONS)
+            demo, ira = [(await kvops.read(executions, f"execution.{r.run_id}", ExecutionResult))[0] for r in records]
+            assert demo is not None and ira is not None and demo.fills and ira.fills
+            assert {f.broker_order_id for f in ira.fills} <= {o["id"] for o in second.orders.values()}
+            assert {f.broker_order_id for f in demo.fills} <= {o["id"] for o in first.orders.values()}
+            assert len(second.orders) == len({(f.action, f.symbol) for f in ira.fills})  # its own block orders
+            assert second.orders and first.orders
+            await _settled(system)
+            reports = await _reconcile(system)
+            assert {r.broker_account: r.in_sync for r in reports} == {"default": True, "ira": True}, [
+                r.message for r in reports
+            ]
+            answers = json.dumps([msgspec.to_builtins(r) for r in reports])
+    captured = capfd.readouterr()
+    for secret in (ira_secret, SECRET):  # never logged, never in an answer
+        assert secret not in captured.out + captured.err and secret not in answers

@@ -1,9 +1,10 @@
 """Brokers the execution service sends orders to: the :class:`Broker` interface, the paper broker and the
 Alpaca Trading API v2 adapter."""
 
+from services.execution.brokers.accounts import AlpacaCredentials, BrokerAccounts, load_broker_accounts
 from services.execution.brokers.alpaca import AlpacaBroker
 from services.execution.brokers.base import Broker, BrokerAuthError, BrokerError, TradingRefusedError
-from services.execution.brokers.factory import broker_from_settings
+from services.execution.brokers.factory import broker_accounts_from_settings, broker_from_settings
 from services.execution.brokers.orders import (
     TERMINAL_STATUSES,
     BrokerBook,
@@ -18,7 +19,9 @@ from services.execution.brokers.waiting import follow_to_end
 __all__ = [
     "TERMINAL_STATUSES",
     "AlpacaBroker",
+    "AlpacaCredentials",
     "Broker",
+    "BrokerAccounts",
     "BrokerAuthError",
     "BrokerBook",
     "BrokerError",
@@ -27,7 +30,9 @@ __all__ = [
     "OrderRequest",
     "PaperBroker",
     "TradingRefusedError",
+    "broker_accounts_from_settings",
     "broker_from_settings",
     "client_order_id_for",
     "follow_to_end",
+    "load_broker_accounts",
 ]

@@ -97,6 +97,7 @@ class AlpacaBroker:
         base_url: str,
         key_id: str,
         secret_key: str,
+        stream_url: str | None = None,
         timeout_seconds: float = 10.0,
         max_retries: int = 5,
         backoff_seconds: float = 0.5,
@@ -116,6 +117,8 @@ class AlpacaBroker:
         self._sleep = sleep
         self._credentials = (key_id, secret_key)
         self._stream: TradeUpdates | None = None
+        self.stream_url = stream_url
+        """The ``trade_updates`` websocket (default: the base URL's ``/stream``)."""
         self.retries = 0
         """How many requests were tried again (rate limits, timeouts, 5xx): a figure for tests and metrics."""
 
@@ -250,7 +253,8 @@ class AlpacaBroker:
 
     async def listen(self, stream_url: str | None = None) -> bool:
         """Open the ``trade_updates`` stream; ``False`` (and polling) when it cannot be opened."""
-        stream = TradeUpdates(stream_url or stream_url_for(str(self._client.base_url)), *self._credentials, _order)
+        url = stream_url or self.stream_url or stream_url_for(str(self._client.base_url))
+        stream = TradeUpdates(url, *self._credentials, _order)
         try:
             await stream.start()
         except Exception as exc:  # polling still follows every order
