@@ -207,7 +207,9 @@ async def test_the_ledger_records_the_brokers_own_fees(live: InProcessSystem, ve
         assert fill.commission == state.fees_of(fill.broker_order_id)
     assert sum(f.commission for f in sells) == -sum(Decimal(a["net_amount"]) for a in state.activities) > 0
     after = await _account(live)
-    moved = sum((f.value - f.commission if f.action == "sell" else -(f.value + f.commission)) for f in result.fills)
+    moved = sum(
+        settle(f.value - f.commission) if f.action == "sell" else -settle(f.value + f.commission) for f in result.fills
+    )
     assert after.account.cash == before.account.cash + moved
     await _settled(live)
     (check,) = await _reconcile(live, account_id="demo")
