@@ -31,7 +31,7 @@ from contracts import (
     subjects,
 )
 from contracts.queries import AccountStatusQuery
-from services.execution.brokers import BrokerAccounts
+from services.execution.brokers import BrokerAccounts, TradingRefusedError
 from services.execution.domain import differences
 from shared.bus import kv as kvops
 from shared.bus.request import request
@@ -71,8 +71,8 @@ class Reconciler:
             AccountSnapshot,
         )
         name = broker_account_of(account.broker_account)
-        if not self.brokers.has(name):
-            raise InvalidInputError(
+        if not self.brokers.has(name):  # the run fails cleanly: nothing was sent, retrying cannot help
+            raise TradingRefusedError(
                 f"account {account_id}: broker account {name!r} has no credentials here "
                 f"(configured: {', '.join(self.brokers.names)}; add it to BROKER_ACCOUNTS_FILE)"
             )

@@ -435,3 +435,41 @@ async def test_two_broker_accounts_each_trade_through_their_own_credentials(
     captured = capfd.readouterr()
     for secret in (ira_secret, SECRET):  # never logged, never in an answer
         assert secret not in captured.out + captured.err and secret not in answers
+
+
+async def test_a_run_refused_while_its_batch_waits_shrinks_the_block_and_the_others_trade(
+    alpaca_settings: Settings, venue: tuple[str, AlpacaState], tmp_path: Path
+) -> None:
+    from contracts import BatchRecord, BatchRequested, RebalanceRequest, batch_key, batch_run_id, encode
+
+    state = venue[1]
+    household = json.loads(DEMO_HOUSEHOLD.read_text())
+    for account in household["accounts"]:
+        if account["account_id"] == "demo-ira":
+            account["broker_account"] = "nowhere"  # no credentials for it here
+    (tmp_path / "household.json").write_text(json.dumps(household))
+    settings = alpaca_settings.model_copy(update={"household_file": tmp_path / "household.json"})
+    async with (
+        trade_updates_server(state) as stream_url,
+        running_system(settings.model_copy(update={"apca_api_stream_url": stream_url})) as system,
+    ):
+        books = await _ask(system, subjects.PORTFOLIO_QUERY_BROKER_BOOK, BrokerBookQuery(), list[LedgerBook])
+        (book,) = [b for b in books if b.broker_account == "default"]
+        with state.lock:
+            state.positions, state.cash = dict(book.positions), book.cash
+        accounts = ["demo", "demo-growth", "demo-ira"]
+        message = BatchRequested(
+            run_id="one-refused", message_id="one-refused", occurred_at=system.clock.now(), account_ids=accounts,
+            request=RebalanceRequest(account_id=accounts[0], force_rebalance=True, dry_run=False),
+        )  # fmt: skip
+        await system.client.jetstream().publish(subjects.REBALANCE_BATCH_REQUESTED, encode(message))
+        records = {a: await system.wait_for_run(batch_run_id("one-refused", a)) for a in accounts}
+        assert records["demo-ira"].status == "failed" and "'nowhere' has no credentials" in (
+            records["demo-ira"].error or ""
+        )
+        assert records["demo"].status == records["demo-growth"].status == "completed"
+        assert all(records[a].report and records[a].report.execution.executed for a in ("demo", "demo-growth"))  # type: ignore[union-attr]
+        assert len({(o["side"], o["symbol"]) for o in state.orders.values()}) == len(state.orders)
+        batches = await system.client.jetstream().key_value(subjects.KV_BATCHES)
+        batch, _ = await kvops.read(batches, batch_key("one-refused"), BatchRecord)
+        assert batch is not None and batch.states == "ccf" and batch.status == "completed"
