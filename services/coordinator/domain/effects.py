@@ -211,8 +211,8 @@ def due_by(record: RunRecord, policy: RetryPolicy) -> datetime | None:
                 at = _later(step.started_at or record.updated_at, timeout)
             elif step.name == "generate-report":
                 at = record.updated_at
-            else:
-                at = _later(record.updated_at, policy.timeout_seconds)
+            else:  # a run waiting for its batch's block orders: its long deadline
+                at = _later(record.updated_at, policy.step_timeout(record, step.name))
         elif step.status == "retrying":
             at = _later(record.updated_at, policy.delay_after(step.attempts))
         else:

@@ -11,6 +11,7 @@ import msgspec
 from contracts import BatchRequested, ExecuteTradesV2, RebalanceRequest, RebalanceRequested, RunRecord
 from services.coordinator.domain import RetryPolicy, build_command, effects, finish_run, new_batch, start_run
 from services.coordinator.domain.batch import block_size, park_run
+from services.coordinator.domain.effects import due_by
 
 NOW = datetime(2026, 5, 1, 21, 30, tzinfo=UTC)
 BLOCKS = RetryPolicy(timeout_seconds=30.0, block_orders=True, block_wait_seconds=1800.0)
@@ -57,8 +58,12 @@ def test_only_live_runs_of_a_batch_trade_in_blocks_and_their_pivot_deadline_is_t
 
 def test_the_execute_command_of_a_block_run_says_so_and_its_deadline_is_long() -> None:
     run = _run("batch:b1")
+    pivot = [s.name for s in run.steps].index("execute-trades")
     steps = [
-        msgspec.structs.replace(s, status="running", attempts=1) if s.name == "execute-trades" else s for s in run.steps
+        msgspec.structs.replace(
+            s, status="running" if i == pivot else "completed" if i < pivot else "pending", attempts=int(i <= pivot)
+        )
+        for i, s in enumerate(run.steps)
     ]
     at_pivot = msgspec.structs.replace(
         run, steps=steps, current_step="execute-trades", as_of=NOW.date(), snapshot_id="2026-05-01-0123456789abcdef"
@@ -67,6 +72,7 @@ def test_the_execute_command_of_a_block_run_says_so_and_its_deadline_is_long() -
     (command,) = [m.message for m in out.messages if isinstance(m.message, ExecuteTradesV2)]
     assert command.block and command.block_size == 0 and command.batch_id == "b1"
     assert [t.at for t in out.timers] == [NOW + timedelta(seconds=1800)]
+    assert due_by(at_pivot, BLOCKS) == at_pivot.updated_at + timedelta(seconds=1800)  # the watchdog waits as long
     ready = build_command(at_pivot, "execute-trades", 1, NOW, block=True, block_size=3)
     assert isinstance(ready, ExecuteTradesV2) and ready.block_size == 3
     assert ready.message_id != command.message_id  # sent once per size, never de-duplicated away
