@@ -37,7 +37,8 @@ from services.analysis.domain import (
     TREND_DAYS,
     AnalysisError,
     MarketRegime,
-    contributions_by_class,
+    ReturnsArrays,
+    account_risk,
     daily_returns,
     ledoit_wolf_covariance,
     market_regime,
@@ -70,6 +71,8 @@ class MarketPanel:
 
     returns: pd.DataFrame
     irx: pd.Series
+    arrays: ReturnsArrays
+    """The same returns and risk-free rate as arrays, for each account's risk (:func:`account_risk`)."""
 
 
 def _frame(reply: HistoryReply) -> pd.DataFrame:
@@ -104,7 +107,6 @@ class AnalysisService:
         size = runtime.settings.snapshot_cache_size
         self._panels: LRU[str, MarketPanel] = LRU(size)
         self._building: dict[str, asyncio.Future[SnapshotAnalysis]] = {}
-        self._windows: LRU[tuple[str, tuple[str, ...]], tuple[pd.DataFrame, pd.Series]] = LRU(256)
         self.snapshots_built = 0
 
     def register(self) -> None:
@@ -205,7 +207,8 @@ class AnalysisService:
         frames = [_frame(reply) for reply in replies]
         closes = pd.concat(frames, axis=1).sort_index().dropna(how="all") if frames else pd.DataFrame()
         irx = _index(replies[0], "IRX").reindex(closes.index) if replies else pd.Series(dtype=float)
-        panel = MarketPanel(returns=daily_returns(closes), irx=irx)
+        returns = daily_returns(closes)
+        panel = MarketPanel(returns=returns, irx=irx, arrays=ReturnsArrays.of(returns, irx))
         self._panels.put(snapshot, panel)
         return panel
 
@@ -256,41 +259,17 @@ class AnalysisService:
             observations=len(common),
         )
 
-    def _window(self, snapshot: str, panel: MarketPanel, symbols: tuple[str, ...]) -> tuple[pd.DataFrame, pd.Series]:
-        """The common history of ``symbols`` in the snapshot and the daily risk-free rate on its days: the
-        same for every account holding these symbols, so computed once per (snapshot, symbols)."""
-        key = (snapshot, symbols)
-        cached = self._windows.get(key)
-        if cached is None:
-            returns = panel.returns[list(symbols)].dropna()
-            cached = (returns, rf_daily_from_irx(panel.irx, returns.index))
-            self._windows.put(key, cached)
-        return cached
-
-    def _held_covariance(self, snapshot: str, window: pd.DataFrame, held: tuple[str, ...]) -> pd.DataFrame:
-        """Ledoit-Wolf covariance of the held symbols over their common window (what ``portfolio_risk``
-        estimates for the risk contributions), once per (snapshot, holdings)."""
-        key = (snapshot, ("covariance", *held))
-        cached = self._windows.get(key)
-        if cached is None:
-            covariance, _ = ledoit_wolf_covariance(window[list(held)].dropna())
-            cached = (covariance, pd.Series(dtype=float))
-            self._windows.put(key, cached)
-        return cached[0]
-
     def account_risk(self, weights: Mapping[str, Decimal], snapshot: str, panel: MarketPanel) -> PortfolioRisk:
         """Risk of one account's weights over the snapshot's window (the common history of its holdings
-        and the benchmark); the covariance for the optimizer is the snapshot's, not repeated here."""
+        and the benchmark), in numpy on the snapshot's arrays; the covariance for the optimizer is the
+        snapshot's, not repeated here."""
         held = sorted(s for s, w in weights.items() if w != 0)
-        missing = [s for s in [*held, BENCHMARK] if s not in panel.returns.columns]
+        missing = [s for s in [*held, BENCHMARK] if s not in panel.arrays.column]
         if missing:
             raise InvalidInputError(f"no returns in the snapshot for {', '.join(missing)}")
         floats = {s: float(weights[s]) for s in held}
         try:
-            returns, rf = self._window(snapshot, panel, tuple(sorted({*held, BENCHMARK})))
-            metrics = risk_metrics(returns[held], floats, rf, returns[BENCHMARK])
-            covariance = self._held_covariance(snapshot, returns, tuple(held))
-            by_class = contributions_by_class(floats, covariance, default_securities().asset_class)
+            metrics, by_class = account_risk(panel.arrays, floats, BENCHMARK, default_securities().asset_class)
         except AnalysisError as exc:
             raise InvalidInputError(str(exc)) from None
         return PortfolioRisk(

@@ -6,6 +6,7 @@ figure: ``services/analysis/README.md``.
 """
 
 from ._exceptions import AnalysisError, InsufficientDataError, RegimeDateError, WeightsError
+from .account_risk import ReturnsArrays, account_risk, ledoit_wolf_arrays
 from .contributions import contributions_by_class, portfolio_volatility, risk_contributions
 from .covariance import correlation_matrix, ledoit_wolf_covariance, sample_covariance
 from .metrics import (
@@ -59,9 +60,11 @@ __all__ = [
     "MarketRegime",
     "PortfolioRisk",
     "RegimeDateError",
+    "ReturnsArrays",
     "RiskMetrics",
     "RiskSnapshot",
     "WeightsError",
+    "account_risk",
     "annualized_volatility",
     "beta",
     "contributions_by_class",
@@ -70,6 +73,7 @@ __all__ = [
     "historical_cvar",
     "historical_var",
     "json_float",
+    "ledoit_wolf_arrays",
     "ledoit_wolf_covariance",
     "market_regime",
     "max_drawdown",
