@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     max_deliver: int = Field(5, ge=1, description="deliveries of a message before it goes to the DLQ")
     ack_wait_seconds: float = Field(30.0, gt=0)
     nak_delay_seconds: float = Field(0.5, ge=0, description="redelivery delay after a failed handling")
-    stream_replicas: int = Field(1, ge=1, le=5)
+    stream_replicas: int = Field(
+        1, ge=1, le=5, description="replicas of every stream, consumer and KV bucket (3 on a 3-node cluster)"
+    )
     duplicate_window_seconds: float = Field(120.0, gt=0)
     evt_max_age_days: float = Field(7.0, gt=0)
 
@@ -180,6 +182,11 @@ class Settings(BaseSettings):
         broker (one order per symbol and side for the batch) and off with the paper broker (it fills each
         account at once at the cost model; a block would only make the batch wait)."""
         return self.block_orders if self.block_orders is not None else self.broker != "paper"
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """``NATS_URL`` as the list of servers a client connects to (and fails over between)."""
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
 
 
 def load_settings(**overrides: object) -> Settings:

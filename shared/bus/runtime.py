@@ -105,7 +105,7 @@ class ServiceRuntime:
         self.service = service
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        servers = [url.strip() for url in settings.nats_url.split(",") if url.strip()]
+        servers = settings.nats_servers
         auth: dict[str, Any] = {}
         tls = tls_context(settings)
         if settings.nats_user:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -40,10 +41,18 @@ def nats_server_binary() -> str:
 class NatsServer:
     """A nats-server process with JetStream in ``workdir``; use as a context manager."""
 
-    def __init__(self, workdir: Path, *, port: int = -1, log_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        port: int = -1,
+        log_file: Path | None = None,
+        extra_args: Sequence[str] = (),
+    ) -> None:
         self.workdir = Path(workdir)
         self.requested_port = port
         self.log_file = log_file or self.workdir / "nats-server.log"
+        self.extra_args = tuple(extra_args)  # e.g. a cluster node's name, cluster port and routes
         self.process: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
 
@@ -71,6 +80,7 @@ class NatsServer:
             str(store),
             "--ports_file_dir",
             str(ports_dir),
+            *self.extra_args,
         ]
         log = self.log_file.open("ab")
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
@@ -102,6 +112,15 @@ class NatsServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL the server (a crash: no clean shutdown of its JetStream store) and reap it."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
         self.process = None
 
     def __enter__(self) -> NatsServer:

@@ -64,7 +64,7 @@ class InProcessSystem:
         self.nc: Client | None = None
 
     async def start(self) -> None:
-        self.nc = await nats.connect(self.settings.nats_url)
+        self.nc = await nats.connect(self.settings.nats_servers, max_reconnect_attempts=-1)
         for name in self.names:
             await self.start_service(name)
 

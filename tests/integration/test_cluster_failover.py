@@ -1,0 +1,116 @@
+"""A 3-node JetStream cluster loses a node mid-run (issue 11): with every stream, consumer and KV bucket at
+3 replicas (``STREAM_REPLICAS=3``) and every service connected to the three nodes (``NATS_URL`` listing
+them), a live run started before the node leading ``CMD`` is SIGKILLed completes after it, its orders
+executed once each and its fills applied once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client
+from nats.js.api import DeliverPolicy
+
+from contracts import RunRecord, decode, decode_as, run_key, subjects
+from contracts.messages import TradeExecuted
+from services.portfolio.domain import AccountState, account_key
+from shared.bus import kv as kvops
+from shared.settings import Settings
+from shared.testing.nats_cluster import NatsCluster
+from shared.testing.system import running_system
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+FINISHED = ("completed", "failed", "cancelled")
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    with NatsCluster(tmp_path / "cluster") as running:
+        yield running
+
+
+async def _watch_run(nc: Client, run_id: str, done: object, timeout: float) -> RunRecord:
+    """The run's record once ``done(record)`` holds, on KV watch events; a watch cut by a lost node is
+    opened again (a new watch first delivers the current record)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                bucket = await nc.jetstream(timeout=5).key_value(subjects.KV_RUNS)
+                watcher = await bucket.watch(run_key(run_id))
+            except (nats.errors.Error, TimeoutError):  # electing leaders: ask again
+                continue
+            try:
+                while True:
+                    entry = await watcher.updates(timeout=3)
+                    if entry is not None and entry.value:
+                        record = decode_as(entry.value, RunRecord)
+                        if done(record):  # type: ignore[operator]
+                            return record
+            except (nats.errors.Error, TimeoutError):  # no news for a while or the watch broke: re-open
+                continue
+            finally:
+                await watcher.stop()
+
+
+async def _executed(nc: Client) -> Counter[str]:
+    """How many ``trade.v1.executed`` events each order id has in stream EVT."""
+    js = nc.jetstream(timeout=10)
+    info = await js.stream_info(subjects.STREAM_EVT, subjects_filter=subjects.TRADE_EXECUTED)
+    expected = sum((info.state.subjects or {}).values())
+    sub = await js.subscribe(subjects.TRADE_EXECUTED, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
+    counts: Counter[str] = Counter()
+    try:
+        for _ in range(expected):
+            event = decode((await sub.next_msg(timeout=10)).data)
+            assert isinstance(event, TradeExecuted)
+            counts[event.fill.order_id] += 1
+    finally:
+        await sub.unsubscribe()
+    return counts
+
+
+async def test_a_run_started_before_a_node_dies_completes_after_it(cluster: NatsCluster) -> None:
+    settings = Settings(
+        nats_url=cluster.url,
+        stream_replicas=3,
+        step_timeout_seconds=10.0,
+        retry_backoff_seconds=0.2,
+        nak_delay_seconds=0.1,
+        ack_wait_seconds=5.0,
+        max_deliver=8,
+        seed_demo=True,
+        webhook_url=None,
+    )
+    async with running_system(settings) as system:
+        js = system.client.jetstream(timeout=10)
+        for stream in (subjects.STREAM_CMD, subjects.STREAM_EVT, f"KV_{subjects.KV_RUNS}"):
+            assert (await js.stream_info(stream)).config.num_replicas == 3
+
+        run_id = await system.request_run("demo", dry_run=False, risk_override="aggressive")
+        # the run is under way (past its first step) when the node leading CMD is killed
+        await _watch_run(system.client, run_id, lambda r: r.step("load-portfolio").status == "completed", 60)
+        victim = cluster.leader_of(subjects.STREAM_CMD)
+        assert victim is not None
+        cluster.kill(victim)
+
+        record = await _watch_run(
+            system.client,
+            run_id,
+            lambda r: r.status in FINISHED and r.step("send-notifications").status not in ("running", "pending"),
+            90,
+        )
+        assert record.status == "completed", record.error
+        assert record.executed and record.planned_trades
+        assert cluster.leader_of(subjects.STREAM_CMD) not in (None, victim)
+
+        orders = await _executed(system.client)
+        assert len(orders) == record.planned_trades
+        assert set(orders.values()) == {1}, orders  # every order executed once
+        portfolios = await js.key_value(subjects.KV_PORTFOLIOS)
+        state, _ = await kvops.read(portfolios, account_key("demo"), AccountState)
+        assert state is not None and state.applied_runs.count(run_id) == 1
