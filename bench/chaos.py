@@ -30,9 +30,11 @@ import sys
 import time
 import uuid
 from collections import Counter
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 import nats
 from nats.aio.client import Client
@@ -54,6 +56,7 @@ from shared.bus import kv as kvops
 from shared.clock import SystemClock
 from shared.money import settle
 from shared.paths import DEMO_HOUSEHOLD_FILE
+from shared.testing.nats_cluster import NatsCluster
 from shared.testing.nats_server import NatsServer
 
 __all__ = ["main"]
@@ -139,32 +142,16 @@ async def _wait_round(nc: Client, run_ids: list[str], deadline: float) -> None:
         await asyncio.sleep(0.5)
 
 
-def _kill_and_restart(sup: Supervisor, victim: str, nats: NatsServer) -> None:
-    if victim == "nats-server":
-        assert nats.process is not None
-        nats.process.kill()
-        nats.process.wait()
-        nats.process = None
-        time.sleep(1.0)
-        nats.start()
-        return
-    sup.stop_service(victim, kill=True)
-    time.sleep(1.0)
-    sup.start_service(victim)
-
-
 async def _executed_orders(nc: Client) -> Counter[str]:
     """How many times each order id was published on ``trade.v1.executed`` (stream EVT)."""
     js = nc.jetstream(timeout=10)
+    info = await js.stream_info(subjects.STREAM_EVT, subjects_filter=subjects.TRADE_EXECUTED)
+    stored = sum((info.state.subjects or {}).values())
     sub = await js.subscribe(subjects.TRADE_EXECUTED, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
     counts: Counter[str] = Counter()
     try:
-        while True:
-            try:
-                message = await sub.next_msg(timeout=2)
-            except Exception:
-                break
-            event = decode(message.data)
+        for _ in range(stored):
+            event = decode((await sub.next_msg(timeout=30)).data)
             if isinstance(event, TradeExecuted):
                 counts[event.fill.order_id] += 1
     finally:
@@ -244,11 +231,115 @@ async def _initial_states(nc: Client, accounts: list[str]) -> dict[str, object]:
     return states
 
 
-async def _chaos(sup: Supervisor, nats_server: NatsServer, accounts: list[str], rounds: int, per_round: float) -> int:
-    async def quiet(exc: Exception) -> None:  # nats-server is killed on purpose: no traceback per attempt
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What one phase (or all of them) left behind."""
+
+    runs: int = 0
+    completed: int = 0
+    failed: int = 0
+    lost: int = 0
+    duplicates: int = 0
+    differences: int = 0
+    stuck: int = 0
+    kills: int = 0
+    orders: int = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    def line(self) -> str:
+        return (
+            f"{self.runs} runs, {self.completed} completed, {self.lost} lost, {self.duplicates} duplicate orders, "
+            f"{self.differences} ledger differences, {self.stuck} stuck locks"
+        )
+
+    @property
+    def bad(self) -> bool:
+        return bool(self.lost or self.duplicates or self.differences or self.stuck)
+
+
+class Victims(Protocol):
+    """A phase's rotation: what round ``n`` kills (returning its name), and its restart."""
+
+    rounds: int
+
+    def kill(self, round_no: int) -> str: ...
+
+    def restart(self, victim: str) -> None: ...
+
+    restart_after_progress: bool  # restart once the round's runs have moved on without the victim
+
+
+class ProcessVictims:
+    """Single server: each service and nats-server in turn, restarted a second later."""
+
+    restart_after_progress = False
+
+    def __init__(self, sup: Supervisor, nats_server: NatsServer, rounds: int) -> None:
+        self.sup, self.nats_server, self.rounds = sup, nats_server, rounds
+
+    def kill(self, round_no: int) -> str:
+        victim = VICTIMS[round_no % len(VICTIMS)]
+        if victim == "nats-server":
+            self.nats_server.kill()
+        else:
+            self.sup.stop_service(victim, kill=True)
+        return victim
+
+    def restart(self, victim: str) -> None:
+        time.sleep(1.0)  # down for a moment, runs in flight
+        if victim == "nats-server":
+            self.nats_server.start()
+        else:
+            self.sup.start_service(victim)
+
+
+class NodeVictims:
+    """3-node cluster: the meta leader, then the node leading stream CMD, then the one leading KV ``runs``
+    (as they are at the moment of the kill), each restarted once the round's runs made progress without it."""
+
+    restart_after_progress = True
+    ROLES = ("meta leader", f"leader of {subjects.STREAM_CMD}", f"leader of KV_{subjects.KV_RUNS}")
+
+    def __init__(self, cluster: NatsCluster, rounds: int) -> None:
+        self.cluster, self.rounds = cluster, rounds
+
+    def kill(self, round_no: int) -> str:
+        role = self.ROLES[round_no % len(self.ROLES)]
+        leader = self.cluster.meta_leader() if role == "meta leader" else self.cluster.leader_of(role.split()[-1])
+        node = leader or self.cluster.running()[0]
+        self.cluster.kill(node)
+        return f"node {node} ({role})"
+
+    def restart(self, victim: str) -> None:
+        self.cluster.restart(victim.split()[1], timeout=60)
+
+
+async def _connect(url: str) -> Client:
+    async def quiet(exc: Exception) -> None:  # servers are killed on purpose: no traceback per attempt
         return None
 
-    nc = await nats.connect(nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, error_cb=quiet)
+    servers = [u.strip() for u in url.split(",") if u.strip()]
+    return await nats.connect(servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5, error_cb=quiet)
+
+
+async def _wait_progress(nc: Client, run_ids: list[str], since: int, deadline: float) -> None:
+    """Until at least half of the round's runs finished (the system works on without the victim)."""
+    while time.monotonic() < deadline:
+        try:
+            records = await _records(nc, run_ids)
+        except Exception:  # leaders being elected
+            await asyncio.sleep(0.5)
+            continue
+        if sum(1 for r in records.values() if _finished(r)) >= min(len(run_ids), max(since, len(run_ids) // 2)):
+            return
+        await asyncio.sleep(0.5)
+
+
+async def _phase(label: str, url: str, victims: Victims, accounts: list[str], per_round: float) -> Tally:
+    """Rounds of live runs, one SIGKILL per round; then the invariants, from the stores."""
+    nc = await _connect(url)
     try:
         for _ in range(240):  # provisioned by the first service up
             try:
@@ -259,8 +350,7 @@ async def _chaos(sup: Supervisor, nats_server: NatsServer, accounts: list[str], 
         initial = await _initial_states(nc, accounts)
         run_ids: list[str] = []
         started = time.monotonic()
-        for round_no in range(rounds):
-            victim = VICTIMS[round_no % len(VICTIMS)]
+        for round_no in range(victims.rounds):
             risk = "aggressive" if round_no % 2 == 0 else "conservative"
             ids = []
             for account_id in accounts:
@@ -273,11 +363,22 @@ async def _chaos(sup: Supervisor, nats_server: NatsServer, accounts: list[str], 
                 ids.append(run_id)
             run_ids += ids
             await asyncio.sleep(0.4 + 0.1 * (round_no % 3))  # mid-flight
-            await asyncio.to_thread(_kill_and_restart, sup, victim, nats_server)
-            await _wait_round(nc, ids, time.monotonic() + per_round)
+            deadline = time.monotonic() + per_round
+            victim = await asyncio.to_thread(victims.kill, round_no)
+            killed_at = time.monotonic()
+            if victims.restart_after_progress:
+                done_before = sum(1 for r in (await _records(nc, ids)).values() if _finished(r)) + 1
+                await _wait_progress(nc, ids, done_before, min(deadline, killed_at + 30))
+            await asyncio.to_thread(victims.restart, victim)
+            down = time.monotonic() - killed_at
+            await _wait_round(nc, ids, deadline)
             records = await _records(nc, ids)
             done = sum(1 for r in records.values() if _finished(r))
-            print(f"round {round_no + 1}/{rounds}: killed {victim}; {done}/{len(ids)} runs finished", flush=True)
+            print(
+                f"{label} round {round_no + 1}/{victims.rounds}: killed {victim}, back after {down:.1f} s; "
+                f"{done}/{len(ids)} runs finished",
+                flush=True,
+            )
         records = await _records(nc, run_ids)
         completed = sum(1 for r in records.values() if _finished(r) and r is not None and r.status == "completed")
         failed = sum(1 for r in records.values() if _finished(r) and r is not None and r.status != "completed")
@@ -289,18 +390,22 @@ async def _chaos(sup: Supervisor, nats_server: NatsServer, accounts: list[str], 
         for run_id, record in records.items():
             if record is not None and record.status == "failed":
                 print(f"  failed {run_id}: {record.error}")
+            elif not _finished(record):
+                where = "never stored" if record is None else f"{record.status} at {record.current_step}"
+                print(f"  lost {run_id}: {where}")
         elapsed = time.monotonic() - started
+        tally = Tally(
+            runs=len(run_ids), completed=completed, failed=failed, lost=lost,
+            duplicates=duplicate_orders + applied_twice, differences=differences, stuck=stuck,
+            kills=victims.rounds, orders=sum(orders.values()),
+        )  # fmt: skip
         print(
-            f"{len(run_ids)} live runs of {len(accounts)} accounts in {elapsed:.0f} s; {rounds} SIGKILLs; "
-            f"{sum(orders.values())} orders executed; {failed} failed; {applied_twice} runs applied twice"
+            f"{label}: {len(run_ids)} live runs of {len(accounts)} accounts in {elapsed:.0f} s; "
+            f"{victims.rounds} SIGKILLs; {tally.orders} orders executed; {failed} failed; "
+            f"{applied_twice} runs applied twice"
         )
-        duplicates = duplicate_orders + applied_twice
-        print(
-            f"chaos: {len(run_ids)} runs, {completed} completed, {lost} lost, {duplicates} duplicate orders, "
-            f"{differences} ledger differences, {stuck} stuck locks",
-            flush=True,
-        )
-        return 1 if (lost or duplicates or differences or stuck) else 0
+        print(f"{label}: {tally.line()}", flush=True)
+        return tally
     finally:
         await nc.close()
 
@@ -309,15 +414,8 @@ def _now() -> datetime:
     return SystemClock().now()
 
 
-def main() -> int:
-    accounts_n = int(os.environ.get("CHAOS_ACCOUNTS", "20"))
-    rounds = int(os.environ.get("CHAOS_ROUNDS", str(len(VICTIMS))))
-    per_round = float(os.environ.get("CHAOS_ROUND_SECONDS", "180"))
-    workdir = Path(os.environ.get("CHAOS_DIR", "var/chaos")).resolve()
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
-    accounts = _household(accounts_n, workdir / "household.json")
-    env = {
+def _system_env(workdir: Path) -> dict[str, str]:
+    return {
         "HOUSEHOLD_FILE": str(workdir / "household.json"),
         "SEED_DEMO": "true",
         "STEP_TIMEOUT_SECONDS": "10",
@@ -327,18 +425,61 @@ def main() -> int:
         "NAK_DELAY_SECONDS": "0.5",
         "MAX_DELIVER": "8",
         "LOG_LEVEL": "WARNING",
+        "METRICS_PORT_BASE": "0",
     }
-    nats_server = NatsServer(workdir / "nats", port=_free_port(), log_file=workdir / "nats-server.log").start()
-    sup = Supervisor(workdir, nats_url=nats_server.url, env=env)
+
+
+def _single_server_phase(workdir: Path, accounts: list[str], rounds: int, per_round: float) -> Tally:
+    """One nats-server (R1), every service and nats-server itself killed in turn."""
+    phase_dir = workdir / "single"
+    nats_server = NatsServer(phase_dir / "nats", port=_free_port(), log_file=phase_dir / "nats-server.log").start()
+    sup = Supervisor(phase_dir, nats_url=nats_server.url, env=_system_env(workdir))
     try:
         for name in VICTIMS[:-1]:
             sup.start_service(name)
-        code = asyncio.run(_chaos(sup, nats_server, accounts, rounds, per_round))
+        return asyncio.run(
+            _phase("single server", nats_server.url, ProcessVictims(sup, nats_server, rounds), accounts, per_round)
+        )
     finally:
         sup.stop_all()
         nats_server.stop()
-    print(f"logs: {workdir / 'logs'}")
-    return code
+
+
+def _cluster_phase(workdir: Path, accounts: list[str], rounds: int, per_round: float) -> Tally:
+    """A 3-node cluster, every stream and bucket R3, services listing the three nodes; one node killed a round."""
+    phase_dir = workdir / "cluster"
+    cluster = NatsCluster(phase_dir / "nats", log_dir=phase_dir / "logs").start(timeout=60)
+    env = {**_system_env(workdir), "STREAM_REPLICAS": "3"}
+    sup = Supervisor(phase_dir, nats_url=cluster.url, env=env)
+    try:
+        for name in VICTIMS[:-1]:
+            sup.start_service(name)
+        return asyncio.run(_phase("3-node cluster", cluster.url, NodeVictims(cluster, rounds), accounts, per_round))
+    finally:
+        sup.stop_all()
+        cluster.stop()
+
+
+def main() -> int:
+    accounts_n = int(os.environ.get("CHAOS_ACCOUNTS", "20"))
+    rounds = int(os.environ.get("CHAOS_ROUNDS", str(len(VICTIMS))))
+    cluster_rounds = int(os.environ.get("CHAOS_CLUSTER_ROUNDS", str(len(NodeVictims.ROLES))))
+    per_round = float(os.environ.get("CHAOS_ROUND_SECONDS", "180"))
+    workdir = Path(os.environ.get("CHAOS_DIR", "var/chaos")).resolve()
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    accounts = _household(accounts_n, workdir / "household.json")
+    phases: list[tuple[str, Tally]] = []
+    if rounds > 0:
+        phases.append(("single server", _single_server_phase(workdir, accounts, rounds, per_round)))
+    if cluster_rounds > 0:
+        phases.append(("3-node cluster", _cluster_phase(workdir, accounts, cluster_rounds, per_round)))
+    total = sum((tally for _, tally in phases), Tally())
+    for label, tally in phases:
+        print(f"  {label}: {tally.line()} ({tally.kills} SIGKILLs, {tally.failed} failed)")
+    print(f"logs: {workdir}/*/logs")
+    print(f"chaos: {total.line()}", flush=True)
+    return 1 if total.bad or not phases else 0
 
 
 if __name__ == "__main__":

@@ -1,9 +1,19 @@
-"""Declare every stream, consumer and bucket (idempotent: creates what is missing, updates the rest)."""
+"""Declare every stream, consumer and bucket (idempotent: creates what is missing, updates what differs).
+
+What already has the declared configuration is left alone: on a cluster each update is a proposal through
+the JetStream meta leader, and every service provisions at start-up. On a 3-node cluster, a ``stream_info``
+of a stream another process is creating at that very moment gets no answer (an API time-out, which killed
+services at start-up); :func:`provision_patiently` retries what is transient (a time-out, no responders,
+JetStream unavailable while leaders are elected) before giving up.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import Callable
 
+import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -14,12 +24,33 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
+from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError, ServiceUnavailableError
 
 from shared.bus.topology import BucketSpec, ConsumerSpec, StreamSpec, buckets, consumers, streams
 from shared.settings import Settings
 
-__all__ = ["provision"]
+__all__ = ["TRANSIENT_ERRORS", "provision", "provision_patiently"]
+
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    ServiceUnavailableError,
+)
+
+
+def _differs(current: dict[str, object], wanted: dict[str, object]) -> bool:
+    """Whether a field ``wanted`` sets has another value in ``current`` (absent, zero and false are one)."""
+    for key, value in wanted.items():
+        have = current.get(key)
+        if not value and not have:
+            continue
+        if isinstance(value, list) and isinstance(have, list):
+            if sorted(map(str, value)) != sorted(map(str, have)):
+                return True
+        elif value != have:
+            return True
+    return False
 
 
 def _stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:
@@ -59,19 +90,22 @@ def _consumer_config(spec: ConsumerSpec, settings: Settings) -> ConsumerConfig:
 async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, settings: Settings) -> None:
     config = _stream_config(spec, settings)
     try:
-        await js.stream_info(spec.name)
+        info = await js.stream_info(spec.name)
     except NotFoundError:
         await js.add_stream(config)
         return
-    await js.update_stream(config)
+    if _differs(info.config.as_dict(), config.as_dict()):
+        await js.update_stream(config)
 
 
 async def _ensure_consumer(js: JetStreamContext, spec: ConsumerSpec, settings: Settings) -> None:
     config = _consumer_config(spec, settings)
     try:
-        await js.consumer_info(spec.stream, spec.durable)
+        info = await js.consumer_info(spec.stream, spec.durable)
     except NotFoundError:
         await js.add_consumer(spec.stream, config)
+        return
+    if not _differs(info.config.as_dict(), config.as_dict()):
         return
     # create-or-update with the same name; a field that cannot change in place keeps the consumer as is
     with contextlib.suppress(BadRequestError):
@@ -118,3 +152,25 @@ async def provision(js: JetStreamContext, settings: Settings) -> None:
         retention_days=settings.run_retention_days, batch_retention_days=settings.batch_retention_days
     ):
         await _ensure_bucket(js, bucket, settings)
+
+
+async def provision_patiently(
+    js: JetStreamContext,
+    settings: Settings,
+    *,
+    attempts: int = 12,
+    first_delay: float = 0.5,
+    on_retry: Callable[[int, Exception], None] | None = None,
+) -> None:
+    """:func:`provision`, tried again after a transient failure (doubling delays up to 5 s), at most
+    ``attempts`` times; anything else, or the last failure, is raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await provision(js, settings)
+            return
+        except TRANSIENT_ERRORS as exc:
+            if attempt == attempts:
+                raise
+            if on_retry is not None:
+                on_retry(attempt, exc)
+            await asyncio.sleep(min(first_delay * 2 ** (attempt - 1), 5.0))

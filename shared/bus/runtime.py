@@ -33,7 +33,7 @@ from prometheus_client import REGISTRY
 from contracts import Command, ContractError, StepFailed, decode, encode, run_id_problem, subjects
 from shared.bus.dlq import dead_letter
 from shared.bus.outgoing import Outgoing
-from shared.bus.provisioning import provision
+from shared.bus.provisioning import provision_patiently
 from shared.bus.snapshots import SnapshotStore
 from shared.bus.step_inputs import StepInputs, resolve, resolves_to
 from shared.bus.steps import StepStore
@@ -166,7 +166,15 @@ class ServiceRuntime:
         """Connect; declare the topology unless a deployment provisions it once with an admin user."""
         await self.broker.connect()
         if self.settings.provision_on_start:
-            await provision(self.js, self.settings)
+            # on a cluster, a stream another process is creating at that moment may get no answer at all:
+            # a short API timeout, and every transient failure tried again (provisioning is idempotent)
+            await provision_patiently(
+                self.broker.connection.jetstream(timeout=4),
+                self.settings,
+                on_retry=lambda attempt, exc: log.warning(
+                    "provisioning retried", attempt=attempt, error=f"{type(exc).__name__}: {exc}"
+                ),
+            )
 
     async def start(self) -> None:
         """Connect, provision and start consuming (used by tests and the supervisor)."""

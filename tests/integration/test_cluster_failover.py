@@ -1,7 +1,8 @@
 """A 3-node JetStream cluster loses a node mid-run (issue 11): with every stream, consumer and KV bucket at
 3 replicas (``STREAM_REPLICAS=3``) and every service connected to the three nodes (``NATS_URL`` listing
 them), a live run started before the node leading ``CMD`` is SIGKILLed completes after it, its orders
-executed once each and its fills applied once."""
+executed once each and its fills applied once. Eight processes provisioning the R3 topology at once all
+succeed first."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from contracts import RunRecord, decode, decode_as, run_key, subjects
 from contracts.messages import TradeExecuted
 from services.portfolio.domain import AccountState, account_key
 from shared.bus import kv as kvops
+from shared.bus.provisioning import provision_patiently
+from shared.bus.topology import buckets, streams
 from shared.settings import Settings
 from shared.testing.nats_cluster import NatsCluster
 from shared.testing.system import running_system
@@ -74,6 +77,23 @@ async def _executed(nc: Client) -> Counter[str]:
     return counts
 
 
+async def _provision_at_once(cluster: NatsCluster, settings: Settings) -> None:
+    """Eight processes declaring the R3 topology at the same moment all succeed (on a cluster, a stream
+    another client is creating may get no answer: provisioning retries), and every stream and bucket has
+    three replicas."""
+    clients = [await nats.connect(cluster.urls) for _ in range(8)]
+    try:
+        await asyncio.gather(*(provision_patiently(nc.jetstream(timeout=4), settings) for nc in clients))
+        js = clients[0].jetstream()
+        for stream in (*(spec.name for spec in streams()), *(f"KV_{spec.name}" for spec in buckets())):
+            info = await js.stream_info(stream)
+            assert info.config.num_replicas == 3 and info.cluster is not None, stream
+            assert len(info.cluster.replicas or []) == 2, stream
+    finally:
+        for nc in clients:
+            await nc.close()
+
+
 async def test_a_run_started_before_a_node_dies_completes_after_it(cluster: NatsCluster) -> None:
     settings = Settings(
         nats_url=cluster.url,
@@ -86,10 +106,9 @@ async def test_a_run_started_before_a_node_dies_completes_after_it(cluster: Nats
         seed_demo=True,
         webhook_url=None,
     )
+    await _provision_at_once(cluster, settings)
     async with running_system(settings) as system:
         js = system.client.jetstream(timeout=10)
-        for stream in (subjects.STREAM_CMD, subjects.STREAM_EVT, f"KV_{subjects.KV_RUNS}"):
-            assert (await js.stream_info(stream)).config.num_replicas == 3
 
         run_id = await system.request_run("demo", dry_run=False, risk_override="aggressive")
         # the run is under way (past its first step) when the node leading CMD is killed
