@@ -1,11 +1,20 @@
-"""``make chaos``: live (non-dry) runs while every service and nats-server are SIGKILLed in turn.
+"""``make chaos``: live (non-dry) runs while every service and nats-server are SIGKILLed in turn, then
+while the nodes of a 3-node JetStream cluster are.
 
-The system runs as ``make run`` starts it (a nats-server with JetStream on disk, every service its own
-process; cli.supervisor), with a household of ``CHAOS_ACCOUNTS`` taxable accounts (copies of the demo
-account). Each round starts one live run per account over the bus (``rebalance.v1.requested``), the risk
-model flipping between rounds so every round trades, and SIGKILLs the next process of the rotation
-(portfolio, market_data, analysis, tax, rebalancing, execution, notifications, coordinator, nats-server)
-while the runs are in flight, restarting it a moment later. Then it checks, from the stores themselves:
+Two phases, each on a fresh system started as ``make run`` starts it (every service its own process;
+cli.supervisor), with a household of ``CHAOS_ACCOUNTS`` taxable accounts (copies of the demo account).
+Each round starts one live run per account over the bus (``rebalance.v1.requested``), the risk model
+flipping between rounds so every round trades, and SIGKILLs one victim while the runs are in flight:
+
+* **single server** (one nats-server with JetStream on disk, ``CHAOS_ROUNDS`` rounds): the next process of
+  the rotation portfolio, market_data, analysis, tax, rebalancing, execution, notifications, coordinator,
+  nats-server, restarted a second later;
+* **3-node cluster** (:class:`shared.testing.nats_cluster.NatsCluster`, ``STREAM_REPLICAS=3``, services
+  given the three URLs; ``CHAOS_CLUSTER_ROUNDS`` rounds): the node that is the JetStream meta leader, then
+  the one leading stream ``CMD``, then the one leading KV ``runs``, restarted once half of the round's runs
+  have finished without it (or after 30 s).
+
+Then each phase checks, from the stores themselves:
 
 * every run finished (``completed`` or ``failed``; ``lost`` when not finished by the round's deadline);
 * no order was executed twice (``trade.v1.executed`` once per order; a ledger applies a run once);
@@ -13,10 +22,12 @@ while the runs are in flight, restarting it a moment later. Then it checks, from
   fills of the runs it applied;
 * no account lock and no ``active.*`` marker is left behind.
 
-The last line reads ``chaos: N runs, C completed, L lost, D duplicate orders, X ledger differences,
-S stuck locks``; the exit status is 1 on any loss, duplicate, difference or stuck lock.
-Settings: ``CHAOS_ACCOUNTS`` (default 20), ``CHAOS_ROUNDS`` (default 9: each process killed once),
-``CHAOS_ROUND_SECONDS`` (deadline of a round, default 180), ``CHAOS_DIR`` (default ``var/chaos``).
+Each phase prints its figures; the last line adds them up: ``chaos: N runs, C completed, L lost,
+D duplicate orders, X ledger differences, S stuck locks``; the exit status is 1 on any loss, duplicate,
+difference or stuck lock in either phase. Settings: ``CHAOS_ACCOUNTS`` (default 20), ``CHAOS_ROUNDS``
+(default 9: each process killed once; 0 skips the phase), ``CHAOS_CLUSTER_ROUNDS`` (default 3: each
+leader role once; 0 skips), ``CHAOS_ROUND_SECONDS`` (deadline of a round, default 180), ``CHAOS_DIR``
+(default ``var/chaos``).
 """
 
 from __future__ import annotations
@@ -30,11 +41,13 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import nats
 from nats.aio.client import Client
@@ -60,6 +73,8 @@ from shared.testing.nats_cluster import NatsCluster
 from shared.testing.nats_server import NatsServer
 
 __all__ = ["main"]
+
+T = TypeVar("T")
 
 VICTIMS = (
     "portfolio",
@@ -324,6 +339,19 @@ async def _connect(url: str) -> Client:
     return await nats.connect(servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5, error_cb=quiet)
 
 
+async def _patiently(read: Callable[[], Awaitable[T]], seconds: float = 120.0) -> T:
+    """``read()`` of the stores, asked again while the bus fails (a server restarting, a cluster electing
+    leaders answers with time-outs) until ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return await read()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
 async def _wait_progress(nc: Client, run_ids: list[str], since: int, deadline: float) -> None:
     """Until at least half of the round's runs finished (the system works on without the victim)."""
     while time.monotonic() < deadline:
@@ -367,26 +395,28 @@ async def _phase(label: str, url: str, victims: Victims, accounts: list[str], pe
             victim = await asyncio.to_thread(victims.kill, round_no)
             killed_at = time.monotonic()
             if victims.restart_after_progress:
-                done_before = sum(1 for r in (await _records(nc, ids)).values() if _finished(r)) + 1
+                before = await _patiently(partial(_records, nc, ids))
+                done_before = sum(1 for r in before.values() if _finished(r)) + 1
                 await _wait_progress(nc, ids, done_before, min(deadline, killed_at + 30))
             await asyncio.to_thread(victims.restart, victim)
             down = time.monotonic() - killed_at
             await _wait_round(nc, ids, deadline)
-            records = await _records(nc, ids)
+            records = await _patiently(partial(_records, nc, ids))
             done = sum(1 for r in records.values() if _finished(r))
             print(
                 f"{label} round {round_no + 1}/{victims.rounds}: killed {victim}, back after {down:.1f} s; "
                 f"{done}/{len(ids)} runs finished",
                 flush=True,
             )
-        records = await _records(nc, run_ids)
+        records = await _patiently(partial(_records, nc, run_ids))
         completed = sum(1 for r in records.values() if _finished(r) and r is not None and r.status == "completed")
         failed = sum(1 for r in records.values() if _finished(r) and r is not None and r.status != "completed")
         lost = len(run_ids) - completed - failed
-        orders = await _executed_orders(nc)
+        orders = await _patiently(partial(_executed_orders, nc))
         duplicate_orders = sum(n - 1 for n in orders.values() if n > 1)
-        differences, applied_twice = await _ledger_differences(nc, accounts, initial, records)
-        stuck = len(await _keys(nc, subjects.KV_RUNS, "lock")) + len(await _keys(nc, subjects.KV_RUNS, "active"))
+        differences, applied_twice = await _patiently(partial(_ledger_differences, nc, accounts, initial, records))
+        locks = await _patiently(partial(_keys, nc, subjects.KV_RUNS, "lock"))
+        stuck = len(locks) + len(await _patiently(partial(_keys, nc, subjects.KV_RUNS, "active")))
         for run_id, record in records.items():
             if record is not None and record.status == "failed":
                 print(f"  failed {run_id}: {record.error}")

@@ -115,7 +115,7 @@ async def _ensure_consumer(js: JetStreamContext, spec: ConsumerSpec, settings: S
 async def _ensure_bucket(js: JetStreamContext, spec: BucketSpec, settings: Settings) -> None:
     try:
         await js.key_value(spec.name)
-        await _update_bucket(js, spec)
+        await _update_bucket(js, spec, settings)
     except (BucketNotFoundError, NotFoundError):
         await js.create_key_value(
             KeyValueConfig(
@@ -129,15 +129,21 @@ async def _ensure_bucket(js: JetStreamContext, spec: BucketSpec, settings: Setti
         )
 
 
-async def _update_bucket(js: JetStreamContext, spec: BucketSpec) -> None:
-    """Bring an existing bucket's history and TTL to the spec (a deployment that changes its retention)."""
+async def _update_bucket(js: JetStreamContext, spec: BucketSpec, settings: Settings) -> None:
+    """Bring an existing bucket's history, TTL and replicas to the spec (a deployment that changes its
+    retention, or moves from one server to a cluster)."""
     info = await js.stream_info(f"KV_{spec.name}")
     config = info.config
     max_age = spec.ttl_seconds or None
-    if config.max_msgs_per_subject == spec.history and (config.max_age or None) == max_age:
+    if (
+        config.max_msgs_per_subject == spec.history
+        and (config.max_age or None) == max_age
+        and config.num_replicas == settings.stream_replicas
+    ):
         return
     config.max_msgs_per_subject = spec.history
     config.max_age = max_age
+    config.num_replicas = settings.stream_replicas
     with contextlib.suppress(BadRequestError):  # a server that refuses the change keeps the bucket as is
         await js.update_stream(config)
 

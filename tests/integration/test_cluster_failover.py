@@ -14,6 +14,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client
+from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
 from contracts import RunRecord, decode, decode_as, run_key, subjects
@@ -77,18 +78,31 @@ async def _executed(nc: Client) -> Counter[str]:
     return counts
 
 
+async def _until_replicated(js: JetStreamContext, stream: str, timeout: float = 30.0) -> None:
+    """Until the stream has its two followers and both are current (a scale-up from one replica is
+    applied after the update answers)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            cluster = (await js.stream_info(stream)).cluster
+            replicas = (cluster.replicas or []) if cluster is not None else []
+            if len(replicas) == 2 and all(peer.current for peer in replicas):
+                return
+            await asyncio.sleep(0.1)  # a condition polled, not a delay
+
+
 async def _provision_at_once(cluster: NatsCluster, settings: Settings) -> None:
-    """Eight processes declaring the R3 topology at the same moment all succeed (on a cluster, a stream
-    another client is creating may get no answer: provisioning retries), and every stream and bucket has
-    three replicas."""
+    """A system provisioned with one replica, then eight processes declaring the R3 topology at the same
+    moment: all succeed (on a cluster, a stream another client is being told about may get no answer:
+    provisioning retries), and every stream and bucket has three replicas."""
     clients = [await nats.connect(cluster.urls) for _ in range(8)]
     try:
+        await provision_patiently(clients[0].jetstream(timeout=4), settings.model_copy(update={"stream_replicas": 1}))
+        assert (await clients[0].jetstream().stream_info(f"KV_{subjects.KV_RUNS}")).config.num_replicas == 1
         await asyncio.gather(*(provision_patiently(nc.jetstream(timeout=4), settings) for nc in clients))
         js = clients[0].jetstream()
         for stream in (*(spec.name for spec in streams()), *(f"KV_{spec.name}" for spec in buckets())):
-            info = await js.stream_info(stream)
-            assert info.config.num_replicas == 3 and info.cluster is not None, stream
-            assert len(info.cluster.replicas or []) == 2, stream
+            assert (await js.stream_info(stream)).config.num_replicas == 3, stream
+            await _until_replicated(js, stream)
     finally:
         for nc in clients:
             await nc.close()
