@@ -25,8 +25,8 @@ Then each phase checks, from the stores themselves:
 Each phase prints its figures; the last line adds them up: ``chaos: N runs, C completed, L lost,
 D duplicate orders, X ledger differences, S stuck locks``; the exit status is 1 on any loss, duplicate,
 difference or stuck lock in either phase. Settings: ``CHAOS_ACCOUNTS`` (default 20), ``CHAOS_ROUNDS``
-(default 9: each process killed once; 0 skips the phase), ``CHAOS_CLUSTER_ROUNDS`` (default 3: each
-leader role once; 0 skips), ``CHAOS_ROUND_SECONDS`` (deadline of a round, default 180), ``CHAOS_DIR``
+(default 9: each process killed once; 0 skips the phase), ``CHAOS_CLUSTER_ROUNDS`` (default 6: each
+leader role twice; 0 skips), ``CHAOS_ROUND_SECONDS`` (deadline of a round, default 180), ``CHAOS_DIR``
 (default ``var/chaos``).
 """
 
@@ -236,7 +236,10 @@ async def _initial_states(nc: Client, accounts: list[str]) -> dict[str, object]:
     states: dict[str, object] = {}
     for account_id in accounts:
         for _ in range(240):
-            state, _ = await kvops.read(bucket, account_key(account_id), AccountState)
+            try:
+                state, _ = await kvops.read(bucket, account_key(account_id), AccountState)
+            except Exception:  # leaders still being elected on a fresh cluster
+                state = None
             if state is not None:
                 states[account_id] = state
                 break
@@ -493,7 +496,7 @@ def _cluster_phase(workdir: Path, accounts: list[str], rounds: int, per_round: f
 def main() -> int:
     accounts_n = int(os.environ.get("CHAOS_ACCOUNTS", "20"))
     rounds = int(os.environ.get("CHAOS_ROUNDS", str(len(VICTIMS))))
-    cluster_rounds = int(os.environ.get("CHAOS_CLUSTER_ROUNDS", str(len(NodeVictims.ROLES))))
+    cluster_rounds = int(os.environ.get("CHAOS_CLUSTER_ROUNDS", str(2 * len(NodeVictims.ROLES))))
     per_round = float(os.environ.get("CHAOS_ROUND_SECONDS", "180"))
     workdir = Path(os.environ.get("CHAOS_DIR", "var/chaos")).resolve()
     shutil.rmtree(workdir, ignore_errors=True)

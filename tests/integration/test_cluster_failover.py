@@ -22,7 +22,7 @@ from contracts.messages import TradeExecuted
 from services.portfolio.domain import AccountState, account_key
 from shared.bus import kv as kvops
 from shared.bus.provisioning import provision_patiently
-from shared.bus.topology import buckets, streams
+from shared.bus.topology import buckets, consumers, streams
 from shared.settings import Settings
 from shared.testing.nats_cluster import NatsCluster
 from shared.testing.system import running_system
@@ -108,11 +108,36 @@ async def _provision_at_once(cluster: NatsCluster, settings: Settings) -> None:
             await nc.close()
 
 
+async def _diagnosis(nc: Client, cluster: NatsCluster, run_id: str) -> str:
+    """What the cluster and the run look like, for a failure message."""
+    lines = [f"running {cluster.running()}, meta leader {cluster.meta_leader()}"]
+    js = nc.jetstream(timeout=5)
+    try:
+        for stream in (subjects.STREAM_CMD, subjects.STREAM_EVT, subjects.STREAM_TIMERS, f"KV_{subjects.KV_RUNS}"):
+            info = await js.stream_info(stream)
+            lines.append(f"{stream}: {info.state.messages} msgs, cluster {info.cluster}")
+        for spec in consumers():
+            if spec.stream == subjects.STREAM_CMD:
+                c = await js.consumer_info(spec.stream, spec.durable)
+                lines.append(
+                    f"{spec.durable}: pending {c.num_pending} ack-pending {c.num_ack_pending} "
+                    f"waiting {c.num_waiting} leader {c.cluster.leader if c.cluster else None}"
+                )
+        record, _ = await kvops.read(await js.key_value(subjects.KV_RUNS), run_key(run_id), RunRecord)
+        if record is not None:
+            lines.append(f"run {record.status} at {record.current_step}: {record.error}")
+            lines += [f"  {step.name} {step.status} x{step.attempts}" for step in record.steps]
+    except Exception as exc:
+        lines.append(f"(diagnosis cut short: {type(exc).__name__}: {exc})")
+    return "\n".join(lines)
+
+
 async def test_a_run_started_before_a_node_dies_completes_after_it(cluster: NatsCluster) -> None:
     settings = Settings(
         nats_url=cluster.url,
         stream_replicas=3,
         step_timeout_seconds=10.0,
+        step_max_attempts=8,  # a starved machine may take tens of seconds to elect every group's leader
         retry_backoff_seconds=0.2,
         nak_delay_seconds=0.1,
         ack_wait_seconds=5.0,
@@ -131,13 +156,16 @@ async def test_a_run_started_before_a_node_dies_completes_after_it(cluster: Nats
         assert victim is not None
         cluster.kill(victim)
 
-        record = await _watch_run(
-            system.client,
-            run_id,
-            lambda r: r.status in FINISHED and r.step("send-notifications").status not in ("running", "pending"),
-            90,
-        )
-        assert record.status == "completed", record.error
+        try:
+            record = await _watch_run(
+                system.client,
+                run_id,
+                lambda r: r.status in FINISHED and r.step("send-notifications").status not in ("running", "pending"),
+                90,
+            )
+        except TimeoutError:
+            pytest.fail(f"the run never finished\n{await _diagnosis(system.client, cluster, run_id)}")
+        assert record.status == "completed", await _diagnosis(system.client, cluster, run_id)
         assert record.executed and record.planned_trades
         assert cluster.leader_of(subjects.STREAM_CMD) not in (None, victim)
 
