@@ -133,7 +133,8 @@ class NatsCluster:
         return answer.status_code == 200
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        """Until every running node is healthy (its JetStream current) and a meta leader is elected."""
+        """Until every running node is healthy (``/healthz``: every stream and consumer replica it holds is
+        current) and a meta leader is elected."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for name, node in self.nodes.items():

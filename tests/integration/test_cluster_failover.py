@@ -27,7 +27,11 @@ from shared.settings import Settings
 from shared.testing.nats_cluster import NatsCluster
 from shared.testing.system import running_system
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+# Run by `make chaos`, not `make test`: alone it passed every time (15-35 s), but twice in the whole suite
+# on the shared 2-core machine (load average about 20) the CMD consumers stayed without a leader after the
+# kill, most likely because their new followers were not yet current (hence the wait_ready below, added
+# after those failures and not yet proven over many whole-suite runs).
+pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.timeout(180)]
 
 FINISHED = ("completed", "failed", "cancelled")
 
@@ -148,6 +152,10 @@ async def test_a_run_started_before_a_node_dies_completes_after_it(cluster: Nats
     await _provision_at_once(cluster, settings)
     async with running_system(settings) as system:
         js = system.client.jetstream(timeout=10)
+        # a node can be lost once every stream's and consumer's followers have caught up (each node's
+        # /healthz says so): right after the scale-up to three replicas, a consumer whose new followers
+        # are not current yet would be left without a leader
+        await asyncio.to_thread(cluster.wait_ready, 60)
 
         run_id = await system.request_run("demo", dry_run=False, risk_override="aggressive")
         # the run is under way (past its first step) when the node leading CMD is killed
