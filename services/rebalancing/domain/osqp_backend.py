@@ -1,10 +1,12 @@
 """The QP solved by OSQP directly, built sparse for each account.
 
-The constraint matrix is assembled in coordinate form from the sparse blocks of :class:`~.qp.QPData`
-(one entry per lot in ``M``, one per security in ``C``, ``R x N`` factor loadings) and rows that
-bind nothing (no turnover cap, no tax budget, no trade cap) are left out. Each account gets its own
-OSQP workspace solved from zero, so results never depend on a previous account. Tolerances (1e-5 of
-the account value, with polishing) keep the objective within a few dollars of the Clarabel reference.
+The constraint matrix is assembled directly in compressed columns from the sparse blocks of
+:class:`~.qp.QPData` (one entry per lot in ``M``, one per security in ``C``, the nonzero factor
+loadings), each variable's column in row order, with numpy alone (scipy's checks cost more than the
+solve on small accounts); rows that bind nothing (no turnover cap, no tax budget, no trade cap) are
+left out. Each account gets its own OSQP workspace solved from zero, so results never depend on a
+previous account. Tolerances (1e-5 of the account value, with polishing) keep the objective within a
+few dollars of the Clarabel reference.
 """
 
 from __future__ import annotations
@@ -69,99 +71,100 @@ class Csc:
     def nnz(self) -> int:
         return len(self.data)
 
-    @classmethod
-    def build(cls, m: int, n: int, cols: IntArray, rows: IntArray, vals: FloatArray) -> Csc:
-        """From entries sorted by column, then row."""
-        indptr = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(np.bincount(cols, minlength=n), out=indptr[1:])
-        return cls((m, n), indptr, rows.astype(np.int32), np.ascontiguousarray(vals, dtype=np.float64))
 
-
-class _Rows:
-    """Coordinate entries and bounds of the constraint matrix, one block at a time."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.m = 0
-        self.rows: list[IntArray] = []
-        self.cols: list[IntArray] = []
-        self.vals: list[FloatArray] = []
-        self.lo: list[FloatArray] = []
-        self.hi: list[FloatArray] = []
-
-    def add(self, rows: npt.ArrayLike, cols: npt.ArrayLike, vals: npt.ArrayLike) -> None:
-        """Entries at block-relative ``rows`` of the block being built (see :meth:`close`)."""
-        self.rows.append(np.asarray(rows, dtype=np.int64) + self.m)
-        self.cols.append(np.asarray(cols, dtype=np.int64))
-        self.vals.append(np.asarray(vals, dtype=float))
-
-    def close(self, lo: FloatArray, hi: FloatArray) -> None:
-        """Finish a block of ``len(lo)`` rows."""
-        self.lo.append(np.asarray(lo, dtype=float))
-        self.hi.append(np.asarray(hi, dtype=float))
-        self.m += len(self.lo[-1])
-
-    def matrix(self) -> tuple[Csc, FloatArray, FloatArray]:
-        """The constraint matrix in compressed columns (no entry repeats a (row, column) pair), its
-        bounds. Built with numpy alone: scipy's checks cost more than the solve on small accounts."""
-        rows = np.concatenate(self.rows)
-        cols = np.concatenate(self.cols)
-        vals = np.concatenate(self.vals)
-        order = np.lexsort((rows, cols))
-        return (
-            Csc.build(self.m, self.n, cols[order], rows[order], vals[order]),
-            np.concatenate(self.lo),
-            np.concatenate(self.hi),
-        )
+def _constraints(qp: QPData, n: int) -> tuple[Csc, FloatArray, FloatArray]:
+    """The constraint matrix, built column by column (each variable's entries in row order), and its
+    bounds. Rows, in order: ``d - b + M s = 0`` (N); ``e - C d - cash flow = 0`` (K, cash flow
+    ``(1 - r) sum s - (1 + r) sum b``); ``g - G d = 0`` (R); bounds on ``b`` (N) and ``s`` (L);
+    ``|d| <= max trade`` (N, only with a cap); cash after trading at or above the reserve (1); the
+    turnover cap, the net gain and the tax budget (one row each, only when given)."""
+    N, L, K, R = qp.n_sec, qp.n_lots, len(CLASSES), qp.G.shape[0]
+    rate = qp.cost_rate
+    cash = CLASSES.index("cash")
+    capped = bool(np.isfinite(qp.d_cap).any())
+    optional = [np.isfinite(qp.turnover_hi), np.isfinite(qp.gain_hi), np.isfinite(qp.tax_hi)]
+    r_cls, r_fac = N, N + K
+    r_b = r_fac + R
+    r_s = r_b + N
+    r_cash = r_s + L + (N if capped else 0)
+    r_turn = r_cash + 1
+    r_gain = r_turn + int(optional[0])
+    r_tax = r_gain + int(optional[1])
+    m = r_tax + int(optional[2])
+    sec = np.arange(N)
+    lot = np.arange(L)
+    # b: balance (-1), cash flow (1 + r), its bound (1), cash (-(1 + r)), turnover (1)
+    b_rows = [sec, np.full(N, r_cls + cash), r_b + sec, np.full(N, r_cash)]
+    b_vals = [np.full(N, -1.0), np.full(N, 1.0 + rate), np.ones(N), np.full(N, -(1.0 + rate))]
+    # s: balance (1), cash flow (-(1 - r)), its bound (1), cash (1 - r), turnover (1), gain, tax
+    s_rows = [qp.lot_sec, np.full(L, r_cls + cash), r_s + lot, np.full(L, r_cash)]
+    s_vals = [np.ones(L), np.full(L, -(1.0 - rate)), np.ones(L), np.full(L, 1.0 - rate)]
+    if optional[0]:
+        b_rows.append(np.full(N, r_turn))
+        b_vals.append(np.ones(N))
+        s_rows.append(np.full(L, r_turn))
+        s_vals.append(np.ones(L))
+    for on, row, coef in ((optional[1], r_gain, qp.gain), (optional[2], r_tax, qp.tax)):
+        if on:
+            s_rows.append(np.full(L, row))
+            s_vals.append(np.asarray(coef, dtype=float))
+    # d: balance (1), class (-1), factors (-G, nonzero entries only), its cap (1)
+    g_col, g_row = np.nonzero(qp.G.T)  # by column, then row
+    d_cols = [sec, sec, g_col]
+    d_rows = [sec, r_cls + qp.sec_class, r_fac + g_row]
+    d_vals = [np.ones(N), np.full(N, -1.0), -qp.G.T[g_col, g_row]]
+    if capped:
+        d_cols.append(sec)
+        d_rows.append(r_s + L + sec)
+        d_vals.append(np.ones(N))
+    order = np.argsort(np.concatenate(d_cols), kind="stable")  # each column's entries stay in row order
+    counts = np.concatenate(
+        [
+            np.full(N, len(b_rows)),
+            np.full(L, len(s_rows)),
+            len(d_cols) - 1 + np.bincount(g_col, minlength=N),
+            np.ones(K + R, dtype=np.int64),
+        ]
+    )
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.concatenate(
+        [
+            np.stack(b_rows, axis=1).ravel(),
+            np.stack(s_rows, axis=1).ravel(),
+            np.concatenate(d_rows)[order],
+            r_cls + np.arange(K),
+            r_fac + np.arange(R),
+        ]
+    ).astype(np.int32)
+    data = np.concatenate(
+        [
+            np.stack(b_vals, axis=1).ravel(),
+            np.stack(s_vals, axis=1).ravel(),
+            np.concatenate(d_vals)[order],
+            np.ones(K + R),
+        ]
+    )
+    cap = np.minimum(qp.d_cap, 1e20)
+    lo = [np.zeros(N + K + R + N + L)]
+    hi = [np.zeros(N + K + R), np.minimum(qp.ub_b, 1e20), np.asarray(qp.ub_s, dtype=float)]
+    if capped:
+        lo.append(-cap)
+        hi.append(cap)
+    lo.append(np.array([qp.cash_lo]))
+    hi.append(np.array([1e20]))
+    for on, limit in zip(optional, (qp.turnover_hi, qp.gain_hi, qp.tax_hi), strict=True):
+        if on:
+            lo.append(np.array([-1e20]))
+            hi.append(np.array([limit]))
+    return Csc((m, n), indptr, indices, data), np.concatenate(lo), np.concatenate(hi)
 
 
 def _problem(qp: QPData) -> tuple[Csc, FloatArray, Csc, FloatArray, FloatArray]:
     N, L, K, R = qp.n_sec, qp.n_lots, len(CLASSES), qp.G.shape[0]
-    ob, os_, od, oe, og = 0, N, N + L, 2 * N + L, 2 * N + L + K
-    n = og + R
+    n = 2 * N + L + K + R
     rate = qp.cost_rate
-    cash = CLASSES.index("cash")
-    rows = _Rows(n)
-    sec = np.arange(N)
-    lot = np.arange(L)
-    lot_sec = qp.lot_sec
-    # d - b + M s = 0
-    rows.add(sec, od + sec, np.ones(N))
-    rows.add(sec, ob + sec, -np.ones(N))
-    rows.add(lot_sec, os_ + lot, np.ones(L))
-    rows.close(np.zeros(N), np.zeros(N))
-    # e - C d - cash flow = 0, cash flow = (1 - r) sum s - (1 + r) sum b
-    rows.add(np.arange(K), oe + np.arange(K), np.ones(K))
-    rows.add(qp.sec_class, od + sec, -np.ones(N))
-    rows.add(np.full(N, cash), ob + sec, np.full(N, 1.0 + rate))
-    rows.add(np.full(L, cash), os_ + lot, np.full(L, -(1.0 - rate)))
-    rows.close(np.zeros(K), np.zeros(K))
-    # g - G d = 0
-    if R:
-        rr, cc = np.nonzero(qp.G)
-        rows.add(np.arange(R), og + np.arange(R), np.ones(R))
-        rows.add(rr, od + cc, -qp.G[rr, cc])
-        rows.close(np.zeros(R), np.zeros(R))
-    # bounds on b and s
-    rows.add(sec, ob + sec, np.ones(N))
-    rows.close(np.zeros(N), np.minimum(qp.ub_b, 1e20))
-    rows.add(lot, os_ + lot, np.ones(L))
-    rows.close(np.zeros(L), qp.ub_s)
-    if np.isfinite(qp.d_cap).any():
-        rows.add(sec, od + sec, np.ones(N))
-        rows.close(-np.minimum(qp.d_cap, 1e20), np.minimum(qp.d_cap, 1e20))
-    # cash after trading at or above the reserve (plus any withdrawal)
-    rows.add(np.zeros(N), ob + sec, np.full(N, -(1.0 + rate)))
-    rows.add(np.zeros(L), os_ + lot, np.full(L, 1.0 - rate))
-    rows.close(np.array([qp.cash_lo]), np.array([1e20]))
-    if np.isfinite(qp.turnover_hi):
-        rows.add(np.zeros(N + L), np.arange(N + L), np.ones(N + L))
-        rows.close(np.array([-1e20]), np.array([qp.turnover_hi]))
-    for coef, limit in ((qp.gain, qp.gain_hi), (qp.tax, qp.tax_hi)):
-        if np.isfinite(limit):
-            rows.add(np.zeros(L), os_ + lot, coef)
-            rows.close(np.array([-1e20]), np.array([limit]))
-    A, lo, hi = rows.matrix()
+    A, lo, hi = _constraints(qp, n)
     pdiag = np.concatenate(
         [np.full(N + L, 1e-6), 2 * qp.beta * qp.h + 1e-9, np.full(K, 2 * qp.alpha), np.full(R, 2 * qp.beta)]
     )

@@ -104,16 +104,10 @@ def _f(x: Decimal) -> float:
 def _rate_floats(lots: tuple[LotFacts, ...]) -> FloatArray:
     """Per lot, its tax cost per dollar of gain: the lot's rate, or minus its term's rate for a washed
     loss (whose cost is the saving it forfeits, see :attr:`~.book.LotFacts.cost_per_share`)."""
-    cache: dict[Decimal, float] = {}
-    out = np.empty(len(lots))
-    for k, f in enumerate(lots):
-        if f.washed:
-            out[k] = float(f.cost_per_share / f.gain_per_share)
-            continue
-        rate = cache.get(f.rate)
-        if rate is None:
-            rate = cache[f.rate] = float(f.rate)
-        out[k] = rate
+    out = np.array([f.rate for f in lots], dtype=float)
+    for k in [k for k, f in enumerate(lots) if f.washed]:
+        f = lots[k]
+        out[k] = float(f.cost_per_share / f.gain_per_share)
     return out
 
 
