@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -82,7 +82,7 @@ def load(
     except json.JSONDecodeError as exc:
         fail(f"{file}: not valid JSON ({exc})")
     mode = "replace" if replace else "merge"
-    key = hashlib.sha256(f"{mode}:{dry_run}:{text}".encode()).hexdigest()[:32]  # the same file once
+    key = f"load-{uuid.uuid4()}"  # one load: a retry of this call applies it once (a later load applies again)
     client = GatewayClient()
     response = client.call(
         "POST",

@@ -69,6 +69,7 @@ async def test_load_a_household_file_again_explicitly(
             out["replace dry"] = _cli(url, "accounts", "load", str(path), "--replace", "--dry-run")
             out["replace"] = _cli(url, "accounts", "load", str(path), "--replace")
             out["show new"] = _cli(url, "accounts", "show", "demo-new")
+            out["replace again"] = _cli(url, "accounts", "load", str(path), "--replace")
             out["show gone"] = _cli(url, "accounts", "show", dropped)
             return out
 
@@ -86,6 +87,8 @@ async def test_load_a_household_file_again_explicitly(
     assert code == 0 and f"removed {dropped}" in text and "would change" in text
     code, text = got["replace"]
     assert code == 0 and f"household demo-household: removed {dropped}; unchanged 3" in text, text
+    code, text = got["replace again"]
+    assert code == 0 and "household demo-household: unchanged 3" in text, text
     code, text = got["show new"]
     assert code == 0 and "n-1" in text and "BND" in text
     code, text = got["show gone"]
