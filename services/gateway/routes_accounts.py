@@ -43,6 +43,15 @@ from contracts.book import (
     TransactionRecorded,
 )
 from contracts.runs import account_lock_key, run_key
+from services.gateway.book_views import (
+    AccountView,
+    BookError,
+    HouseholdView,
+    LoadView,
+    ModelView,
+    RemovedView,
+    TransactionView,
+)
 from services.gateway.security import principal_of
 from services.gateway.views import camel_keys
 from shared.bus import kv as kvops
@@ -63,12 +72,13 @@ Document = Annotated[dict[str, Any], Body(description="the object as in the hous
 _TERMINAL = ("completed", "failed", "cancelled")
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,19})"?$')
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"description": "unknown (or another tenant's)"},
-    409: {"description": "a run in progress, or a rule forbids it"},
-    412: {"description": "If-Match / If-None-Match does not match"},
-    422: {"description": "invalid: `problems` name each field"},
-    428: {"description": "If-Match required to replace an existing object"},
+    404: {"description": "unknown (or another tenant's)", "model": BookError},
+    409: {"description": "a run in progress, or a rule forbids it", "model": BookError},
+    412: {"description": "If-Match / If-None-Match does not match", "model": BookError},
+    422: {"description": "invalid: `problems` name each field", "model": BookError},
+    428: {"description": "If-Match required to replace an existing object", "model": BookError},
 }
+_CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "created"}}
 
 
 class TransactionBody(BaseModel):
@@ -178,14 +188,14 @@ def accounts_router(runtime: ServiceRuntime) -> APIRouter:
         return f"http-{key}" if key else f"http-{uuid.uuid4()}"
 
     # ---- accounts -----------------------------------------------------------------------------------------
-    @router.get("/api/accounts/{account_id}", responses=_RESPONSES)
+    @router.get("/api/accounts/{account_id}", responses=_RESPONSES, response_model=AccountView)
     async def get_account(account_id: AccountId, request: Request) -> JSONResponse:
         """The account as an object of the household file plus ``householdId`` and ``tenant`` (camelCase),
         with its ``ETag``. ``lots`` are the stored positions (cost before wash-sale adjustments; the adjusted
         view is ``/api/portfolio/{accountId}/lots``)."""
         return view(await read("account", account_id, principal_of(request).tenant))
 
-    @router.put("/api/accounts/{account_id}", responses=_RESPONSES)
+    @router.put("/api/accounts/{account_id}", responses={**_RESPONSES, **_CREATED}, response_model=AccountView)
     async def put_account(
         account_id: AccountId,
         document: Document,
@@ -209,7 +219,7 @@ def accounts_router(runtime: ServiceRuntime) -> APIRouter:
         given = if_match is not None or if_none_match is not None
         return await write(put, kind="account", id_=account_id, prefix="accounts[0]", precondition_given=given)
 
-    @router.delete("/api/accounts/{account_id}", responses=_RESPONSES)
+    @router.delete("/api/accounts/{account_id}", responses=_RESPONSES, response_model=RemovedView)
     async def delete_account(
         account_id: AccountId,
         request: Request,
@@ -233,7 +243,12 @@ def accounts_router(runtime: ServiceRuntime) -> APIRouter:
         )
         return await write(put, kind="account", id_=account_id, prefix="accounts[0]", precondition_given=True)
 
-    @router.post("/api/accounts/{account_id}/transactions", responses=_RESPONSES, status_code=201)
+    @router.post(
+        "/api/accounts/{account_id}/transactions",
+        responses=_RESPONSES,
+        status_code=201,
+        response_model=TransactionView,
+    )
     async def post_transaction(account_id: AccountId, body: TransactionBody, request: Request) -> JSONResponse:
         """Record an outside trade (``buy``/``sell`` with ``symbol``, ``shares``, ``price``, ``fees``, ``date``),
         a ``deposit`` or a ``withdrawal`` (``amount``). A sell relieves lots by the account's lot method; a buy
@@ -271,7 +286,7 @@ def accounts_router(runtime: ServiceRuntime) -> APIRouter:
         status = 200 if recorded.already_recorded else 201
         return JSONResponse({"success": True, **out}, status_code=status, headers={"ETag": _etag(recorded.revision)})
 
-    @router.post("/api/accounts/load", responses=_RESPONSES)
+    @router.post("/api/accounts/load", responses=_RESPONSES, response_model=LoadView)
     async def load(
         book: Document,
         request: Request,
@@ -296,12 +311,12 @@ def accounts_router(runtime: ServiceRuntime) -> APIRouter:
         return JSONResponse({"success": True, "mode": mode, "dryRun": dry_run, **body})
 
     # ---- households ---------------------------------------------------------------------------------------
-    @router.get("/api/households/{household_id}", responses=_RESPONSES)
+    @router.get("/api/households/{household_id}", responses=_RESPONSES, response_model=HouseholdView)
     async def get_household(household_id: HouseholdId, request: Request) -> JSONResponse:
         """The household: ``taxProfile``, ``tenant`` and ``accountIds``, with its ``ETag``."""
         return view(await read("household", household_id, principal_of(request).tenant))
 
-    @router.put("/api/households/{household_id}", responses=_RESPONSES)
+    @router.put("/api/households/{household_id}", responses={**_RESPONSES, **_CREATED}, response_model=HouseholdView)
     async def put_household(
         household_id: HouseholdId,
         document: Document,
@@ -322,13 +337,13 @@ def accounts_router(runtime: ServiceRuntime) -> APIRouter:
         return await write(put, kind="household", id_=household_id, prefix="households[0]", precondition_given=given)
 
     # ---- models -------------------------------------------------------------------------------------------
-    @router.get("/api/models/{name}", responses=_RESPONSES)
+    @router.get("/api/models/{name}", responses=_RESPONSES, response_model=ModelView)
     async def get_model(name: ModelName, request: Request) -> JSONResponse:
         """A model: ``targets`` (asset class to percent) and ``securities`` (``symbol``, ``percent`` of the
         account, ``substitutes``). The built-in models answer with ETag ``"0"`` and cannot be written."""
         return view(await read("model", name, principal_of(request).tenant))
 
-    @router.put("/api/models/{name}", responses=_RESPONSES)
+    @router.put("/api/models/{name}", responses={**_RESPONSES, **_CREATED}, response_model=ModelView)
     async def put_model(
         name: ModelName,
         document: Document,
