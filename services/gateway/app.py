@@ -41,6 +41,21 @@ from contracts.queries import (
     ScheduleReply,
 )
 from services.gateway.idempotency import reuse_problem
+from services.gateway.responses import (
+    ERRORS,
+    Accepted,
+    Acknowledged,
+    Health,
+    MarketAnalysisAnswer,
+    PortfolioStatusAnswer,
+    RealizedAnswer,
+    RiskAnswer,
+    RunView,
+    ScheduleAnswer,
+    ScheduleDeleted,
+    SchedulesAnswer,
+    install_contract_schemas,
+)
 from services.gateway.routes_accounts import accounts_router
 from services.gateway.routes_batch import batch_router
 from services.gateway.routes_docs import install_docs
@@ -132,6 +147,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         redoc_url=None,
     )
     install_docs(app)
+    install_contract_schemas(app)  # the answers' contract parts (report, steps, status, …) in /openapi.json
 
     app.include_router(reports_router(runtime))
     app.include_router(reconcile_router(runtime))
@@ -185,7 +201,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             return None
         return record
 
-    @app.get("/health")
+    @app.get("/health", response_model=Health, responses={503: {"model": Health, "description": "bus down"}})
     async def health() -> JSONResponse:
         connected = runtime.broker.connection.is_connected
         return JSONResponse(
@@ -196,7 +212,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             status_code=200 if connected else 503,
         )
 
-    @app.post("/api/portfolio/rebalance", status_code=202)
+    @app.post("/api/portfolio/rebalance", status_code=202, response_model=Accepted, responses=ERRORS)
     async def rebalance(
         body: RebalanceRequestBody,
         idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
@@ -240,7 +256,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             requested.popitem(last=False)
         return JSONResponse(response, status_code=202)
 
-    @app.get("/api/runs/{run_id}")
+    @app.get("/api/runs/{run_id}", response_model=RunView, responses=ERRORS)
     async def run_status(run_id: RunId, principal: Principal = Depends(principal_of)) -> JSONResponse:
         record = await own_run(run_id, principal)
         if record is None:
@@ -251,7 +267,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             return _error(404, f"unknown run {run_id!r}")
         return JSONResponse(_run_view(record))
 
-    @app.post("/api/runs/{run_id}/cancel", status_code=202)
+    @app.post("/api/runs/{run_id}/cancel", status_code=202, response_model=Acknowledged, responses=ERRORS)
     async def cancel(run_id: RunId, principal: Principal = Depends(principal_of)) -> JSONResponse:
         record = await own_run(run_id, principal)
         if record is None:
@@ -281,12 +297,12 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         verb = "approval" if approved else "rejection"
         return JSONResponse({"success": True, "runId": run_id, "message": f"{verb} recorded"}, status_code=202)
 
-    @app.post("/api/runs/{run_id}/approve", status_code=202)
+    @app.post("/api/runs/{run_id}/approve", status_code=202, response_model=Acknowledged, responses=ERRORS)
     async def approve(run_id: RunId, body: ApprovalBody, principal: Principal = Depends(principal_of)) -> JSONResponse:
         """Approve a run waiting at its approval step: it goes on to execute its trades."""
         return await _decide(run_id, body, True, principal)
 
-    @app.post("/api/runs/{run_id}/reject", status_code=202)
+    @app.post("/api/runs/{run_id}/reject", status_code=202, response_model=Acknowledged, responses=ERRORS)
     async def reject(run_id: RunId, body: ApprovalBody, principal: Principal = Depends(principal_of)) -> JSONResponse:
         """Reject a run waiting at its approval step: it reports without trading."""
         return await _decide(run_id, body, False, principal)
@@ -297,7 +313,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         )
         return reply.schedules
 
-    @app.put("/api/schedules/{name}")
+    @app.put("/api/schedules/{name}", response_model=ScheduleAnswer, responses=ERRORS)
     async def put_schedule(
         name: ScheduleName, body: ScheduleBody, principal: Principal = Depends(principal_of)
     ) -> JSONResponse:
@@ -313,12 +329,12 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         reply = await ask(runtime.broker, subjects.COORDINATOR_QUERY_SCHEDULES, query, ScheduleReply)
         return JSONResponse({"success": True, "schedule": schedule_view(reply.schedules[0])})
 
-    @app.get("/api/schedules")
+    @app.get("/api/schedules", response_model=SchedulesAnswer, responses=ERRORS)
     async def get_schedules(principal: Principal = Depends(principal_of)) -> JSONResponse:
         found = [s for s in await all_schedules() if visible_to(principal, s.request.tenant)]
         return JSONResponse({"success": True, "schedules": [schedule_view(s) for s in found]})
 
-    @app.delete("/api/schedules/{name}")
+    @app.delete("/api/schedules/{name}", response_model=ScheduleDeleted, responses=ERRORS)
     async def delete_schedule(name: ScheduleName, principal: Principal = Depends(principal_of)) -> JSONResponse:
         existing = {s.name: s for s in await all_schedules()}.get(name)
         if existing is None or not visible_to(principal, existing.request.tenant):
@@ -335,14 +351,14 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             raise NotFoundError(f"unknown account {account_id!r}")
         return status
 
-    @app.get("/api/portfolio/{account_id}/status")
+    @app.get("/api/portfolio/{account_id}/status", response_model=PortfolioStatusAnswer, responses=ERRORS)
     async def portfolio_status(
         account_id: AccountId, asOf: MarketDate | None = Query(None), principal: Principal = Depends(principal_of)
     ) -> JSONResponse:
         status = await account_status(account_id, asOf, principal)
         return JSONResponse({"success": True, "portfolio": to_builtins(status)})
 
-    @app.get("/api/portfolio/{account_id}/risk")
+    @app.get("/api/portfolio/{account_id}/risk", response_model=RiskAnswer, responses=ERRORS)
     async def portfolio_risk(
         account_id: AccountId, asOf: MarketDate | None = Query(None), principal: Principal = Depends(principal_of)
     ) -> JSONResponse:
@@ -366,7 +382,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             }
         )
 
-    @app.get("/api/market/analysis")
+    @app.get("/api/market/analysis", response_model=MarketAnalysisAnswer, responses=ERRORS)
     async def market_analysis(asOf: MarketDate | None = Query(None)) -> JSONResponse:
         reply = await ask(
             runtime.broker,
@@ -383,7 +399,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
             }
         )
 
-    @app.post("/api/tax/realized")
+    @app.post("/api/tax/realized", response_model=RealizedAnswer, responses=ERRORS)
     async def tax_realized(body: RealizedRequest) -> JSONResponse:
         rows = [{k: str(v) for k, v in row.items()} for row in body.transactions]
         query = RealizedQuery(transactions=rows, method=body.method, filing_status=body.filingStatus)
@@ -391,7 +407,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
         if size > most:
             return _error(413, f"{len(rows)} transactions encode to {size} bytes, over the bus's {most}-byte limit")
         result = await ask(runtime.broker, subjects.TAX_QUERY_REALIZED, query, dict, timeout=60.0)
-        return JSONResponse(result)
+        return JSONResponse(camel_keys(result))  # the CLI's --json shape, in the API's one casing
 
     app.include_router(batch_router(runtime, settings))
     install_http_tracing(app, runtime.tracer_provider)  # a span per request, only when tracing is on

@@ -23,6 +23,7 @@ from contracts import (
 )
 from contracts.queries import BookQuery, BookReply
 from services.gateway.idempotency import reuse_problem
+from services.gateway.responses import ERRORS, BatchAccepted, BatchView
 from services.gateway.schemas import RunOptionsBody
 from services.gateway.security import Principal, principal_of, visible_to
 from services.gateway.stored import until_stored
@@ -103,7 +104,7 @@ def batch_view(
 def batch_router(runtime: ServiceRuntime, settings: Settings) -> APIRouter:
     router = APIRouter(tags=["batches"])
 
-    @router.post("/api/rebalance/batch", status_code=202)
+    @router.post("/api/rebalance/batch", status_code=202, response_model=BatchAccepted, responses=ERRORS)
     async def start_batch(
         body: BatchRequestBody,
         idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
@@ -159,7 +160,7 @@ def batch_router(runtime: ServiceRuntime, settings: Settings) -> APIRouter:
             {"success": True, "batchId": batch_id, "total": total, "timestamp": _instant(now)}, status_code=202
         )
 
-    @router.get("/api/batches/{batch_id}")
+    @router.get("/api/batches/{batch_id}", response_model=BatchView, responses=ERRORS)
     async def batch_status(batch_id: BatchId, principal: Principal = Depends(principal_of)) -> JSONResponse:
         """The batch's counts (completed, failed, cancelled, running, pending), its throughput, and each
         account's run (``/api/runs/{runId}`` has its steps and report); a failed run shows its error."""

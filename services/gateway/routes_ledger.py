@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 
 from contracts import subjects, to_builtins
 from contracts.queries import AccountLots, LedgerDocument, LedgerQuery
+from services.gateway.responses import ERRORS, LotsAnswer
 from shared.bus.request import request as ask
 from shared.bus.runtime import ServiceRuntime
 
@@ -37,7 +38,7 @@ def _csv(document: LedgerDocument) -> Response:
 def ledger_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["ledger"])
 
-    @router.get("/api/portfolio/{account_id}/lots", responses={404: {"description": "unknown account"}})
+    @router.get("/api/portfolio/{account_id}/lots", response_model=LotsAnswer, responses=ERRORS)
     async def lots(account_id: AccountId) -> JSONResponse:
         """``{"accountId", "lots": [{"lotId", "symbol", "shares", "costBasis" (total, adjusted), "acquired",
         "holdingPeriodStart", "washSaleAdjustment"}]}``; amounts are decimal strings."""

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Path
 from fastapi.responses import JSONResponse
 
 from contracts import ReconcileQuery, ReconcileReport, subjects, to_builtins
+from services.gateway.responses import ERRORS, ReconcileAnswer
 from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError, NotFoundError, TransientError
@@ -43,19 +44,19 @@ def reconcile_router(runtime: ServiceRuntime) -> APIRouter:
             return _error(503, exc.message)
         return [to_builtins(r) for r in reports]
 
-    @router.get("/api/accounts/{account_id}/reconcile", responses={404: {"description": "unknown account"}})
+    @router.get("/api/accounts/{account_id}/reconcile", response_model=ReconcileAnswer, responses=ERRORS)
     async def reconcile_account(account_id: AccountId) -> Any:
         """The ledger's positions and cash of the accounts sharing this account's broker account, against the
         broker's: ``in_sync``, each differing symbol with both quantities, ``blocked`` while a break stands."""
         answer = await ask(ReconcileQuery(account_id=account_id))
         return answer if isinstance(answer, JSONResponse) else answer[0]
 
-    @router.get("/api/reconcile")
+    @router.get("/api/reconcile", response_model=list[ReconcileAnswer], responses=ERRORS)
     async def reconcile_all() -> Any:
         """Every broker account, reconciled."""
         return await ask(ReconcileQuery())
 
-    @router.post("/api/accounts/{account_id}/reconcile/clear", responses={404: {"description": "unknown account"}})
+    @router.post("/api/accounts/{account_id}/reconcile/clear", response_model=ReconcileAnswer, responses=ERRORS)
     async def clear_break(
         account_id: AccountId,
         by: Annotated[str, Body(embed=True, min_length=1, max_length=200, description="who clears it")] = "api",

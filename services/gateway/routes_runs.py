@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from contracts import RunRecord, decode_as, subjects
 from contracts.codec import ContractError
+from services.gateway.responses import ERRORS
 from services.gateway.run_listing import RunFilter, page_of_runs, run_summary
 from services.gateway.security import Principal, principal_of, visible_to
 from shared.bus import kv as kvops
@@ -68,7 +69,7 @@ def _since(value: datetime | date | None) -> datetime | None:
 def runs_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["runs"])
 
-    @router.get("/api/runs", response_model=RunPage)
+    @router.get("/api/runs", response_model=RunPage, responses=ERRORS)
     async def list_runs(
         accountId: Annotated[str | None, Query(max_length=128, pattern=r"^[A-Za-z0-9_-]+$")] = None,
         status: Annotated[Literal["pending", "running", "completed", "failed", "cancelled"] | None, Query()] = None,

@@ -156,7 +156,7 @@ def test_status_analysis_risk_tax_health_and_docs(http: httpx.Client) -> None:
          "shares": "10", "price": "95"},
     ]  # fmt: skip
     realized = http.post("/api/tax/realized", json={"transactions": rows}).json()
-    assert realized["sales"][0]["wash_sale_disallowed"] in ("0.00", "0")  # VOO is not identical to VTI
+    assert realized["sales"][0]["washSaleDisallowed"] in ("0.00", "0")  # VOO is not identical to VTI
     bad = http.post("/api/tax/realized", json={"transactions": [{**rows[0], "shares": "-1"}]})
     assert bad.status_code == 400 and "line 2" in bad.json()["error"]
     assert http.get("/health").json()["status"] == "ok"

@@ -1,6 +1,7 @@
 """A bounded schemathesis run against the gateway's OpenAPI document: every operation, cases generated from
 the schema (valid and invalid), sent over HTTP to a real gateway on a real system (nats-server, every
-service in one process). No case may answer 5xx. Derandomized: the same cases on every run.
+service in one process). No case may answer 5xx, and every answer must match the schema the document gives
+for its status (the response models). Derandomized: the same cases on every run.
 
 The number of cases sent is printed (``-s`` to see it) and asserted to be at least ten per operation."""
 
@@ -17,7 +18,7 @@ import pytest
 import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from services.gateway.app import create_app
 from shared.settings import Settings
@@ -83,7 +84,7 @@ def _fuzz(operation: schemathesis.APIOperation) -> None:
     def run(case: schemathesis.Case) -> None:
         response = case.call(timeout=30)
         CASES.append(f"{case.method} {case.path} {response.status_code}")
-        case.validate_response(response, checks=[not_a_server_error])
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
 
     run()
 
