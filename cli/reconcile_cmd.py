@@ -17,10 +17,10 @@ __all__ = ["register"]
 
 
 def _table(report: dict[str, Any]) -> Table:
-    state = "in sync" if report["in_sync"] else "[red]BREAK[/]"
+    state = "in sync" if report["inSync"] else "[red]BREAK[/]"
     if report.get("blocked"):
         state += " · [red]trading stopped[/]"
-    title = f"broker account {report['broker_account']} ({', '.join(report['account_ids'])}) · {state}"
+    title = f"broker account {report['brokerAccount']} ({', '.join(report['accountIds'])}) · {state}"
     table = Table("symbol", "ledger", "broker", title=title, caption=report.get("message", ""))
     for diff in report.get("differences", []):
         table.add_row(diff["symbol"], str(diff["ledger"]), str(diff["broker"]))
@@ -52,5 +52,5 @@ def register(app: typer.Typer) -> None:
             console = Console()
             for report in reports:
                 console.print(_table(report))
-        if not clear and any(not r["in_sync"] or r.get("blocked") for r in reports):
+        if not clear and any(not r["inSync"] or r.get("blocked") for r in reports):
             raise typer.Exit(1)

@@ -41,8 +41,8 @@ __all__ = [
 ]
 
 _REF = "#/components/schemas/{name}"
-_CONTRACTS: tuple[Any, ...] = (Report, StepRecord, AccountStatus, MarketConditions, AccountLots, ReconcileReport)
-_CAMEL_VIEWS: tuple[Any, ...] = (RebalanceRequest,)
+_CONTRACTS: tuple[Any, ...] = (Report, StepRecord, AccountStatus, MarketConditions, AccountLots)
+_CAMEL_VIEWS: tuple[Any, ...] = (RebalanceRequest, ReconcileReport)
 """Contract structs the API echoes with their keys camelCased (their bus form is snake_case)."""
 
 
@@ -339,4 +339,4 @@ class BatchView(BaseModel):
 
 
 LotsAnswer = Annotated[Any, _ref(AccountLots)]
-ReconcileAnswer = Annotated[Any, _ref(ReconcileReport)]
+ReconcileAnswer = Annotated[Any, WithJsonSchema({"allOf": [{"$ref": _REF.format(name="ReconcileReportView")}]})]

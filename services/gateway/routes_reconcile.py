@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from contracts import ReconcileQuery, ReconcileReport, subjects, to_builtins
 from services.gateway.responses import ERRORS, ReconcileAnswer
+from services.gateway.views import camel_keys
 from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import InvalidInputError, NotFoundError, TransientError
@@ -42,12 +43,12 @@ def reconcile_router(runtime: ServiceRuntime) -> APIRouter:
             return _error(400, exc.message)
         except TransientError as exc:
             return _error(503, exc.message)
-        return [to_builtins(r) for r in reports]
+        return [camel_keys(to_builtins(r)) for r in reports]  # the API's one casing
 
     @router.get("/api/accounts/{account_id}/reconcile", response_model=ReconcileAnswer, responses=ERRORS)
     async def reconcile_account(account_id: AccountId) -> Any:
         """The ledger's positions and cash of the accounts sharing this account's broker account, against the
-        broker's: ``in_sync``, each differing symbol with both quantities, ``blocked`` while a break stands."""
+        broker's: ``inSync``, each differing symbol with both quantities, ``blocked`` while a break stands."""
         answer = await ask(ReconcileQuery(account_id=account_id))
         return answer if isinstance(answer, JSONResponse) else answer[0]
 

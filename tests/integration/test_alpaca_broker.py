@@ -293,13 +293,13 @@ async def test_reconciliation_over_http_and_the_cli(
 
     answers, cli_runs = await asyncio.to_thread(session)
     found, unknown, cleared = answers
-    assert found["in_sync"] is False and found["blocked"] is True
+    assert found["inSync"] is False and found["blocked"] is True
     assert found["differences"] == [
         {"symbol": "$CASH", "ledger": found["differences"][0]["ledger"], "broker": found["differences"][0]["broker"]}
     ]
     assert Decimal(found["differences"][0]["broker"]) - Decimal(found["differences"][0]["ledger"]) == Decimal("12.34")
     assert unknown == 404
-    assert cleared["cleared_by"] == "ops" and cleared["blocked"] is False
+    assert cleared["clearedBy"] == "ops" and cleared["blocked"] is False
     code, output = cli_runs[0]
     assert code == 1 and "BREAK" in output and "$CASH" in output
     code, output = cli_runs[1]

@@ -81,6 +81,8 @@ async def test_real_answers_match_their_schemas(system: InProcessSystem, setting
             call("get", "/api/portfolio/{account_id}/status", "/api/portfolio/demo/status")
             call("get", "/api/portfolio/{account_id}/risk", "/api/portfolio/demo/risk?asOf=2026-05-03")
             call("get", "/api/portfolio/{account_id}/lots", "/api/portfolio/demo/lots")
+            call("get", "/api/accounts/{account_id}/reconcile", "/api/accounts/demo/reconcile")
+            call("get", "/api/reconcile", "/api/reconcile")
             call("get", "/api/market/analysis", "/api/market/analysis?asOf=2030-01-01")
             call("post", "/api/tax/realized", "/api/tax/realized", json={"transactions": ROWS})
             call("post", "/api/tax/realized", "/api/tax/realized", json={"transactions": [{**ROWS[0], "shares": "x"}]})
