@@ -122,11 +122,13 @@ def register(app: typer.Typer) -> None:
                 console.print("[bold]Dry-run rebalance of account demo[/bold] (POST /api/portfolio/rebalance)")
                 run_id = start_run(base, {"accountId": "demo", "dryRun": True})
                 print_run(wait_for_run(base, run_id), console)
+            key = ' -H "authorization: Bearer $REBALANCE_API_KEY"' if gateway_needs_key() else ""  # never the key
             console.print(
                 f"\nGateway  {base}\nAPI docs {base}/docs\nHealth   {base}/health\n"
-                f"Run      curl -s -X POST {base}/api/portfolio/rebalance -H 'content-type: application/json' "
+                f"Run      curl -s -X POST {base}/api/portfolio/rebalance{key} -H 'content-type: application/json' "
                 '-d \'{"accountId":"demo","dryRun":true}\'\n'
-                f"Status   curl -s {base}/api/runs/<runId>"
+                f"Status   curl -s{key} {base}/api/runs/<runId>",
+                soft_wrap=True,
             )
             if exit_after:
                 return

@@ -46,6 +46,8 @@ def test_up_comes_up_with_only_a_keys_file_and_skips_the_demo_run_without_a_key(
         skipped = _up(tmp_path / "a", nats)
     assert skipped.returncode == 0, skipped.stdout + skipped.stderr
     assert "demo run skipped" in skipped.stdout and "REBALANCE_API_KEY" in skipped.stdout
+    # the hints it prints to try the API present the key (by its variable, never its value)
+    assert "curl -s -X POST" in skipped.stdout and '-H "authorization: Bearer $REBALANCE_API_KEY"' in skipped.stdout
 
 
 def test_the_cli_sends_the_key_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
