@@ -6,7 +6,8 @@ context (``traceparent``) in the message headers. The gateway opens the run's fi
 request (:mod:`services.gateway.tracing`) and publishes ``rebalance.v1.requested`` inside it; the
 coordinator handles that request and each step's result inside spans whose parent is the message that
 brought it, and publishes the next command inside them, so every span of one run, in every process,
-shares the request's trace id. A step's span carries the run's id as ``rebalancer.run_id``.
+shares the request's trace id. A step's span carries the run's id as ``rebalancer.run_id``, and the
+step's log lines (and the gateway's access log line) the trace id as ``trace_id``.
 
 Settings choose the exporter: ``OTEL_TRACES_EXPORTER`` is ``none`` (the default: no tracer, no
 middleware, nothing on the hot path), ``console`` (spans as JSON on stdout) or ``otlp`` (OTLP over
@@ -60,15 +61,18 @@ def telemetry_middleware(provider: Any) -> Any:
     return NatsTelemetryMiddleware(tracer_provider=provider, meter_provider=NoOpMeterProvider())
 
 
-def mark_run(run_id: str, step: str | None = None) -> None:
-    """Name the run (and step) on the span of the message being handled (a no-op outside a span)."""
+def mark_run(run_id: str, step: str | None = None) -> str:
+    """Name the run (and step) on the span of the message being handled; its trace id (hex), which the
+    step's log lines carry as ``trace_id`` ("" outside a span)."""
     from opentelemetry import trace
 
     span = trace.get_current_span()
-    if span.is_recording():
-        span.set_attribute("rebalancer.run_id", run_id)
-        if step:
-            span.set_attribute("rebalancer.step", step)
+    if not span.is_recording():
+        return ""
+    span.set_attribute("rebalancer.run_id", run_id)
+    if step:
+        span.set_attribute("rebalancer.step", step)
+    return f"{span.get_span_context().trace_id:032x}"
 
 
 def _exporter_of(settings: Settings) -> Any:

@@ -53,6 +53,7 @@ def install_operations(app: FastAPI) -> None:
                 status=status,
                 duration_ms=round(seconds * 1000, 1),
                 client=request.client.host if request.client else None,
+                **({"trace_id": request.state.trace_id} if hasattr(request.state, "trace_id") else {}),
             )
 
     @app.get("/metrics", include_in_schema=False)

@@ -47,6 +47,7 @@ def install_http_tracing(app: FastAPI, provider: Any | None) -> None:
                 propagator.inject(carrier)
                 if "traceparent" in carrier:
                     response.headers["traceparent"] = carrier["traceparent"]
+                    request.state.trace_id = carrier["traceparent"].split("-")[1]  # for the access log line
                 return response
         finally:
             context.detach(token)

@@ -273,9 +273,8 @@ class ServiceRuntime:
             await self._dead_letter(message, subject, body, f"undecodable {subject} message: {problem}", deliveries)
             return
         started = time.perf_counter()
-        if self.tracer_provider is not None:
-            mark_run(command.run_id, command.step)
-        with bind_step(command.run_id, command.step, attempt=command.attempt, delivery=deliveries):
+        traced = {"trace_id": mark_run(command.run_id, command.step)} if self.tracer_provider is not None else {}
+        with bind_step(command.run_id, command.step, attempt=command.attempt, delivery=deliveries, **traced):
             try:
                 if not isinstance(command, message_type):
                     command = await resolve(await self.inputs(), command)

@@ -13,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from structlog.contextvars import merge_contextvars
+from structlog.testing import capture_logs
 
 from services.gateway.app import create_app
 from shared.bus.runtime import ServiceRuntime
@@ -41,7 +43,7 @@ async def _spans_until(exporter: InMemorySpanExporter, done: Any, timeout: float
 
 async def test_one_runs_spans_share_the_http_requests_trace(settings: Settings) -> None:
     exporter = InMemorySpanExporter()
-    with exporting_to(exporter):
+    with exporting_to(exporter), capture_logs(processors=[merge_contextvars]) as logs:
         async with running_system(settings) as system:
             assert all(
                 any(isinstance(m, NatsTelemetryMiddleware) for m in runtime.broker.middlewares)
@@ -78,6 +80,13 @@ async def test_one_runs_spans_share_the_http_requests_trace(settings: Settings) 
     assert "rebalance.v1.requested publish" in by_service["gateway"]
     assert "rebalance.v1.requested process" in by_service["coordinator"]
     assert any(name.startswith("portfolio.v1.cmd.") and name.endswith(" process") for name in by_service["portfolio"])
+    # the access log line and every step's log lines name the trace
+    hex_id = f"{trace_id:032x}"
+    assert any(e["event"] == "http request" and e.get("trace_id") == hex_id for e in logs)
+    stepped = {e.get("step") for e in logs if e["event"] == "step handled" and e.get("run_id") == run_id}
+    assert stepped and all(
+        e.get("trace_id") == hex_id for e in logs if e["event"] == "step handled" and e.get("run_id") == run_id
+    )
     # and the span tree is connected: every span's parent is a span of the same trace
     ids = {s.context.span_id for s in spans if s.context.trace_id == trace_id}
     orphans = [s.name for s in spans if s.context.trace_id == trace_id and s.parent and s.parent.span_id not in ids]
