@@ -47,7 +47,7 @@ class Trade:
 
 
 def _num(value: Decimal) -> str:
-    return str(value.normalize()) if value == value.to_integral_value() else str(value)
+    return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)  # 120, not 1.2E+2
 
 
 def _pct(value: Decimal) -> str:

@@ -90,3 +90,11 @@ def test_plan_as_of_past_the_data_says_which_day_its_prices_are_from() -> None:
     on_last = runner.invoke(app, [*args, "--as-of", "2026-05-01"])
     assert on_last.exit_code == 0 and on_last.stderr == ""
     assert _trades(past) == _trades(on_last)  # the same prices
+
+
+def test_whole_share_counts_print_as_plain_numbers() -> None:
+    # on 2026-06-15 the IRA's AGG purchase is more than 30 days old: the BND lot at a loss is sold whole
+    result = runner.invoke(
+        app, ["plan", str(DEMO_HOUSEHOLD_FILE), "--account", "demo", "--json", "--as-of", "2026-06-15"]
+    )
+    assert ("sell", "BND", "120", ["demo-bnd-1"]) in _trades(result)  # "120", never "1.2E+2"
