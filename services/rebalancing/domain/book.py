@@ -159,14 +159,18 @@ def build_book(
     long_term = Term.LONG
     new_facts = tuple.__new__
     keyed: list[tuple[str, Decimal, Decimal, str, LotFacts]] = []
-    for lot in account.lots:
+    lots = account.lots
+    # the duplicate check per lot only when some id repeats (it still raises in the order of the lots)
+    repeats = len({lot.lot_id for lot in lots}) != len(lots)
+    for lot in lots:
         lot_id, symbol, lot_shares, acquired = lot.lot_id, lot.symbol, lot.shares, lot.acquired
-        if lot_id in seen:
-            raise InvalidAccountError(f"lot {lot_id!r} appears twice")
-        seen.add(lot_id)
-        if lot_shares <= 0:
+        if repeats:
+            if lot_id in seen:
+                raise InvalidAccountError(f"lot {lot_id!r} appears twice")
+            seen.add(lot_id)
+        if lot_shares <= ZERO:
             raise InvalidAccountError(f"lot {lot_id!r}: shares must be positive ({lot_shares})")
-        if lot.cost_basis < 0:
+        if lot.cost_basis < ZERO:
             raise InvalidAccountError(f"lot {lot_id!r}: cost_basis is negative ({lot.cost_basis})")
         if acquired > as_of:
             raise InvalidAccountError(f"lot {lot_id!r}: acquired {acquired} is after {as_of}")
@@ -181,7 +185,7 @@ def build_book(
             terms[acquired] = term
         gain_per_share = price - lot.cost_basis / lot_shares
         term_rate = long_rate if term is long_term else short_rate
-        if gain_per_share < 0 and lot_id in washed_ids:
+        if gain_per_share < ZERO and lot_id in washed_ids:
             rate, washed, cost = ZERO, True, -gain_per_share * term_rate
         else:
             rate, washed, cost = term_rate, False, gain_per_share * term_rate

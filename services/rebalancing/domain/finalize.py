@@ -25,8 +25,8 @@ from .errors import WithdrawalError
 from .intent import Intent
 from .lots import shares_for_dollars
 from .model import PlanOptions, TaxInputs
-from .plan import LotSale, RebalancePlan, Trade, TradeAction
-from .reasons import drift_phrase, kept_phrase, lots_phrase, tax_phrase
+from .plan import RebalancePlan, Trade, TradeAction, lot_sale
+from .reasons import drift_phrase, kept_phrase, lot_part, tax_phrase
 
 __all__ = ["finalize"]
 
@@ -150,10 +150,10 @@ class _Repair:
                 self.warnings.append(f"{symbol} is excluded: not sold")
                 continue
             have = lot.shares
-            shares = min(wanted, have)
+            shares = have if have < wanted else wanted  # min(wanted, have), without the builtin's call
             if shares != have:
                 shares = floor_shares(shares, fractional=self.frac)
-            if shares > 0:
+            if shares > ZERO:
                 rows = sells.get(symbol)
                 if rows is None:
                     sells[symbol] = [(facts, shares)]
@@ -365,10 +365,13 @@ def finalize(
         price = book.price(symbol)
         rows = rep.sells[symbol]
         sales = []
+        lot_parts = []  # lots_phrase(sales), built in the same pass
         shares = gain = est = ZERO
         for f, s in rows:
             lot_gain = f.gain_per_share * s
-            sales.append(LotSale(lot_id=f.lot.lot_id, shares=s, gain=lot_gain, term=f.term))
+            lot_id, term = f.lot.lot_id, f.term
+            sales.append(lot_sale(lot_id, s, lot_gain, term))
+            lot_parts.append(lot_part(lot_id, s, lot_gain, term))
             shares = shares + s
             gain = gain + lot_gain
             est = est + lot_gain * f.rate
@@ -377,7 +380,7 @@ def finalize(
         if phrase is None:
             phrase = drift[cls] = drift_phrase(cls, before, after, target)
         parts = [p for p in (intent.purpose.get(symbol), phrase) if p]
-        parts += [lots_phrase(sales), tax_phrase(gain, est, taxable)]
+        parts += ["sells lots " + ", ".join(lot_parts), tax_phrase(gain, est, taxable)]
         if symbol in washed:
             sold_ids = {lot.lot_id for lot in sales}
             kept = [f.lot_id for f in book.lots_of(symbol) if f.washed and f.lot_id not in sold_ids]
@@ -402,7 +405,7 @@ def finalize(
         if phrase is None:
             phrase = drift[cls] = drift_phrase(cls, before, after, target)
         parts = [p for p in (intent.purpose.get(symbol), phrase) if p]
-        parts.append(f"buys {shares} sh at ${price}")
+        parts.append(f"buys {str(shares)} sh at ${str(price)}")  # str: the same text, cheaper
         trades.append(
             Trade(
                 symbol=symbol,

@@ -10,7 +10,7 @@ from shared.money import CENT, cents
 
 from .plan import LotSale
 
-__all__ = ["drift_phrase", "kept_phrase", "lots_phrase", "tax_phrase"]
+__all__ = ["drift_phrase", "kept_phrase", "lot_part", "lots_phrase", "tax_phrase"]
 
 
 def _pts(value: Decimal) -> str:
@@ -28,27 +28,32 @@ def drift_phrase(
     return f"{cls} {_pts(abs(b - t))} pts {side} target ({_pts(b)}% -> {_pts(a)}%, target {_pts(t)}%)"
 
 
+_ZERO = Decimal(0)
 _TERM = {term: f"{term.value}-term" for term in Term}
 
 
+def lot_part(lot_id: str, shares: Decimal, gain: Decimal, term: Term) -> str:
+    """One lot of :func:`lots_phrase`, e.g. ``L1 10 sh (long-term gain $12.50)``.
+
+    Decimals go through ``str`` (the same text as an f-string's ``{}`` at a third of its cost): this
+    runs for every lot sold on every plan."""
+    dollars = str(abs(gain).quantize(CENT, rounding=ROUND_HALF_UP))  # cents()
+    kind = " loss $" if gain < _ZERO else " gain $"
+    return lot_id + " " + str(shares) + " sh (" + _TERM[term] + kind + dollars + ")"
+
+
 def lots_phrase(lots: Sequence[LotSale]) -> str:
-    parts = []
-    for lot in lots:
-        gain = lot.gain
-        kind = "loss" if gain < 0 else "gain"
-        dollars = abs(gain).quantize(CENT, rounding=ROUND_HALF_UP)  # cents()
-        parts.append(f"{lot.lot_id} {lot.shares} sh ({_TERM[lot.term]} {kind} ${dollars})")
-    return "sells lots " + ", ".join(parts)
+    return "sells lots " + ", ".join([lot_part(lot.lot_id, lot.shares, lot.gain, lot.term) for lot in lots])
 
 
 def tax_phrase(gain: Decimal, tax: Decimal, taxable: bool) -> str:
     if not taxable:
         return "no tax (tax-advantaged account)"
-    if tax < 0:
-        return f"realizes a net loss of ${cents(-gain)}, saving est. ${cents(-tax)} tax"
-    if gain < 0:
-        return f"realizes a net loss of ${cents(-gain)}"
-    return f"realizes a net gain of ${cents(gain)}, est. tax ${cents(tax)}"
+    if tax < _ZERO:
+        return f"realizes a net loss of ${str(cents(-gain))}, saving est. ${str(cents(-tax))} tax"
+    if gain < _ZERO:
+        return f"realizes a net loss of ${str(cents(-gain))}"
+    return f"realizes a net gain of ${str(cents(gain))}, est. tax ${str(cents(tax))}"
 
 
 def kept_phrase(lot_ids: Sequence[str]) -> str:
