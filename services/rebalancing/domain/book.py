@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -130,6 +130,13 @@ def _symbol_facts(lot: TaxLot, prices: Mapping[str, Decimal], securities: Securi
     return price, cls
 
 
+def _days_before(day: date, days: int) -> date:
+    try:
+        return day - timedelta(days=days)
+    except OverflowError:
+        return date.min
+
+
 def build_book(
     account: AccountSnapshot,
     prices: Mapping[str, Decimal],
@@ -156,7 +163,11 @@ def build_book(
     taxed = account.taxable and tax is not None
     long_rate = tax.long_term_rate if taxed and tax is not None else ZERO
     short_rate = tax.short_term_rate if taxed and tax is not None else ZERO
-    long_term = Term.LONG
+    long_term, short_term = Term.LONG, Term.SHORT
+    # dates compared rather than days counted per lot: acquired before ``long_before``, held more than
+    # 366 days; on or after ``short_from``, 365 days or less
+    long_before = _days_before(as_of, 366)
+    short_from = _days_before(as_of, 365)
     new_facts = tuple.__new__
     keyed: list[tuple[str, Decimal, Decimal, str, LotFacts]] = []
     lots = account.lots
@@ -178,11 +189,17 @@ def build_book(
         if price is None:
             price, classes[symbol] = _symbol_facts(lot, prices, securities)
             symbol_prices[symbol] = price
-        term = (lot_terms.get(lot_id) if lot_terms is not None else None) or terms.get(acquired)
+        term = lot_terms.get(lot_id) if lot_terms is not None else None
         if term is None:
-            held = (as_of - acquired).days  # more than 366 days: past any anniversary; 365 or less: not
-            term = Term.LONG if held > 366 else Term.SHORT if held <= 365 else term_of(acquired, as_of)
-            terms[acquired] = term
+            # held more than 366 days: past any anniversary; 365 or less: not; in between, the calendar
+            if acquired < long_before:
+                term = long_term
+            elif acquired >= short_from:
+                term = short_term
+            else:
+                term = terms.get(acquired)
+                if term is None:
+                    term = terms[acquired] = term_of(acquired, as_of)
         gain_per_share = price - lot.cost_basis / lot_shares
         term_rate = long_rate if term is long_term else short_rate
         if gain_per_share < ZERO and lot_id in washed_ids:
