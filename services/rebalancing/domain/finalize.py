@@ -405,7 +405,7 @@ def finalize(
         if phrase is None:
             phrase = drift[cls] = drift_phrase(cls, before, after, target)
         parts = [p for p in (intent.purpose.get(symbol), phrase) if p]
-        parts.append(f"buys {str(shares)} sh at ${str(price)}")  # str: the same text, cheaper
+        parts.append(f"buys {shares!s} sh at ${price!s}")  # str: the same text, cheaper
         trades.append(
             Trade(
                 symbol=symbol,

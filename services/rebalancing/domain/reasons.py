@@ -50,10 +50,10 @@ def tax_phrase(gain: Decimal, tax: Decimal, taxable: bool) -> str:
     if not taxable:
         return "no tax (tax-advantaged account)"
     if tax < _ZERO:
-        return f"realizes a net loss of ${str(cents(-gain))}, saving est. ${str(cents(-tax))} tax"
+        return f"realizes a net loss of ${cents(-gain)!s}, saving est. ${cents(-tax)!s} tax"
     if gain < _ZERO:
-        return f"realizes a net loss of ${str(cents(-gain))}"
-    return f"realizes a net gain of ${str(cents(gain))}, est. tax ${str(cents(tax))}"
+        return f"realizes a net loss of ${cents(-gain)!s}"
+    return f"realizes a net gain of ${cents(gain)!s}, est. tax ${cents(tax)!s}"
 
 
 def kept_phrase(lot_ids: Sequence[str]) -> str:
