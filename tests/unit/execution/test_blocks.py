@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts import Trade
-from services.execution.blocks import trade_blocks
+from services.execution.blocks import BlockOutcome, trade_blocks
 from services.execution.brokers import AlpacaBroker
 from services.execution.domain import BlockLeg, allocate_fill, block_orders
 from services.execution.trading import OrderPolicy
@@ -82,6 +82,26 @@ async def _no_wait(_: float) -> None:
     return None
 
 
+async def _trade_once(
+    state: AlpacaState, legs: list[BlockLeg], prices: dict[str, Decimal], block_id: str
+) -> BlockOutcome:
+    """One block trade of ``legs`` against a local Alpaca-like server holding ``state``."""
+    with alpaca_server(state) as (url, _):
+        broker = AlpacaBroker(base_url=url, key_id=KEY_ID, secret_key=SECRET, sleep=_no_wait)
+        outcome = await trade_blocks(
+            broker,
+            legs,
+            prices,
+            block_id=block_id,
+            rotation=0,
+            policy=OrderPolicy(fill_polls=1, poll_interval_seconds=0),
+            now=AT,
+            sleep=_no_wait,
+        )
+        await broker.aclose()
+    return outcome
+
+
 async def test_blocks_through_the_broker_allocate_a_partial_fill_exactly() -> None:
     state = AlpacaState(prices={"VTI": D("300"), "BND": D("72")}, cash=D("100000"), positions={"BND": D("60")})
     state.behave("VTI", fill_ratio=D("0.75"), commission=D("1.00"))  # 15 of 20 shares
@@ -132,19 +152,7 @@ async def test_block_buys_are_sized_to_the_cash_each_accounts_sell_allocation_ra
     prices = {"VTI": D("100"), "BND": D("100"), "GLD": D("100")}
     state = AlpacaState(prices=dict(prices), cash=D("100000"), positions={"BND": D("60")})
     state.behave("BND", fill_ratio=D("0.5"), commission=D("0.60"))  # 30 of 60 shares
-    with alpaca_server(state) as (url, _):
-        broker = AlpacaBroker(base_url=url, key_id=KEY_ID, secret_key=SECRET, sleep=_no_wait)
-        outcome = await trade_blocks(
-            broker,
-            legs,
-            prices,
-            block_id="batch-9",
-            rotation=0,
-            policy=OrderPolicy(fill_polls=1, poll_interval_seconds=0),
-            now=AT,
-            sleep=_no_wait,
-        )
-        await broker.aclose()
+    outcome = await _trade_once(state, legs, prices, "batch-9")
     bnd = {a: f for a, fills in outcome.fills.items() for f in fills if f.symbol == "BND"}
     assert {a: f.shares for a, f in bnd.items()} == {"a": D(20), "c": D(10)}
     assert sum(f.commission for f in bnd.values()) == D("0.60")
@@ -168,19 +176,7 @@ async def test_a_block_buy_partly_cut_keeps_what_the_cash_covers() -> None:
     prices = {"VTI": D("100"), "BND": D("100")}
     state = AlpacaState(prices=dict(prices), cash=D("100000"), positions={"BND": D("10")})
     state.behave("BND", fill_ratio=D("0.6"))  # a raises 600 of its 997.50 planned: short 397.50
-    with alpaca_server(state) as (url, _):
-        broker = AlpacaBroker(base_url=url, key_id=KEY_ID, secret_key=SECRET, sleep=_no_wait)
-        outcome = await trade_blocks(
-            broker,
-            legs,
-            prices,
-            block_id="batch-10",
-            rotation=0,
-            policy=OrderPolicy(fill_polls=1, poll_interval_seconds=0),
-            now=AT,
-            sleep=_no_wait,
-        )
-        await broker.aclose()
+    outcome = await _trade_once(state, legs, prices, "batch-10")
     # a's 10 x 100 x 1.0025 = 1002.50 of buys less 397.50: factor 605/1002.5, floored to 6 shares.
     vti = {a: f.shares for a, fills in outcome.fills.items() for f in fills if f.symbol == "VTI"}
     assert vti == {"a": D(6), "b": D(10)}
