@@ -16,6 +16,7 @@ from contracts.batches import (
     batch_of_source,
     batch_run_id,
 )
+from contracts.bundles import CHUNK_PREFIX, ChunkRecord, CommandBundle, ResultBundle, chunk_key
 from contracts.codec import ContractError, decode, decode_as, encode, to_builtins
 from contracts.envelope import Command, Envelope, Event, Value, run_id_problem
 from contracts.messages import (
@@ -151,6 +152,11 @@ from contracts.values import (
 
 __all__ = [
     "BATCH_SOURCE_PREFIX",
+    "CHUNK_PREFIX",
+    "ChunkRecord",
+    "CommandBundle",
+    "ResultBundle",
+    "chunk_key",
     "DEFAULT_BROKER_ACCOUNT",
     "MAX_AMOUNT",
     "MAX_APPROVAL_TIMEOUT_SECONDS",

@@ -12,6 +12,7 @@ from typing import Literal
 
 import msgspec
 
+from contracts.bundles import CommandBundle, ResultBundle
 from contracts.batches import BatchRequested
 from contracts.envelope import Command, Envelope, Event
 from contracts.report import Report
@@ -353,6 +354,8 @@ class ApplyFillsV2(Command, frozen=True, kw_only=True, tag="portfolio.apply-fill
 
 Message = (
     RebalanceRequested
+    | CommandBundle
+    | ResultBundle
     | BatchRequested
     | RunCancelRequested
     | RunApprovalDecided

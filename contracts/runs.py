@@ -125,6 +125,9 @@ class RunRecord(Value, frozen=True, kw_only=True, rename="camel"):
     notifications: list[str] = msgspec.field(default_factory=list)
     approval: str = ""
     """What happened at the approval step: who approved or rejected it and why, or that it expired."""
+    chunk_id: str = ""
+    """The chunk whose record holds this run's live state (a dry batch run travelling in bundles,
+    :mod:`contracts.bundles`); this record is written when the run starts and when it ends."""
 
     def step(self, name: str) -> StepRecord:
         for record in self.steps:

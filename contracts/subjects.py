@@ -87,6 +87,7 @@ __all__ = [
     "schedule_definition",
     "schedule_fire",
     "step_failed",
+    "step_results",
     "stream_of",
     "timer_fire",
     "timer_schedule",
@@ -226,6 +227,12 @@ def events_of(service: str) -> str:
 def step_failed(service: str) -> str:
     """The event a service emits when it cannot do a step: ``<svc>.v1.evt.step-failed``."""
     return f"{service}.v1.evt.step-failed"
+
+
+def step_results(service: str) -> str:
+    """The bundles of step results a service answers a command bundle with: ``<svc>.v1.evt.step-results``
+    (:mod:`contracts.bundles`)."""
+    return f"{service}.v1.evt.step-results"
 
 
 def timer_schedule(run_id: str, step: str) -> str:

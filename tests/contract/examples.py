@@ -13,6 +13,8 @@ from typing import TypedDict
 import msgspec
 
 from contracts import (
+    CommandBundle,
+    ResultBundle,
     AccountSnapshot,
     AnalyzeMarket,
     AnalyzeMarketV2,
@@ -490,6 +492,7 @@ RUN_RECORD = RunRecord(
     report=REPORT,
     notifications=["webhook"],
     approval="approved by advisor@firm: looks right",
+    chunk_id="batch-0001-00000-2",
     snapshot_id="2026-01-02-0123456789abcdef",
     outputs=["load-portfolio", "calculate-rebalancing"],
     taxable=True,
@@ -512,6 +515,22 @@ BATCH_RECORD = BatchRecord(
 )
 
 MESSAGES: list[msgspec.Struct] = [
+    CommandBundle(
+        run_id="batch-0001-00000-2",
+        message_id="batch-0001-00000-2:calculate-rebalancing:1a2b3c4d",
+        occurred_at=AT,
+        step="calculate-rebalancing",
+        commands=[msgspec.Raw(b'{"schema":"rebalancing.plan.v2","run_id":"r1"}')],
+        inputs={"load-portfolio": ["batch-0001-00000-2.load-portfolio.5e6f7a8b"]},
+    ),
+    ResultBundle(
+        run_id="batch-0001-00000-2",
+        message_id="batch-0001-00000-2:calculate-rebalancing:1a2b3c4d:results",
+        occurred_at=AT,
+        step="calculate-rebalancing",
+        service="rebalancing",
+        results=[msgspec.Raw(b'{"schema":"step.failed.v1","run_id":"r1"}')],
+    ),
     RebalanceRequested(run_id=RUN, message_id=f"{RUN}:requested", occurred_at=AT, request=REQUEST, source="http"),
     BatchRequested(
         run_id=BATCH,

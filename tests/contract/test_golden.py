@@ -50,6 +50,18 @@ def _decode(data: bytes, example: object) -> object:
     return decode(data)
 
 
+def _raw_as_json(value: object) -> object:
+    """``value`` with each ``msgspec.Raw`` field (a bundle's entries) as its JSON value: ``Raw`` compares by identity."""
+    if not isinstance(value, msgspec.Struct):
+        return value
+    changes = {}
+    for field in value.__struct_fields__:
+        item = getattr(value, field)
+        if isinstance(item, list) and item and isinstance(item[0], msgspec.Raw):
+            changes[field] = [json.loads(bytes(raw)) for raw in item]
+    return msgspec.structs.replace(value, **changes) if changes else value
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _update_goldens() -> None:
     if not UPDATE:
@@ -103,7 +115,7 @@ def test_decoding_the_golden_file_gives_the_example(name: str) -> None:
     example = EXAMPLES[name]
     decoded = _decode(_golden_path(name).read_bytes(), example)
     assert type(decoded) is type(example)
-    assert decoded == example
+    assert _raw_as_json(decoded) == _raw_as_json(example)
     # Decimals keep their written precision across the round trip ("12531.00" stays "12531.00").
     assert normalize(encode(decoded)) == _golden_path(name).read_text(encoding="utf-8")
 
@@ -118,7 +130,7 @@ def test_old_decoder_ignores_unknown_fields_at_every_level(name: str) -> None:
     for node in structs:
         json_at(extended, node.path)["added_in_a_later_minor"] = {"nested": [1, "two", None]}
     decoded = _decode(json.dumps(extended).encode(), example)
-    assert decoded == example
+    assert _raw_as_json(decoded) == _raw_as_json(example)
 
 
 def _optional_fields(name: str) -> list[tuple[JsonPath, mi.Field]]:
@@ -140,7 +152,7 @@ def test_a_missing_optional_field_decodes_to_its_default(name: str) -> None:
     checked = 0
     optional = _optional_fields(name)
     if not optional:  # a reply of required fields only (portfolio.book-object.v1): nothing to trim
-        assert name in {"portfolio.book-object.v1"}
+        assert name in {"portfolio.book-object.v1", "step.result-bundle.v1"}
         return
     for path, field in optional:
         trimmed = copy.deepcopy(data)
