@@ -12,8 +12,8 @@ from typing import Literal
 
 import msgspec
 
-from contracts.bundles import CommandBundle, ResultBundle
 from contracts.batches import BatchRequested
+from contracts.bundles import CommandBundle, ResultBundle
 from contracts.envelope import Command, Envelope, Event
 from contracts.report import Report
 from contracts.values import (

@@ -13,8 +13,6 @@ from typing import TypedDict
 import msgspec
 
 from contracts import (
-    CommandBundle,
-    ResultBundle,
     AccountSnapshot,
     AnalyzeMarket,
     AnalyzeMarketV2,
@@ -24,6 +22,7 @@ from contracts import (
     BatchRequested,
     BuildTaxContext,
     BuildTaxContextV2,
+    CommandBundle,
     ExecutedTrade,
     ExecuteTrades,
     ExecuteTradesV2,
@@ -61,6 +60,7 @@ from contracts import (
     ReportExecution,
     ReportGenerated,
     ReportLot,
+    ResultBundle,
     ReviewPlan,
     ReviewPlanV2,
     RunApprovalDecided,

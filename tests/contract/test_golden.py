@@ -51,7 +51,7 @@ def _decode(data: bytes, example: object) -> object:
 
 
 def _raw_as_json(value: object) -> object:
-    """``value`` with each ``msgspec.Raw`` field (a bundle's entries) as its JSON value: ``Raw`` compares by identity."""
+    """``value`` with each ``msgspec.Raw`` field (a bundle's entries) as JSON: ``Raw`` compares by identity."""
     if not isinstance(value, msgspec.Struct):
         return value
     changes = {}
