@@ -25,7 +25,7 @@ from .errors import WithdrawalError
 from .intent import Intent
 from .lots import shares_for_dollars
 from .model import PlanOptions, TaxInputs
-from .plan import RebalancePlan, Trade, TradeAction, lot_sale
+from .plan import RebalancePlan, Trade, TradeAction, lot_sale, trade
 from .reasons import drift_phrase, kept_phrase, lot_part, tax_phrase
 
 __all__ = ["finalize"]
@@ -361,70 +361,64 @@ def finalize(
     trades: list[Trade] = []
     drift: dict[str, str] = {}  # class -> its drift phrase (the same for every trade of the class)
     washed = {f.lot.symbol for f in book.lots if f.washed}
-    for symbol in sorted(rep.sells):
-        price = book.price(symbol)
-        rows = rep.sells[symbol]
+    purpose = intent.purpose
+    sells = rep.sells
+    symbols = sorted(sells)
+    # the plan's realized gain and tax are summed here, lot by lot, in the order _Repair.gain() and
+    # tax() sum them (the sells' order) when that is symbol order, as it is for every method but the
+    # cash-flow rules: Decimal sums are exact only up to the context's precision, so order matters
+    in_order = list(sells) == symbols
+    total_gain = total_tax = ZERO
+    for symbol in symbols:
+        price = book.prices[symbol]
         sales = []
         lot_parts = []  # lots_phrase(sales), built in the same pass
         shares = gain = est = ZERO
-        for f, s in rows:
-            lot_gain = f.gain_per_share * s
-            lot_id, term = f.lot.lot_id, f.term
+        for (lot, _, term, gain_per_share, rate, _, _), s in sells[symbol]:
+            lot_gain = gain_per_share * s
+            lot_tax = lot_gain * rate
+            lot_id = lot.lot_id
             sales.append(lot_sale(lot_id, s, lot_gain, term))
             lot_parts.append(lot_part(lot_id, s, lot_gain, term))
             shares = shares + s
             gain = gain + lot_gain
-            est = est + lot_gain * f.rate
+            est = est + lot_tax
+            total_gain = total_gain + lot_gain
+            total_tax = total_tax + lot_tax
         cls = book.class_of(symbol)
         phrase = drift.get(cls)
         if phrase is None:
             phrase = drift[cls] = drift_phrase(cls, before, after, target)
-        parts = [p for p in (intent.purpose.get(symbol), phrase) if p]
+        why = purpose.get(symbol)
+        parts = [why, phrase] if why else [phrase]
         parts += ["sells lots " + ", ".join(lot_parts), tax_phrase(gain, est, taxable)]
         if symbol in washed:
             sold_ids = {lot.lot_id for lot in sales}
             kept = [f.lot_id for f in book.lots_of(symbol) if f.washed and f.lot_id not in sold_ids]
             if kept:
                 parts.append(kept_phrase(kept))
-        trades.append(
-            Trade(
-                symbol=symbol,
-                action=TradeAction.SELL,
-                shares=shares,
-                price=price,
-                value=shares * price,
-                lots=tuple(sales),
-                reason="; ".join(parts),
-            )
-        )
+        trades.append(trade(symbol, TradeAction.SELL, shares, price, shares * price, tuple(sales), "; ".join(parts)))
+    if not in_order:
+        total_gain, total_tax = rep.gain(), rep.tax()
     for symbol in sorted(rep.buys):
-        price = book.price(symbol)
+        price = book.prices[symbol]
         shares = rep.buys[symbol]
         cls = book.class_of(symbol)
         phrase = drift.get(cls)
         if phrase is None:
             phrase = drift[cls] = drift_phrase(cls, before, after, target)
-        parts = [p for p in (intent.purpose.get(symbol), phrase) if p]
+        why = purpose.get(symbol)
+        parts = [why, phrase] if why else [phrase]
         parts.append(f"buys {shares!s} sh at ${price!s}")  # str: the same text, cheaper
-        trades.append(
-            Trade(
-                symbol=symbol,
-                action=TradeAction.BUY,
-                shares=shares,
-                price=price,
-                value=shares * price,
-                lots=(),
-                reason="; ".join(parts),
-            )
-        )
+        trades.append(trade(symbol, TradeAction.BUY, shares, price, shares * price, (), "; ".join(parts)))
     return RebalancePlan(
         account_id=book.account.account_id,
         mode=options.mode.value,
         needs_rebalancing=needs_rebalancing(before, target, options.band),
         deviations=deviations(before, target),
         trades=tuple(trades),
-        estimated_tax=rep.tax() if taxable else ZERO,
-        realized_gain=rep.gain(),
+        estimated_tax=total_tax if taxable else ZERO,
+        realized_gain=total_gain,
         estimated_costs=rep.costs(),
         before=before,
         after=after,

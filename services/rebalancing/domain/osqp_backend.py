@@ -11,6 +11,7 @@ few dollars of the Clarabel reference.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,87 +78,115 @@ def _constraints(qp: QPData, n: int) -> tuple[Csc, FloatArray, FloatArray]:
     bounds. Rows, in order: ``d - b + M s = 0`` (N); ``e - C d - cash flow = 0`` (K, cash flow
     ``(1 - r) sum s - (1 + r) sum b``); ``g - G d = 0`` (R); bounds on ``b`` (N) and ``s`` (L);
     ``|d| <= max trade`` (N, only with a cap); cash after trading at or above the reserve (1); the
-    turnover cap, the net gain and the tax budget (one row each, only when given)."""
+    turnover cap, the net gain and the tax budget (one row each, only when given).
+
+    Columns ``b`` and ``s`` have the same number of entries each, so their blocks are written as
+    (variables x entries) views of the output arrays, one slice assignment per entry; ``d`` has its
+    factor loadings' nonzeros, picked by a mask. Few numpy calls: on small accounts their overhead,
+    not the arithmetic, is the cost."""
     N, L, K, R = qp.n_sec, qp.n_lots, len(CLASSES), qp.G.shape[0]
     rate = qp.cost_rate
     cash = CLASSES.index("cash")
     capped = bool(np.isfinite(qp.d_cap).any())
-    optional = [np.isfinite(qp.turnover_hi), np.isfinite(qp.gain_hi), np.isfinite(qp.tax_hi)]
+    turn, on_gain, on_tax = (int(math.isfinite(v)) for v in (qp.turnover_hi, qp.gain_hi, qp.tax_hi))
     r_cls, r_fac = N, N + K
     r_b = r_fac + R
     r_s = r_b + N
-    r_cash = r_s + L + (N if capped else 0)
+    r_cap = r_s + L
+    r_cash = r_cap + (N if capped else 0)
     r_turn = r_cash + 1
-    r_gain = r_turn + int(optional[0])
-    r_tax = r_gain + int(optional[1])
-    m = r_tax + int(optional[2])
+    r_gain = r_turn + turn
+    r_tax = r_gain + on_gain
+    m = r_tax + on_tax
+    # entries per column: b balance, cash flow, bound, cash (, turnover); s the same (, gain, tax);
+    # d balance, class, its nonzero loadings (, cap); e and g one each
+    nb = 4 + turn
+    ns = nb + on_gain + on_tax
+    gt = qp.G.T  # N x R
+    loaded = gt != 0
+    nd = 2 + R + int(capped)  # entries of a d column before dropping zero loadings
+    d_mask = np.ones((N, nd), dtype=bool)
+    d_mask[:, 2 : 2 + R] = loaded
+    per_d = d_mask.sum(axis=1)
+    end_b = N * nb
+    end_s = end_b + L * ns
+    end_d = end_s + int(per_d.sum())
+    nnz = end_d + K + R
+    indptr = np.empty(n + 1, dtype=np.int32)
+    indptr[: N + 1] = np.arange(0, end_b + 1, nb)
+    indptr[N + 1 : N + L + 1] = np.arange(end_b + ns, end_s + 1, ns)
+    np.cumsum(per_d, out=indptr[N + L + 1 : 2 * N + L + 1])
+    indptr[N + L + 1 : 2 * N + L + 1] += end_s
+    indptr[2 * N + L + 1 :] = np.arange(end_d + 1, nnz + 1)
+    indices = np.empty(nnz, dtype=np.int32)
+    data = np.empty(nnz)
     sec = np.arange(N)
-    lot = np.arange(L)
-    # b: balance (-1), cash flow (1 + r), its bound (1), cash (-(1 + r)), turnover (1)
-    b_rows = [sec, np.full(N, r_cls + cash), r_b + sec, np.full(N, r_cash)]
-    b_vals = [np.full(N, -1.0), np.full(N, 1.0 + rate), np.ones(N), np.full(N, -(1.0 + rate))]
-    # s: balance (1), cash flow (-(1 - r)), its bound (1), cash (1 - r), turnover (1), gain, tax
-    s_rows = [qp.lot_sec, np.full(L, r_cls + cash), r_s + lot, np.full(L, r_cash)]
-    s_vals = [np.ones(L), np.full(L, -(1.0 - rate)), np.ones(L), np.full(L, 1.0 - rate)]
-    if optional[0]:
-        b_rows.append(np.full(N, r_turn))
-        b_vals.append(np.ones(N))
-        s_rows.append(np.full(L, r_turn))
-        s_vals.append(np.ones(L))
-    for on, row, coef in ((optional[1], r_gain, qp.gain), (optional[2], r_tax, qp.tax)):
-        if on:
-            s_rows.append(np.full(L, row))
-            s_vals.append(np.asarray(coef, dtype=float))
-    # d: balance (1), class (-1), factors (-G, nonzero entries only), its cap (1)
-    g_col, g_row = np.nonzero(qp.G.T)  # by column, then row
-    d_cols = [sec, sec, g_col]
-    d_rows = [sec, r_cls + qp.sec_class, r_fac + g_row]
-    d_vals = [np.ones(N), np.full(N, -1.0), -qp.G.T[g_col, g_row]]
+    # b
+    ib = indices[:end_b].reshape(N, nb)
+    vb = data[:end_b].reshape(N, nb)
+    ib[:, 0] = sec
+    ib[:, 1] = r_cls + cash
+    ib[:, 2] = sec
+    ib[:, 2] += r_b
+    ib[:, 3] = r_cash
+    vb[:, :4] = (-1.0, 1.0 + rate, 1.0, -(1.0 + rate))
+    if turn:
+        ib[:, 4] = r_turn
+        vb[:, 4] = 1.0
+    # s
+    i_s = indices[end_b:end_s].reshape(L, ns)
+    v_s = data[end_b:end_s].reshape(L, ns)
+    i_s[:, 0] = qp.lot_sec
+    i_s[:, 1] = r_cls + cash
+    i_s[:, 2] = np.arange(r_s, r_s + L)
+    i_s[:, 3] = r_cash
+    v_s[:, :4] = (1.0, -(1.0 - rate), 1.0, 1.0 - rate)
+    k = 4
+    if turn:
+        i_s[:, k] = r_turn
+        v_s[:, k] = 1.0
+        k += 1
+    if on_gain:
+        i_s[:, k] = r_gain
+        v_s[:, k] = qp.gain
+        k += 1
+    if on_tax:
+        i_s[:, k] = r_tax
+        v_s[:, k] = qp.tax
+    # d: every entry of each column in row order, then the zero loadings dropped
+    i_d = np.empty((N, nd), dtype=np.int32)
+    v_d = np.empty((N, nd))
+    i_d[:, 0] = sec
+    i_d[:, 1] = qp.sec_class
+    i_d[:, 1] += r_cls
+    i_d[:, 2 : 2 + R] = np.arange(r_fac, r_fac + R)
+    v_d[:, :2] = (1.0, -1.0)
+    np.negative(gt, out=v_d[:, 2 : 2 + R])
     if capped:
-        d_cols.append(sec)
-        d_rows.append(r_s + L + sec)
-        d_vals.append(np.ones(N))
-    order = np.argsort(np.concatenate(d_cols), kind="stable")  # each column's entries stay in row order
-    counts = np.concatenate(
-        [
-            np.full(N, len(b_rows)),
-            np.full(L, len(s_rows)),
-            len(d_cols) - 1 + np.bincount(g_col, minlength=N),
-            np.ones(K + R, dtype=np.int64),
-        ]
-    )
-    indptr = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(counts, out=indptr[1:])
-    indices = np.concatenate(
-        [
-            np.stack(b_rows, axis=1).ravel(),
-            np.stack(s_rows, axis=1).ravel(),
-            np.concatenate(d_rows)[order],
-            r_cls + np.arange(K),
-            r_fac + np.arange(R),
-        ]
-    ).astype(np.int32)
-    data = np.concatenate(
-        [
-            np.stack(b_vals, axis=1).ravel(),
-            np.stack(s_vals, axis=1).ravel(),
-            np.concatenate(d_vals)[order],
-            np.ones(K + R),
-        ]
-    )
-    cap = np.minimum(qp.d_cap, 1e20)
-    lo = [np.zeros(N + K + R + N + L)]
-    hi = [np.zeros(N + K + R), np.minimum(qp.ub_b, 1e20), np.asarray(qp.ub_s, dtype=float)]
+        i_d[:, -1] = sec
+        i_d[:, -1] += r_cap
+        v_d[:, -1] = 1.0
+    indices[end_s:end_d] = i_d[d_mask]
+    data[end_s:end_d] = v_d[d_mask]
+    # e and g
+    indices[end_d:] = np.arange(r_cls, r_cls + K + R)
+    data[end_d:] = 1.0
+    lo = np.zeros(m)
+    hi = np.empty(m)
+    hi[:r_b] = 0.0
+    np.minimum(qp.ub_b, 1e20, out=hi[r_b:r_s])
+    hi[r_s:r_cap] = qp.ub_s
     if capped:
-        lo.append(-cap)
-        hi.append(cap)
-    lo.append(np.array([qp.cash_lo]))
-    hi.append(np.array([1e20]))
-    for on, limit in zip(optional, (qp.turnover_hi, qp.gain_hi, qp.tax_hi), strict=True):
+        cap = np.minimum(qp.d_cap, 1e20)
+        np.negative(cap, out=lo[r_cap:r_cash])
+        hi[r_cap:r_cash] = cap
+    lo[r_cash] = qp.cash_lo
+    hi[r_cash] = 1e20
+    for on, row, limit in ((turn, r_turn, qp.turnover_hi), (on_gain, r_gain, qp.gain_hi), (on_tax, r_tax, qp.tax_hi)):
         if on:
-            lo.append(np.array([-1e20]))
-            hi.append(np.array([limit]))
-    return Csc((m, n), indptr, indices, data), np.concatenate(lo), np.concatenate(hi)
+            lo[row] = -1e20
+            hi[row] = limit
+    return Csc((m, n), indptr, indices, data), lo, hi
 
 
 def _problem(qp: QPData) -> tuple[Csc, FloatArray, Csc, FloatArray, FloatArray]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from services.rebalancing.domain import InvalidAccountError
 from services.rebalancing.domain.book import build_book
-from services.rebalancing.domain.plan import LotSale, lot_sale
+from services.rebalancing.domain.plan import LotSale, Trade, TradeAction, lot_sale, trade
 from services.rebalancing.domain.reasons import lot_part, lots_phrase
 from shared.holding_period import Term, term_of
 from shared.securities import default_securities
@@ -48,3 +48,20 @@ def test_lot_sale_and_its_reason_as_the_plain_constructor_and_fstring(gain: str)
     expected = f"L1 {shares} sh (long-term {kind} ${abs(g).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)})"
     assert lot_part("L1", shares, g, Term.LONG) == expected
     assert lots_phrase([lot_sale("L1", shares, g, Term.LONG)]) == "sells lots " + expected
+
+
+def test_trade_is_the_plain_constructor() -> None:
+    sale = lot_sale("L1", Decimal(2), Decimal("-3.5"), Term.SHORT)
+    fields = {
+        "symbol": "VTI",
+        "action": TradeAction.SELL,
+        "shares": Decimal(2),
+        "price": Decimal("300.10"),
+        "value": Decimal("600.20"),
+        "lots": (sale,),
+        "reason": "why",
+    }
+    made = trade(**fields)  # type: ignore[arg-type]
+    assert made == Trade(**fields)  # type: ignore[arg-type]
+    assert repr(made) == repr(Trade(**fields))  # type: ignore[arg-type]
+    assert made.realized_gain == Decimal("-3.5")
