@@ -20,14 +20,15 @@ securities / 100 lots, 100 / 500 and 500 / 2,500. Beyond the 70 shipped funds th
 synthetic securities that reuse a real fund's price series scaled (each its own identical group), so
 gains and losses stay real. Memory: tracemalloc peak of one plan (Python and numpy allocations, not
 OSQP's own C workspace) and the process's max RSS, which is mostly the imports (cvxpy, scipy, numpy,
-highspy) and the price history; so the 500 / 2,500 plan is also run in a fresh process that prints
-its resident memory before and after the plan.
+highspy) and the price history; so the 500 / 2,500 plan is also run in a fresh process that imports
+what the rebalancing service imports, receives the account pickled (as the service receives it in a
+message) and prints its resident memory before and after the plan (:mod:`bench.planner_memory`).
 """
 
 from __future__ import annotations
 
-import gc
 import os
+import pickle
 import resource
 import statistics
 import subprocess
@@ -37,7 +38,6 @@ import tracemalloc
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
-from pathlib import Path
 
 import highspy
 import numpy as np
@@ -479,44 +479,18 @@ def speed() -> None:
     memory()
 
 
-def _rss_mb(field: str) -> float:
-    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of this process, in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _memory_child() -> None:
-    """In a fresh process: RSS before and after one 500 / 2,500 plan, and the plan's traced peak."""
-    tax = TaxInputs(short_term_rate=Decimal("0.37"), long_term_rate=Decimal("0.20"))
-    acct, prices, master = scaled_account(500, 2500, 0)
-    gc.collect()
-    before, peak_before = _rss_mb("VmRSS"), _rss_mb("VmHWM")
-    plan_rebalance(acct, prices, as_of=AS_OF, options=PlanOptions(), tax=tax, securities=master)
-    after, peak_after = _rss_mb("VmRSS"), _rss_mb("VmHWM")
-    tracemalloc.start()
-    plan_rebalance(acct, prices, as_of=AS_OF, options=PlanOptions(), tax=tax, securities=master)
-    traced = tracemalloc.get_traced_memory()[1] / 1e6
-    tracemalloc.stop()
-    print(
-        f"500 / 2500 in a fresh process: RSS {before:.0f} MB before the plan (imports and data; peak so far "
-        f"{peak_before:.0f} MB), {after:.0f} MB after it, peak {peak_after:.0f} MB: the plan adds "
-        f"{max(after, peak_after) - max(before, peak_before):.0f} MB to the peak; its own traced peak "
-        f"(tracemalloc, Python and numpy allocations) {traced:.1f} MB; target <= 200 MB"
-    )
-
-
 def memory() -> None:
-    """The 500 / 2,500 plan's memory, measured in a fresh process (this one's RSS is mostly imports)."""
+    """The 500 / 2,500 plan's memory, measured in a fresh process (this one's RSS is mostly the bench's
+    own imports, cvxpy and highspy among them, and the price history): see :mod:`bench.planner_memory`."""
+    acct, prices, master = scaled_account(500, 2500, 0)
     out = subprocess.run(
-        [sys.executable, "-m", "bench.bench_planner", "--memory-child"],
+        [sys.executable, "-m", "bench.planner_memory", AS_OF.isoformat()],
+        input=pickle.dumps((acct, prices, master)),
         capture_output=True,
-        text=True,
         check=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
-    print(out.stdout.strip())
+    print(out.stdout.decode().strip())
 
 
 def main() -> None:
@@ -525,7 +499,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--memory-child"]:
-        _memory_child()
-    else:
-        main()
+    main()

@@ -32,7 +32,6 @@ from shared.money import ZERO
 
 from .book import CASH, Book
 from .buys import buy_candidates, split_buy
-from .cvxpy_backend import solve_cvxpy
 from .drift import class_goals
 from .heuristic import blocked_for_buying
 from .intent import Intent
@@ -161,12 +160,14 @@ def optimizer_intent(
 ) -> tuple[Intent, str]:
     """The optimizer's intent and the solver's name. Raises on a failed solve."""
     qp, warnings = prepare_qp(book, options, tax, covariance)
-    if options.backend == "cvxpy":
-        buys, sells, _ = solve_cvxpy(qp, solver="CLARABEL")
-        name = "cvxpy/CLARABEL"
-    elif options.backend == "cvxpy-osqp":
-        buys, sells, _ = solve_cvxpy(qp, solver="OSQP")
-        name = "cvxpy/OSQP"
+    if options.backend in ("cvxpy", "cvxpy-osqp"):
+        # imported here: cvxpy is the reference route only, and importing it costs a planner process
+        # ~70 MB of memory and ~1 s (the default route never needs it)
+        from .cvxpy_backend import solve_cvxpy
+
+        solver = "CLARABEL" if options.backend == "cvxpy" else "OSQP"
+        buys, sells, _ = solve_cvxpy(qp, solver=solver)
+        name = f"cvxpy/{solver}"
     else:
         buys, sells = solve_osqp(qp)
         name = "osqp"
