@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         "dropped (its report says what they said)",
     )
     snapshot_cache_size: int = Field(8, ge=1, description="market snapshots each process keeps in memory (LRU)")
+    step_cache_size: int = Field(
+        4096,
+        ge=1,
+        description="step outputs each process keeps in memory (LRU): a few chunks of a batch's runs times their steps",
+    )
 
     # Market data
     market_data_provider: Literal["file", "http"] = Field("file", description="where quotes and history come from")

@@ -8,7 +8,7 @@ from typing import Any
 
 from contracts import Command
 
-__all__ = ["Outgoing", "result_envelope"]
+__all__ = ["Outgoing", "result_envelope", "result_message_id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,12 +18,17 @@ class Outgoing:
     msg_id: str
 
 
+def result_message_id(command: Command) -> str:
+    """The ``message_id`` of ``command``'s step result: ``<run_id>:<step>:<attempt>:result``."""
+    return f"{command.run_id}:{command.step}:{command.attempt}:result"
+
+
 def result_envelope(command: Command, now: datetime) -> dict[str, Any]:
     """The envelope of a step's result: the command's run, step and attempt, and a deterministic
     ``message_id`` (``<run_id>:<step>:<attempt>:result``) so a re-published result is de-duplicated."""
     return {
         "run_id": command.run_id,
-        "message_id": f"{command.run_id}:{command.step}:{command.attempt}:result",
+        "message_id": result_message_id(command),
         "occurred_at": now,
         "step": command.step,
         "attempt": command.attempt,

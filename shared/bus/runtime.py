@@ -8,6 +8,9 @@
   redelivered with a delay; one that exhausts ``max_deliver`` goes to the DLQ with the reason and the
   coordinator is told (``<svc>.v1.evt.step-failed``). A failure that will not pass (bad input, a
   rule) is answered at once with ``step-failed``, never swallowed.
+* A :class:`~contracts.bundles.CommandBundle` on a command subject (many runs' commands of one step) is
+  handled entry by entry with the same handler and answered with one ``ResultBundle``
+  (:mod:`shared.bus.bundles`).
 """
 
 from __future__ import annotations
@@ -30,16 +33,18 @@ from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 from prometheus_client import REGISTRY
 
-from contracts import Command, ContractError, StepFailed, decode, encode, run_id_problem, subjects
+from contracts import Command, CommandBundle, encode, subjects
+from shared.bus.bundles import BundleHandler, step_failed
+from shared.bus.command_checks import checked_command, decoded_message
 from shared.bus.dlq import dead_letter
 from shared.bus.outgoing import Outgoing
 from shared.bus.provisioning import provision_patiently
 from shared.bus.snapshots import SnapshotStore
-from shared.bus.step_inputs import StepInputs, resolve, resolves_to
+from shared.bus.step_inputs import StepInputs, resolve
 from shared.bus.steps import StepStore
 from shared.bus.topology import durable_name, stream_for
 from shared.clock import Clock, SystemClock
-from shared.errors import RebalancerError, RefusedMessageError, TransientError, http_status, is_retryable
+from shared.errors import RebalancerError, RefusedMessageError, TransientError, http_status
 from shared.log import bind_step, configure_logging, get_logger
 from shared.metrics import COMMANDS, DLQ_MESSAGES, STEP_SECONDS, serve_metrics
 from shared.redact import redact_urls
@@ -137,6 +142,7 @@ class ServiceRuntime:
         self._kv: dict[str, KeyValue] = {}
         self._inputs: StepInputs | None = None
         self._snapshots: SnapshotStore | None = None
+        self._bundles = BundleHandler(self)
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._shutdown: list[Callable[[], Awaitable[None]]] = []
         self.app.after_startup(self._after_startup)
@@ -206,7 +212,7 @@ class ServiceRuntime:
     async def inputs(self) -> StepInputs:
         """This process's readers of step outputs and market snapshots (each with its in-memory cache)."""
         if self._inputs is None:
-            steps = StepStore(await self.kv(subjects.KV_STEPS), js=self.js)
+            steps = StepStore(await self.kv(subjects.KV_STEPS), js=self.js, cache_size=self.settings.step_cache_size)
             self._inputs = StepInputs(steps, await self.snapshots())
         return self._inputs
 
@@ -238,7 +244,8 @@ class ServiceRuntime:
         """Consume ``subject`` from the CMD work queue and run ``handler`` on each decoded command.
 
         A version-2 command (references, see :mod:`shared.bus.step_inputs`) is resolved to ``message_type``
-        from the stored step outputs and the market snapshot before ``handler`` sees it."""
+        from the stored step outputs and the market snapshot before ``handler`` sees it. A command bundle
+        on ``subject`` is handled entry by entry with ``handler`` (:mod:`shared.bus.bundles`)."""
 
         async def consume(message: NatsMessage) -> None:
             try:
@@ -267,8 +274,15 @@ class ServiceRuntime:
     ) -> None:
         body: bytes = message.body
         deliveries = deliveries_of(message)
-        command: Command | None
-        command, problem = _decoded_command(body, message_type)
+        decoded, problem = decoded_message(body)
+        if isinstance(decoded, CommandBundle):
+            if not await self._bundles.handle(subject, message_type, handler, decoded, deliveries):
+                reason = f"undecodable {subject} message: bundle id {decoded.run_id!r} cannot name a chunk"
+                await self._dead_letter(message, subject, body, reason, deliveries)
+            return
+        command: Command | None = None
+        if decoded is not None:
+            command, problem = checked_command(decoded, message_type)
         if command is None:
             await self._dead_letter(message, subject, body, f"undecodable {subject} message: {problem}", deliveries)
             return
@@ -309,7 +323,8 @@ class ServiceRuntime:
         exc: Exception,
     ) -> None:
         reason = f"{type(exc).__name__}: {exc}"
-        retryable = is_retryable(exc)
+        failed = step_failed(command, exc, service=self.service, now=self.clock.now())
+        retryable = failed.retryable
         if retryable and deliveries < self.settings.max_deliver:
             log.warning("step failed, will be redelivered", error=reason, exc_info=exc)
             COMMANDS.labels(service=self.service, subject=subject, outcome="retry").inc()
@@ -329,17 +344,6 @@ class ServiceRuntime:
         else:
             log.warning("step refused", error=reason)
         COMMANDS.labels(service=self.service, subject=subject, outcome="failed").inc()
-        failed = StepFailed(
-            run_id=command.run_id,
-            message_id=f"{command.run_id}:{command.step}:{command.attempt}:failed",
-            occurred_at=self.clock.now(),
-            step=command.step,
-            attempt=command.attempt,
-            service=self.service,
-            error=str(exc) or type(exc).__name__,
-            retryable=retryable,
-            error_type=type(exc).__name__,
-        )
         await self.publish(subjects.step_failed(self.service), failed, msg_id=failed.message_id)
         await message.ack()
 
@@ -363,23 +367,3 @@ class ServiceRuntime:
                 return encode({"ok": False, "status": 500, "error": f"{type(exc).__name__}: {exc}"})
 
         self.broker.subscriber(subject, queue=f"{self.service}-queries", decoder=_passthrough)(answer)
-
-
-def _decoded_command(body: bytes, message_type: type[C]) -> tuple[Command | None, str]:
-    """The command in ``body``, or ``None`` and why it cannot be handled (it does not decode, it is
-    another message type, or its run id cannot name a run). A version-2 command that resolves to
-    ``message_type`` (:mod:`shared.bus.step_inputs`) is accepted as is."""
-    try:
-        command = decode(body)
-    except ContractError as exc:
-        return None, str(exc)
-    except Exception as exc:  # whatever a decoder raises, the message is captured, never retried forever
-        return None, f"{type(exc).__name__}: {exc}"
-    if not isinstance(command, Command) or not (
-        isinstance(command, message_type) or resolves_to(type(command), message_type)
-    ):
-        return None, f"expected {message_type.__name__}, got {type(command).__name__}"
-    problem = run_id_problem(command.run_id)
-    if problem is not None:
-        return None, problem
-    return command, ""

@@ -4,32 +4,63 @@ The coordinator stores a step's result event (the bytes it received) when it acc
 commands name the run, and the receiving service reads the outputs it needs here (see
 :mod:`shared.bus.step_inputs`). The bucket keeps one revision per key and expires keys with the run
 (``RUN_RETENTION_DAYS``). A bounded in-memory cache spares the reads of what this process wrote or read.
+
+A batch chunk's runs travel in bundles (:mod:`contracts.bundles`): the coordinator stores each step's
+:class:`~contracts.bundles.ResultBundle` once under a chunk key (``<chunk_id>.<step>.<digest>``) with
+:meth:`StepStore.put_bundle`, and a service reads the keys a command bundle names once with
+:meth:`StepStore.load_bundles`; both put every run's result in the cache under its own
+``<run_id>.<step>``, so :meth:`StepStore.get` finds it there without a read. ``drop_run(chunk_id, [])``
+purges a chunk's keys as it does a run's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TypeVar
+from collections.abc import Iterable, Sequence
+from typing import TypeVar, cast
 
+import msgspec
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
-from contracts import ContractError, decode, step_key, subjects
+from contracts import ContractError, Event, ResultBundle, StepFailed, decode, decode_as, step_key, subjects
 from contracts.messages import Message
 from shared.bus.lru import LRU
 from shared.errors import InvalidInputError
+from shared.log import get_logger
 
-__all__ = ["StepStore"]
+__all__ = ["DEFAULT_CACHE_SIZE", "StepStore", "bundle_results"]
 
 T = TypeVar("T")
+DEFAULT_CACHE_SIZE = 4096
+"""Step outputs kept in memory: a few chunks of 25-50 runs times their seven steps (``STEP_CACHE_SIZE``)."""
+
+log = get_logger("shared.bus.steps")
+
+
+def bundle_results(body: bytes) -> list[Event]:
+    """The step results of an encoded :class:`ResultBundle` (its ``StepFailed`` entries left out);
+    :class:`ContractError` when the bundle or an entry does not decode."""
+    bundle = decode_as(body, ResultBundle)
+    results: list[Event] = []
+    for raw in bundle.results:
+        message = decode(bytes(raw))
+        if isinstance(message, Event) and not isinstance(message, StepFailed):
+            results.append(message)
+    return results
 
 
 class StepStore:
-    def __init__(self, bucket: KeyValue, *, js: JetStreamContext | None = None, cache_size: int = 512) -> None:
+    def __init__(
+        self, bucket: KeyValue, *, js: JetStreamContext | None = None, cache_size: int = DEFAULT_CACHE_SIZE
+    ) -> None:
         self.bucket = bucket
         self.js = js
         self._cache: LRU[str, Message] = LRU(cache_size)
+        self._bundles: LRU[str, tuple[str, ...]] = LRU(cache_size)
+        """Bundle keys loaded or written by this process -> the step keys of their results."""
+        self.reads = 0
+        """KV reads made (a test and a benchmark count them)."""
 
     async def put(self, run_id: str, step: str, body: bytes, message: Message | None = None) -> None:
         """Store ``body`` (an encoded step result) as the output of ``step``; ``message`` is its decoded form."""
@@ -38,11 +69,66 @@ class StepStore:
         if message is not None:
             self._cache.put(key, message)
 
+    async def put_bundle(self, key: str, body: bytes, results: Sequence[Message | msgspec.Raw | bytes]) -> None:
+        """Store ``body`` (an encoded :class:`ResultBundle`) under ``key`` (``<chunk_id>.<step>.<digest>``)
+        and cache each of ``results`` (its entries, decoded or not) that is a step result under its run's
+        step key; a ``StepFailed`` is not an output and is left out."""
+        await self.bucket.put(key, body)
+        events: list[Event] = []
+        for result in results:
+            message = decode(bytes(result)) if isinstance(result, msgspec.Raw | bytes) else result
+            if isinstance(message, Event) and not isinstance(message, StepFailed):
+                events.append(message)
+        self._remember(key, events)
+
+    async def load_bundles(self, keys: Iterable[str]) -> int:
+        """Read each stored :class:`ResultBundle` of ``keys`` once and cache every run's result in it, so
+        :meth:`get` finds each run's output without a read. A key this process loaded or wrote already is not
+        read again while all its results are still cached. A missing key (expired, or never stored) and one
+        that does not decode are skipped (logged): the runs that needed it fail on their missing input.
+        Answers how many keys were read."""
+        read = 0
+        for key in dict.fromkeys(keys):
+            cached = self._bundles.get(key)
+            if cached is not None and all(k in self._cache for k in cached):
+                continue
+            entry = await self._read(key)
+            read += 1
+            if entry is None:
+                log.warning("step results bundle not found", key=key)
+                continue
+            try:
+                events = bundle_results(entry)
+            except ContractError as exc:
+                log.warning("step results bundle does not decode", key=key, error=str(exc))
+                continue
+            self._remember(key, events)
+        return read
+
+    def _remember(self, key: str, events: Sequence[Event]) -> None:
+        keys = []
+        for event in events:
+            run_key = step_key(event.run_id, event.step)
+            self._cache.put(run_key, cast(Message, event))
+            keys.append(run_key)
+        self._bundles.put(key, tuple(keys))
+
+    async def _read(self, key: str) -> bytes | None:
+        self.reads += 1
+        try:
+            entry = await self.bucket.get(key)
+        except KeyNotFoundError:
+            return None
+        if entry.value is None or entry.operation in ("DEL", "PURGE"):
+            return None
+        return bytes(entry.value)
+
     async def find(self, run_id: str, step: str) -> Message | None:
         key = step_key(run_id, step)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        self.reads += 1
         try:
             entry = await self.bucket.get(key)
         except KeyNotFoundError:
