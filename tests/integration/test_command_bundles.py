@@ -157,20 +157,32 @@ async def test_a_bundle_is_answered_once_with_each_runs_result_and_bad_entries_g
     assert [type(r).__name__ for r in results] == ["Notified", "StepFailed", "StepFailed", "Notified"]
     assert [r.run_id for r in results] == ["run-ok", "run-bad", "run-flaky", "run-ok2"]
     ok, bad, flaky, ok2 = results
-    assert isinstance(ok, Notified) and ok.channels == ["acct-1"] and ok.message_id == "run-ok:send-notifications:1:result"
+    assert (
+        isinstance(ok, Notified) and ok.channels == ["acct-1"] and ok.message_id == "run-ok:send-notifications:1:result"
+    )
     assert isinstance(ok2, Notified) and ok2.channels == ["acct-3"]
     assert isinstance(bad, StepFailed)
     assert (bad.error, bad.retryable, bad.error_type) == ("unknown account 'bad'", False, "InvalidInputError")
-    assert (bad.message_id, bad.service, bad.step) == ("run-bad:send-notifications:1:failed", "notifications", "send-notifications")
+    assert (bad.message_id, bad.service, bad.step) == (
+        "run-bad:send-notifications:1:failed",
+        "notifications",
+        "send-notifications",
+    )
     assert isinstance(flaky, StepFailed)
     assert (flaky.error, flaky.retryable, flaky.error_type) == ("the webhook host went away", True, "ConnectionError")
     # the bad entries never reached the handler; each is in the DLQ with its body and reason
     assert handled == ["run-ok", "run-bad", "run-flaky", "run-ok2", "run-after"]
     assert dead[0].data == entries[1] and dead[1].data == entries[3]
-    assert dead[0].headers[DLQ_REASON_HEADER].startswith(
-        "undecodable notifications.v1.cmd.notify message (bundle chunk-1:send-notifications:1, entry 1): "
+    assert (
+        dead[0]
+        .headers[DLQ_REASON_HEADER]
+        .startswith("undecodable notifications.v1.cmd.notify message (bundle chunk-1:send-notifications:1, entry 1): ")
     )
-    assert dead[1].headers[DLQ_REASON_HEADER].endswith("entry 3): step 'generate-report' in a bundle of step 'send-notifications'")
+    assert (
+        dead[1]
+        .headers[DLQ_REASON_HEADER]
+        .endswith("entry 3): step 'generate-report' in a bundle of step 'send-notifications'")
+    )
     assert isinstance(alone, Notified) and alone.run_id == "run-after"
     # one answer, the results not also published one by one, the bundle acknowledged (never redelivered)
     assert await _count(js, subjects.step_results("notifications")) == 1
@@ -208,7 +220,9 @@ async def test_a_bundles_inputs_are_read_once_and_each_run_gets_its_own(settings
 
     async def analyze(command: AnalyzeMarket) -> Sequence[Outgoing]:
         seen.append(command)
-        event = Notified(**result_envelope(command, AT), channels=[f"{s}={w}" for s, w in sorted(command.weights.items())])
+        event = Notified(
+            **result_envelope(command, AT), channels=[f"{s}={w}" for s, w in sorted(command.weights.items())]
+        )
         return [Outgoing(subjects.ANALYSIS_ANALYZED, event, event.message_id)]
 
     runtime = ServiceRuntime("analysis", settings)
@@ -225,7 +239,10 @@ async def test_a_bundles_inputs_are_read_once_and_each_run_gets_its_own(settings
     stored = ResultBundle(
         run_id="chunk-9", message_id="chunk-9:load-portfolio:1:results", occurred_at=AT, step="load-portfolio",
         service="portfolio",
-        results=[msgspec.Raw(encode(m)) for m in (_loaded("r1", {"AAA": "10"}), _loaded("r2", {"AAA": "3", "BBB": "1"}), failed)],
+        results=[
+            msgspec.Raw(encode(m))
+            for m in (_loaded("r1", {"AAA": "10"}), _loaded("r2", {"AAA": "3", "BBB": "1"}), failed)
+        ],
     )  # fmt: skip
     key = "chunk-9.load-portfolio.d1"
     await steps_bucket.put(key, encode(stored))
@@ -237,13 +254,13 @@ async def test_a_bundles_inputs_are_read_once_and_each_run_gets_its_own(settings
         reads.append(k)
         return await real_get(k, *args, **kwargs)
 
-    store.bucket.get = counted_get  # type: ignore[method-assign]
+    store.bucket.get = counted_get  # type: ignore[method-assign,assignment]
     inputs = {"load-portfolio": [key]}
     try:
         async with Listener(js, subjects.step_results("analysis"), subjects.STREAM_EVT) as answers:
             step = "analyze-market-conditions"
-            await js.publish(subjects.ANALYSIS_ANALYZE, _bundle("chunk-9", step, [_analyze(r) for r in ("r1", "r2", "r3")], inputs),
-                             headers={"Nats-Msg-Id": "b1"})  # fmt: skip
+            body = _bundle("chunk-9", step, [_analyze(r) for r in ("r1", "r2", "r3")], inputs)
+            await js.publish(subjects.ANALYSIS_ANALYZE, body, headers={"Nats-Msg-Id": "b1"})
             first = await answers.next()
             again = encode(CommandBundle(run_id="chunk-9", message_id="chunk-9:analyze:2", occurred_at=AT, step=step,
                                          commands=[msgspec.Raw(_analyze("r2", attempt=2))], inputs=inputs))  # fmt: skip
@@ -258,7 +275,11 @@ async def test_a_bundles_inputs_are_read_once_and_each_run_gets_its_own(settings
     assert isinstance(two, Notified) and two.channels == ["AAA=0.5", "BBB=0.5"]  # 3 x $10 and 1 x $30
     assert isinstance(three, StepFailed) and three.run_id == "r3" and not three.retryable
     assert three.error == "run r3 has no stored output of load-portfolio (expired, or the step never ran)"
-    assert [(c.run_id, c.attempt, c.snapshot_id) for c in seen] == [("r1", 1, SNAPSHOT), ("r2", 1, SNAPSHOT), ("r2", 2, SNAPSHOT)]
+    assert [(c.run_id, c.attempt, c.snapshot_id) for c in seen] == [
+        ("r1", 1, SNAPSHOT),
+        ("r2", 1, SNAPSHOT),
+        ("r2", 2, SNAPSHOT),
+    ]
     assert seen[1].weights == {"AAA": Decimal("0.5"), "BBB": Decimal("0.5")}
     _, later = _results(second)
     assert isinstance(later[0], Notified) and later[0].attempt == 2 and later[0].channels == ["AAA=0.5", "BBB=0.5"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+
 import msgspec
 import pytest
 from nats.js.errors import KeyNotFoundError
@@ -51,7 +52,8 @@ def _rejected(command: Notify) -> TradeRejected:
     trade = Trade(trade_id="t1", symbol="AAA", action="sell", shares=Decimal(1), price=Decimal(1), value=Decimal(1),
                   reason="r")  # fmt: skip
     return TradeRejected(run_id=command.run_id, message_id=f"{command.run_id}:t1:rejected", occurred_at=AT,
-                         step=command.step, attempt=command.attempt, account_id="a", trade=trade, reason="no")  # fmt: skip
+                         step=command.step, attempt=command.attempt, account_id="a", trade=trade,
+                         reason="no")  # fmt: skip
 
 
 def test_the_runs_own_result_is_split_from_what_else_the_handler_publishes() -> None:
@@ -59,12 +61,19 @@ def test_the_runs_own_result_is_split_from_what_else_the_handler_publishes() -> 
     rejected = Outgoing("trade.v1.rejected", _rejected(command), "r1:t1:rejected")  # same run and step: not the result
     result = _notified(command)
     other_run = _notified(_notify("r2", attempt=2))
-    outgoing = [rejected, Outgoing("n.evt", other_run, other_run.message_id), Outgoing("n.evt", result, result.message_id)]
+    outgoing = [
+        rejected,
+        Outgoing("n.evt", other_run, other_run.message_id),
+        Outgoing("n.evt", result, result.message_id),
+    ]
     found, rest = split_result(command, outgoing)
     assert found is result
     assert rest == outgoing[:2]
     earlier_attempt = _notified(_notify("r1", attempt=1))
-    assert split_result(command, [Outgoing("n.evt", earlier_attempt, "x")]) == (None, [Outgoing("n.evt", earlier_attempt, "x")])
+    assert split_result(command, [Outgoing("n.evt", earlier_attempt, "x")]) == (
+        None,
+        [Outgoing("n.evt", earlier_attempt, "x")],
+    )
     assert split_result(command, []) == (None, [])
 
 
@@ -140,7 +149,10 @@ async def test_loaded_bundles_give_each_run_its_result_with_one_read_per_key() -
     failed = step_failed(_notify("r3"), InvalidInputError("bad"), service="notifications", now=AT)
     bucket.items["chunk-1.send-notifications.d"] = _stored(r1, failed, r2)
     store = _store(bucket)
-    assert await store.load_bundles(["chunk-1.send-notifications.d", "chunk-1.gone.d", "chunk-1.send-notifications.d"]) == 2
+    assert (
+        await store.load_bundles(["chunk-1.send-notifications.d", "chunk-1.gone.d", "chunk-1.send-notifications.d"])
+        == 2
+    )
     assert await store.get("r1", STEP, Notified) == r1
     assert await store.get("r2", STEP, Notified) == r2
     assert bucket.reads == ["chunk-1.send-notifications.d", "chunk-1.gone.d"]
