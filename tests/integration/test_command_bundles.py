@@ -308,3 +308,27 @@ async def test_the_real_portfolio_handler_loads_a_bundle_of_accounts(settings: S
     assert isinstance(third, PortfolioLoaded) and third.run_id == "p2" and third.account == first.account
     assert isinstance(missing, StepFailed) and missing.run_id == "p1" and "nobody" in missing.error
     assert not missing.retryable
+
+
+async def test_a_chunks_stored_bundles_are_written_cached_and_dropped_with_the_chunk(
+    settings: Settings, client: Client
+) -> None:
+    """``put_bundle`` stores a chunk's result bundle and caches each run's result (no read to find it);
+    ``drop_run(chunk_id, [])`` purges every ``<chunk_id>.<step>.<digest>`` key and leaves other chunks'."""
+    runtime = ServiceRuntime("coordinator", settings)
+    await runtime.start()
+    try:
+        store = await runtime.steps()
+        loaded = _loaded("c1", {"AAA": "1"})
+        body = encode(ResultBundle(run_id="chunk-a", message_id="m", occurred_at=AT, step="load-portfolio",
+                                   service="portfolio", results=[msgspec.Raw(encode(loaded))]))  # fmt: skip
+        for key in ("chunk-a.load-portfolio.d1", "chunk-a.tax-context.d2", "chunk-b.load-portfolio.d1"):
+            await store.put_bundle(key, body, [loaded])
+        reads = store.reads
+        assert await store.get("c1", "load-portfolio", PortfolioLoaded) == loaded
+        assert store.reads == reads
+        await store.drop_run("chunk-a", [])
+        bucket = await client.jetstream().key_value(subjects.KV_STEPS)
+        assert sorted(await bucket.keys()) == ["chunk-b.load-portfolio.d1"]
+    finally:
+        await runtime.stop()
