@@ -154,9 +154,11 @@ def build_book(
     if account.cash_reserve < 0:
         raise InvalidAccountError(f"cash_reserve is negative ({account.cash_reserve})")
     target = _validate_target(account.target)
-    seen: set[str] = set()
+    by_id: dict[str, LotFacts] = {}  # also the duplicate check, in the order of the lots
     classes: dict[str, str] = {}
-    symbol_prices: dict[str, Decimal] = {}
+    # symbol -> (its price, its lots keyed by tax order): the price and class looked up once per symbol,
+    # each symbol's lots sorted on their own (no global sort comparing symbols)
+    per_symbol: dict[str, tuple[Decimal, list[tuple[Decimal, Decimal, str, LotFacts]]]] = {}
     terms: dict[date, Term] = {}
     lot_terms = tax.lot_terms if tax is not None and tax.lot_terms else None
     washed_ids = tax.washed_lot_ids if tax is not None else frozenset()
@@ -169,26 +171,21 @@ def build_book(
     long_before = _days_before(as_of, 366)
     short_from = _days_before(as_of, 365)
     new_facts = tuple.__new__
-    keyed: list[tuple[str, Decimal, Decimal, str, LotFacts]] = []
-    lots = account.lots
-    # the duplicate check per lot only when some id repeats (it still raises in the order of the lots)
-    repeats = len({lot.lot_id for lot in lots}) != len(lots)
-    for lot in lots:
+    for lot in account.lots:
         lot_id, symbol, lot_shares, acquired = lot.lot_id, lot.symbol, lot.shares, lot.acquired
-        if repeats:
-            if lot_id in seen:
-                raise InvalidAccountError(f"lot {lot_id!r} appears twice")
-            seen.add(lot_id)
+        if lot_id in by_id:
+            raise InvalidAccountError(f"lot {lot_id!r} appears twice")
         if lot_shares <= ZERO:
             raise InvalidAccountError(f"lot {lot_id!r}: shares must be positive ({lot_shares})")
         if lot.cost_basis < ZERO:
             raise InvalidAccountError(f"lot {lot_id!r}: cost_basis is negative ({lot.cost_basis})")
         if acquired > as_of:
             raise InvalidAccountError(f"lot {lot_id!r}: acquired {acquired} is after {as_of}")
-        price = symbol_prices.get(symbol)
-        if price is None:
+        entry = per_symbol.get(symbol)
+        if entry is None:
             price, classes[symbol] = _symbol_facts(lot, prices, securities)
-            symbol_prices[symbol] = price
+            entry = per_symbol[symbol] = (price, [])
+        price, keyed = entry
         term = lot_terms.get(lot_id) if lot_terms is not None else None
         if term is None:
             # held more than 366 days: past any anniversary; 365 or less: not; in between, the calendar
@@ -208,26 +205,23 @@ def build_book(
             rate, washed, cost = term_rate, False, gain_per_share * term_rate
         # the named tuple's own constructor, without its Python-level __new__ (one call per lot)
         facts = new_facts(LotFacts, (lot, price, term, gain_per_share, rate, washed, cost))
-        keyed.append((symbol, cost, gain_per_share, lot_id, facts))  # symbol, tax order
-    keyed.sort()  # lot ids are unique: the facts themselves are never compared
-    facts_list = [row[4] for row in keyed]
+        keyed.append((cost, gain_per_share, lot_id, facts))  # tax order
+        by_id[lot_id] = facts
+    facts_list: list[LotFacts] = []
     holdings: dict[str, Decimal] = {}
     shares: dict[str, Decimal] = {}
     by_symbol: dict[str, tuple[LotFacts, ...]] = {}
-    start = 0
-    n = len(keyed)
-    while start < n:  # the lots of one symbol are contiguous
-        symbol = keyed[start][0]
-        end = start + 1
-        while end < n and keyed[end][0] == symbol:
-            end += 1
-        run = facts_list[start:end]
+    for symbol in sorted(per_symbol):  # the book's lots: symbol order, each symbol's lots in tax order
+        price, keyed = per_symbol[symbol]
+        keyed.sort()  # lot ids are unique: the facts themselves are never compared
+        run = tuple([row[3] for row in keyed])
         value = count = ZERO
         for f in run:
-            value = value + f.lot.shares * f.price
-            count = count + f.lot.shares
-        holdings[symbol], shares[symbol], by_symbol[symbol] = value, count, tuple(run)
-        start = end
+            lot_shares = f[0].shares
+            value = value + lot_shares * price
+            count = count + lot_shares
+        holdings[symbol], shares[symbol], by_symbol[symbol] = value, count, run
+        facts_list += run
     total = account.cash + sum(holdings.values(), ZERO)
     if total <= 0:
         raise InvalidAccountError("the account has no value")
@@ -249,7 +243,7 @@ def build_book(
         target=target,
         by_symbol=by_symbol,
         classes=classes,
-        facts_by_id={f.lot.lot_id: f for f in facts_list},
+        facts_by_id=by_id,
         values_by_class=class_values,
         held_by_class=held_values,
     )

@@ -69,7 +69,10 @@ def _harvestable(book: Book, symbols: list[str], options: PlanOptions, round_tri
         if symbol in excluded:
             continue
         for f in book.by_symbol.get(symbol, ()):
-            if f.cost_per_share / f.price + round_trip < 0:
+            cost = f.cost_per_share
+            # a lot that costs tax (or nothing) never pays for a round trip (which costs >= 0): the
+            # division only for losses
+            if cost < ZERO and cost / f.price + round_trip < 0:
                 total += f.value
     return total
 
@@ -94,8 +97,10 @@ def choose_directions(book: Book, options: PlanOptions, tax: TaxInputs | None) -
     out = Directions(goals=goals, blocked=blocked)
     round_trip = 2 * options.costs.rate
     held_by_class: dict[str, list[str]] = {}
+    classes = book.classes  # every held symbol
     for s in book.holdings:
-        held_by_class.setdefault(book.class_of(s), []).append(s)
+        held_by_class.setdefault(classes[s], []).append(s)
+    group_of = {s: sec.identical_group(s) for s in book.holdings}
     for cls in book.target:
         held = held_by_class.get(cls, [])
         delta = goals[cls] - values[cls]
@@ -106,14 +111,14 @@ def choose_directions(book: Book, options: PlanOptions, tax: TaxInputs | None) -
             continue
         groups: dict[str, list[str]] = {}
         for s in held:
-            groups.setdefault(sec.identical_group(s), []).append(s)
+            groups.setdefault(group_of[s], []).append(s)
         harvestable = {g: _harvestable(book, members, options, round_trip) for g, members in groups.items()}
         harvest = {g for g, value in harvestable.items() if value > 0}
         loss_value = sum(harvestable.values(), ZERO)
         shrink_all = delta < 0 and loss_value < -delta
         sell_groups = set(groups) if shrink_all else harvest
-        sells = [s for s in held if sec.identical_group(s) in sell_groups]
-        buys = [s for s in held if sec.identical_group(s) not in sell_groups and s not in blocked]
+        sells = [s for s in held if group_of[s] in sell_groups]
+        buys = [s for s in held if group_of[s] not in sell_groups and s not in blocked]
         if not buys and (delta > 0 or sells) and not shrink_all:
             buys = [s for s in buy_candidates(book, cls, blocked=blocked, sold_groups=sell_groups) if s not in held]
             if not buys and delta > 0:
@@ -126,8 +131,12 @@ def choose_directions(book: Book, options: PlanOptions, tax: TaxInputs | None) -
             out.warnings.append(_no_candidate_warning(book, cls, options, blocked))
         scale = goals[cls] / values[cls] if delta < 0 and values[cls] > 0 else Decimal(1)
         for s in held:
-            out.sign[s] = -1 if s in sells else 0
-            out.wstar[s] = book.holdings[s] * (scale if s in sells else 1)
+            if s in sells:
+                out.sign[s] = -1
+                out.wstar[s] = book.holdings[s] * scale
+            else:  # times 1: the same Decimal (a holding has at most the context's digits)
+                out.sign[s] = 0
+                out.wstar[s] = book.holdings[s]
         split = split_buy(book, buys, max(delta, ZERO))
         for s in buys:
             out.sign[s] = 1

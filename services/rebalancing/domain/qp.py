@@ -41,6 +41,7 @@ from .model import Covariance, PlanOptions
 __all__ = ["CLASSES", "QPData", "build_qp"]
 
 CLASSES = ("equity", "bond", "reit", "commodity", CASH)
+_CLASS_INDEX = {c: i for i, c in enumerate(CLASSES)}
 INF = np.inf
 _CLASS_VOL = 0.2
 _IDIO_VOL = 0.1
@@ -101,14 +102,32 @@ def _f(x: Decimal) -> float:
     return float(x)
 
 
-def _rate_floats(lots: tuple[LotFacts, ...]) -> FloatArray:
-    """Per lot, its tax cost per dollar of gain: the lot's rate, or minus its term's rate for a washed
-    loss (whose cost is the saving it forfeits, see :attr:`~.book.LotFacts.cost_per_share`)."""
-    out = np.fromiter([float(f.rate) for f in lots], dtype=float, count=len(lots))
-    for k in [k for k, f in enumerate(lots) if f.washed]:
+def _lot_floats(lots: tuple[LotFacts, ...]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per lot, in one pass: its shares, its cost basis and its tax cost per dollar of gain (the lot's
+    rate, or minus its term's rate for a washed loss, whose cost is the saving it forfeits, see
+    :attr:`~.book.LotFacts.cost_per_share`), as floats. ``float()`` per Decimal (the same floats as
+    numpy's own conversion, at 2/3 of its cost); a book's lots share two or three rate objects, each
+    converted once."""
+    shares: list[float] = []
+    basis: list[float] = []
+    rates: list[float] = []
+    add_shares, add_basis, add_rate = shares.append, basis.append, rates.append
+    rate_floats: dict[Decimal, float] = {}
+    washed = []
+    for k, (lot, _, _, _, rate, is_washed, _) in enumerate(lots):
+        add_shares(float(lot.shares))
+        add_basis(float(lot.cost_basis))
+        x = rate_floats.get(rate)
+        if x is None:
+            x = rate_floats[rate] = float(rate)
+        add_rate(x)
+        if is_washed:
+            washed.append(k)
+    out = np.array(rates, dtype=float)
+    for k in washed:
         f = lots[k]
         out[k] = float(f.cost_per_share / f.gain_per_share)
-    return out
+    return np.array(shares, dtype=float), np.array(basis, dtype=float), out
 
 
 _FACTORED_MAX = 8
@@ -181,7 +200,10 @@ def build_qp(
     zero = Decimal(0)
     w0 = np.array([float(book.holdings.get(s, zero)) / V for s in symbols])
     wstar = np.array([float(wstar_values.get(s, zero)) / V for s in symbols])
-    sec_class = np.array([CLASSES.index(book.class_of(s)) for s in symbols], dtype=np.int64)
+    classes = book.classes  # every held symbol; the others from the securities master
+    sec_class = np.array(
+        [_CLASS_INDEX[classes[s] if s in classes else book.class_of(s)] for s in symbols], dtype=np.int64
+    )
     cap = INF if options.max_trade_amount is None else _f(options.max_trade_amount) / V
     ub_b = np.array([cap if directions[s] > 0 and s not in blocked_buy else 0.0 for s in symbols])
     d_cap = np.full(N, cap)
@@ -190,12 +212,12 @@ def build_qp(
     # numbers are computed with numpy from the lots' shares, basis and their security's price
     lots = book.lots
     index = {s: i for i, s in enumerate(symbols)}
-    lot_sec = np.array([index[f.lot.symbol] for f in lots], dtype=np.int64)
+    by_symbol = book.by_symbol  # the book's lots are these runs, one per symbol, in this order
+    lot_sec = np.repeat(
+        np.array([index[s] for s in by_symbol], dtype=np.int64), [len(run) for run in by_symbol.values()]
+    )
     price = np.array([float(book.prices[s]) if s in book.holdings else 1.0 for s in symbols])[lot_sec]
-    # float() per Decimal, then one array: the same floats as numpy's own conversion, at 2/3 of its cost
-    lot_shares = np.fromiter([float(f.lot.shares) for f in lots], dtype=float, count=len(lots))
-    basis = np.fromiter([float(f.lot.cost_basis) for f in lots], dtype=float, count=len(lots))
-    rates = _rate_floats(lots)
+    lot_shares, basis, rates = _lot_floats(lots)
     gain = (price - basis / lot_shares) / price  # gain per dollar sold
     tax = gain * rates  # tax per dollar sold (see LotFacts.cost_per_share)
     excluded = options.exclude_symbols
