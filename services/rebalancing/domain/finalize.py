@@ -26,7 +26,7 @@ from .intent import Intent
 from .lots import shares_for_dollars
 from .model import PlanOptions, TaxInputs
 from .plan import RebalancePlan, Trade, TradeAction, lot_sale, trade
-from .reasons import drift_phrase, kept_phrase, lot_part, tax_phrase
+from .reasons import drift_phrase, sell_reason
 
 __all__ = ["finalize"]
 
@@ -372,14 +372,11 @@ def finalize(
     for symbol in symbols:
         price = book.prices[symbol]
         sales = []
-        lot_parts = []  # lots_phrase(sales), built in the same pass
         shares = gain = est = ZERO
         for (lot, _, term, gain_per_share, rate, _, _), s in sells[symbol]:
             lot_gain = gain_per_share * s
             lot_tax = lot_gain * rate
-            lot_id = lot.lot_id
-            sales.append(lot_sale(lot_id, s, lot_gain, term))
-            lot_parts.append(lot_part(lot_id, s, lot_gain, term))
+            sales.append(lot_sale(lot.lot_id, s, lot_gain, term))
             shares = shares + s
             gain = gain + lot_gain
             est = est + lot_tax
@@ -390,14 +387,14 @@ def finalize(
         if phrase is None:
             phrase = drift[cls] = drift_phrase(cls, before, after, target)
         why = purpose.get(symbol)
-        parts = [why, phrase] if why else [phrase]
-        parts += ["sells lots " + ", ".join(lot_parts), tax_phrase(gain, est, taxable)]
+        kept: tuple[str, ...] = ()
         if symbol in washed:
             sold_ids = {lot.lot_id for lot in sales}
-            kept = [f.lot_id for f in book.lots_of(symbol) if f.washed and f.lot_id not in sold_ids]
-            if kept:
-                parts.append(kept_phrase(kept))
-        trades.append(trade(symbol, TradeAction.SELL, shares, price, shares * price, tuple(sales), "; ".join(parts)))
+            kept = tuple(f.lot_id for f in book.lots_of(symbol) if f.washed and f.lot_id not in sold_ids)
+        lots = tuple(sales)
+        # the text (every lot's phrase, the tax phrase) is built when the reason is first read
+        reason = sell_reason((why, phrase) if why else (phrase,), lots, gain, est, taxable, kept)
+        trades.append(trade(symbol, TradeAction.SELL, shares, price, shares * price, lots, reason))
     if not in_order:
         total_gain, total_tax = rep.gain(), rep.tax()
     for symbol in sorted(rep.buys):

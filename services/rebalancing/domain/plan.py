@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from shared.holding_period import Term
 from shared.money import cents
 
-__all__ = ["LotSale", "RebalancePlan", "Trade", "TradeAction", "lot_sale", "trade"]
+__all__ = ["DeferredText", "LotSale", "RebalancePlan", "Trade", "TradeAction", "lot_sale", "trade"]
 
 
 class TradeAction(StrEnum):
@@ -47,9 +47,20 @@ def lot_sale(lot_id: str, shares: Decimal, gain: Decimal, term: Term) -> LotSale
     return sale
 
 
+class DeferredText(Protocol):
+    """Text built when first read: see :attr:`Trade.reason`."""
+
+    def render(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Trade:
-    """One order: ``value = shares * price`` in dollars; ``lots`` only for sells."""
+    """One order: ``value = shares * price`` in dollars; ``lots`` only for sells.
+
+    ``reason`` is a string. The planner may hand over a :class:`DeferredText` instead (a sell's reason
+    names every lot it sells, the most costly text of a plan to build): it is rendered on the first read
+    of ``reason`` and kept, so ``reason``, equality, hashing, ``repr``, pickling and
+    ``dataclasses.replace`` all see the same string as if it had been built up front."""
 
     symbol: str
     action: TradeAction
@@ -64,8 +75,25 @@ class Trade:
         return sum((lot.gain for lot in self.lots), Decimal(0))
 
 
-_trade_setters = tuple(
-    Trade.__dict__[name].__set__ for name in ("symbol", "action", "shares", "price", "value", "lots", "reason")
+_reason_slot = Trade.__dict__["reason"]  # the slot's own descriptor, before the property replaces it
+_get_reason, _set_reason = _reason_slot.__get__, _reason_slot.__set__
+
+
+def _read_reason(self: Trade) -> str:
+    text = _get_reason(self, Trade)
+    if not isinstance(text, str):  # deferred: rendered once, then kept
+        text = text.render()
+        _set_reason(self, text)
+    return text
+
+
+# the frozen dataclass's __init__ and __setstate__ set fields through object.__setattr__, which calls
+# this property's setter (the slot's); assignments from outside still raise FrozenInstanceError
+setattr(Trade, "reason", property(_read_reason, _set_reason, doc="Why the trade: what a person reads."))  # noqa: B010
+
+_trade_setters = (
+    *(Trade.__dict__[name].__set__ for name in ("symbol", "action", "shares", "price", "value", "lots")),
+    _set_reason,
 )
 
 
@@ -76,10 +104,10 @@ def trade(
     price: Decimal,
     value: Decimal,
     lots: tuple[LotSale, ...],
-    reason: str,
+    reason: str | DeferredText,
 ) -> Trade:
     """``Trade(symbol=..., ..., reason=...)`` at 2/5 of the cost, as :func:`lot_sale`: the planner makes
-    one per trade on every plan; the object is the same."""
+    one per trade on every plan; the object is the same. ``reason`` may be deferred (see :class:`Trade`)."""
     made: Trade = _new(Trade)
     set_symbol, set_action, set_shares, set_price, set_value, set_lots, set_reason = _trade_setters
     set_symbol(made, symbol)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from shared.holding_period import Term
 from shared.money import CENT, cents
 
 from .plan import LotSale
 
-__all__ = ["drift_phrase", "kept_phrase", "lot_part", "lots_phrase", "tax_phrase"]
+__all__ = ["SellReason", "drift_phrase", "kept_phrase", "lot_part", "lots_phrase", "sell_reason", "tax_phrase"]
 
 
 def _pts(value: Decimal) -> str:
@@ -65,3 +66,36 @@ def kept_phrase(lot_ids: Sequence[str]) -> str:
     """Why loss lots were left alone: a recent household purchase would wash their loss."""
     which = ", ".join(lot_ids)
     return f"keeps {which}: a household purchase in the last 30 days would wash its loss"
+
+
+class SellReason(NamedTuple):
+    """A sell's reason, rendered when first read (a :class:`~.plan.DeferredText`, see
+    :attr:`~.plan.Trade.reason`): ``head`` (its purpose and drift phrases), the lots it sells, the tax
+    phrase of their ``gain`` and ``tax``, and the washed loss lots it ``kept``. A named tuple: the
+    planner makes one per sell on every plan, and building the text (every lot's phrase) costs more
+    than the rest of the trade; :meth:`render` gives exactly the text built up front before."""
+
+    head: tuple[str, ...]
+    lots: tuple[LotSale, ...]
+    gain: Decimal
+    tax: Decimal
+    taxable: bool
+    kept: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        parts = [*self.head, lots_phrase(self.lots), tax_phrase(self.gain, self.tax, self.taxable)]
+        if self.kept:
+            parts.append(kept_phrase(self.kept))
+        return "; ".join(parts)
+
+
+_new_tuple = tuple.__new__
+
+
+def sell_reason(
+    head: tuple[str, ...], lots: tuple[LotSale, ...], gain: Decimal, tax: Decimal, taxable: bool, kept: tuple[str, ...]
+) -> SellReason:
+    """``SellReason(head, lots, gain, tax, taxable, kept)`` without the named tuple's Python-level
+    ``__new__`` (one per sell on every plan)."""
+    reason: SellReason = _new_tuple(SellReason, (head, lots, gain, tax, taxable, kept))
+    return reason
