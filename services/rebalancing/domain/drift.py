@@ -16,6 +16,7 @@ from .model import Band, PlanOptions, RebalanceMode, RebalanceTo
 
 __all__ = [
     "allocation",
+    "any_out_of_band",
     "class_goals",
     "deviations",
     "needs_rebalancing",
@@ -45,9 +46,14 @@ def out_of_band(current: Mapping[str, Decimal], target: Mapping[str, Decimal], b
     return {c: abs(d) > band.width(target.get(c, ZERO)) for c, d in devs.items()}
 
 
+def any_out_of_band(devs: Mapping[str, Decimal], target: Mapping[str, Decimal], band: Band) -> bool:
+    """True when any of the deviations ``devs`` (see :func:`deviations`) lies outside its band."""
+    return any(abs(d) > band.width(target.get(c, ZERO)) for c, d in devs.items())
+
+
 def needs_rebalancing(current: Mapping[str, Decimal], target: Mapping[str, Decimal], band: Band) -> bool:
     """True when any class is outside its band."""
-    return any(out_of_band(current, target, band).values())
+    return any_out_of_band(deviations(current, target), target, band)
 
 
 def _edge(current: Decimal, target: Decimal, width: Decimal) -> Decimal:

@@ -20,7 +20,7 @@ from decimal import ROUND_CEILING, Decimal
 from shared.money import ZERO, floor_shares
 
 from .book import CASH, Book, LotFacts
-from .drift import allocation, deviations, needs_rebalancing
+from .drift import allocation, any_out_of_band, deviations
 from .errors import WithdrawalError
 from .intent import Intent
 from .lots import shares_for_dollars
@@ -231,6 +231,8 @@ class _Repair:
 
     def drop_small(self) -> None:
         """Drop trades below ``min_trade`` (or the improvement threshold), after any scaling."""
+        if self.options.min_trade <= 0 and self.options.improvement_threshold <= 0:
+            return  # nothing is small: every trade's value is positive
         for symbol in sorted(self.sells):
             if self.small(self.sell_value(symbol)):
                 del self.sells[symbol]
@@ -408,11 +410,12 @@ def finalize(
         parts = [why, phrase] if why else [phrase]
         parts.append(f"buys {shares!s} sh at ${price!s}")  # str: the same text, cheaper
         trades.append(trade(symbol, TradeAction.BUY, shares, price, shares * price, (), "; ".join(parts)))
+    devs = deviations(before, target)
     return RebalancePlan(
         account_id=book.account.account_id,
         mode=options.mode.value,
-        needs_rebalancing=needs_rebalancing(before, target, options.band),
-        deviations=deviations(before, target),
+        needs_rebalancing=any_out_of_band(devs, target, options.band),
+        deviations=devs,
         trades=tuple(trades),
         estimated_tax=total_tax if taxable else ZERO,
         realized_gain=total_gain,

@@ -99,6 +99,8 @@ class Band:
     relative: Decimal | None = None
 
     def width(self, target_points: Decimal) -> Decimal:
+        if self.relative is None and self.absolute is not None:
+            return self.absolute  # the usual band: min() of one width
         widths = []
         if self.absolute is not None:
             widths.append(self.absolute)

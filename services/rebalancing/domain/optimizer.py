@@ -198,17 +198,18 @@ def optimizer_intent(
     for i in np.flatnonzero(per_security >= 0.01).tolist():
         symbol = symbols[i]
         dollars = Decimal(repr(per_list[i]))
-        left = (dollars / prices[symbol]).quantize(quantum, rounding=ROUND_HALF_UP)  # see round_shares
+        left = (dollars / prices[symbol]).quantize(quantum, ROUND_HALF_UP)  # see round_shares
         if held[symbol] < left:
             left = held[symbol]
         for f in by_symbol[symbol]:  # tax order, as sell_from_lots
-            if left <= 0:
+            if left <= ZERO:
                 break
-            take = f.lot.shares
+            lot = f[0]
+            take = lot.shares
             if left < take:
                 take = left
-            if take > 0:
-                lot_id = f.lot.lot_id
-                sell_lots[lot_id] = sell_lots.get(lot_id, ZERO) + take
+            if take > ZERO:
+                # each lot once, into an empty intent: ``ZERO +`` as the sum of the lot's sells would be
+                sell_lots[lot.lot_id] = ZERO + take
                 left -= take
     return intent, name

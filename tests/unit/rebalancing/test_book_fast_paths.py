@@ -65,3 +65,12 @@ def test_trade_is_the_plain_constructor() -> None:
     assert made == Trade(**fields)  # type: ignore[arg-type]
     assert repr(made) == repr(Trade(**fields))  # type: ignore[arg-type]
     assert made.realized_gain == Decimal("-3.5")
+
+
+def test_a_lot_sale_reads_and_prints_as_the_dataclass_did() -> None:
+    sale = LotSale(lot_id="L1", shares=Decimal(10), gain=Decimal("-1.5"), term=Term.LONG)
+    assert repr(sale) == "LotSale(lot_id='L1', shares=Decimal('10'), gain=Decimal('-1.5'), term=<Term.LONG: 'long'>)"
+    assert (sale.lot_id, sale.shares, sale.gain, sale.term) == ("L1", Decimal(10), Decimal("-1.5"), Term.LONG)
+    assert sale == lot_sale("L1", Decimal(10), Decimal("-1.5"), Term.LONG)
+    with pytest.raises(AttributeError):
+        sale.shares = Decimal(1)  # type: ignore[misc]
