@@ -62,9 +62,11 @@ class _Repair:
     def sell_value(self, symbol: str) -> Decimal:
         value = self._sell_values.get(symbol)
         if value is None:
+            rows = self.sells[symbol]
+            price = rows[0][0].price  # every lot of a symbol has the symbol's price
             value = ZERO
-            for f, shares in self.sells[symbol]:
-                value = value + f.price * shares
+            for _, shares in rows:
+                value = value + price * shares
             self._sell_values[symbol] = value
         return value
 
@@ -162,10 +164,12 @@ class _Repair:
         self._sell_values.clear()
         self._sold = None
         cap = self.options.max_trade_amount
+        if cap is None:
+            return
         for symbol in sorted(self.sells):
             price = self.book.price(symbol)
             value = self.sell_value(symbol)
-            if cap is not None and value > cap:
+            if value > cap:
                 self.trim_sell_tail(symbol, _ceil((value - cap) / price, self.frac))
                 self.limits.append(f"max_trade_amount ${cap} caps the sale of {symbol}")
 

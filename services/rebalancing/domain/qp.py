@@ -102,19 +102,21 @@ def _f(x: Decimal) -> float:
     return float(x)
 
 
-def _lot_floats(lots: tuple[LotFacts, ...]) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Per lot, in one pass: its shares, its cost basis and its tax cost per dollar of gain (the lot's
+def _lot_floats(lots: tuple[LotFacts, ...]) -> tuple[tuple[str, ...], FloatArray, FloatArray, FloatArray]:
+    """Per lot, in one pass: its id, its shares, its cost basis and its tax cost per dollar of gain (the lot's
     rate, or minus its term's rate for a washed loss, whose cost is the saving it forfeits, see
     :attr:`~.book.LotFacts.cost_per_share`), as floats. ``float()`` per Decimal (the same floats as
     numpy's own conversion, at 2/3 of its cost); a book's lots share two or three rate objects, each
     converted once."""
+    ids: list[str] = []
     shares: list[float] = []
     basis: list[float] = []
     rates: list[float] = []
-    add_shares, add_basis, add_rate = shares.append, basis.append, rates.append
+    add_id, add_shares, add_basis, add_rate = ids.append, shares.append, basis.append, rates.append
     rate_floats: dict[Decimal, float] = {}
     washed = []
     for k, (lot, _, _, _, rate, is_washed, _) in enumerate(lots):
+        add_id(lot.lot_id)
         add_shares(float(lot.shares))
         add_basis(float(lot.cost_basis))
         x = rate_floats.get(rate)
@@ -127,7 +129,7 @@ def _lot_floats(lots: tuple[LotFacts, ...]) -> tuple[FloatArray, FloatArray, Flo
     for k in washed:
         f = lots[k]
         out[k] = float(f.cost_per_share / f.gain_per_share)
-    return np.array(shares, dtype=float), np.array(basis, dtype=float), out
+    return tuple(ids), np.array(shares, dtype=float), np.array(basis, dtype=float), out
 
 
 _FACTORED_MAX = 8
@@ -198,14 +200,31 @@ def build_qp(
     K = len(CLASSES)
     V = _f(book.total)
     zero = Decimal(0)
-    w0 = np.array([float(book.holdings.get(s, zero)) / V for s in symbols])
-    wstar = np.array([float(wstar_values.get(s, zero)) / V for s in symbols])
-    classes = book.classes  # every held symbol; the others from the securities master
-    sec_class = np.array(
-        [_CLASS_INDEX[classes[s] if s in classes else book.class_of(s)] for s in symbols], dtype=np.int64
-    )
     cap = INF if options.max_trade_amount is None else _f(options.max_trade_amount) / V
-    ub_b = np.array([cap if directions[s] > 0 and s not in blocked_buy else 0.0 for s in symbols])
+    excluded = options.exclude_symbols
+    # per security, in one pass: weight now and targeted, class, buy bound, price (1 if not held: no
+    # lot uses it), whether it may be sold
+    holdings, prices = book.holdings, book.prices
+    classes = book.classes  # every held symbol; the others from the securities master
+    w0_list: list[float] = []
+    wstar_list: list[float] = []
+    class_list: list[int] = []
+    ub_b_list: list[float] = []
+    price_list: list[float] = []
+    sellable_list: list[bool] = []
+    for s in symbols:
+        held = holdings.get(s)
+        direction = directions[s]
+        w0_list.append(float(held if held is not None else zero) / V)
+        wstar_list.append(float(wstar_values.get(s, zero)) / V)
+        class_list.append(_CLASS_INDEX[classes[s] if s in classes else book.class_of(s)])
+        ub_b_list.append(cap if direction > 0 and s not in blocked_buy else 0.0)
+        price_list.append(float(prices[s]) if held is not None else 1.0)
+        sellable_list.append(direction < 0 and s not in excluded)
+    w0 = np.array(w0_list, dtype=float)
+    wstar = np.array(wstar_list, dtype=float)
+    sec_class = np.array(class_list, dtype=np.int64)
+    ub_b = np.array(ub_b_list, dtype=float)
     d_cap = np.full(N, cap)
     # the lots, in the book's order: security order, each security's lots in tax order (every held
     # security has a direction, so these are the lots of ``symbols`` in that order); the per-lot
@@ -216,14 +235,12 @@ def build_qp(
     lot_sec = np.repeat(
         np.array([index[s] for s in by_symbol], dtype=np.int64), [len(run) for run in by_symbol.values()]
     )
-    price = np.array([float(book.prices[s]) if s in book.holdings else 1.0 for s in symbols])[lot_sec]
-    lot_shares, basis, rates = _lot_floats(lots)
+    price = np.array(price_list, dtype=float)[lot_sec]
+    lot_ids, lot_shares, basis, rates = _lot_floats(lots)
     gain = (price - basis / lot_shares) / price  # gain per dollar sold
     tax = gain * rates  # tax per dollar sold (see LotFacts.cost_per_share)
-    excluded = options.exclude_symbols
-    sellable = np.array([directions[s] < 0 and s not in excluded for s in symbols], dtype=bool)[lot_sec]
+    sellable = np.array(sellable_list, dtype=bool)[lot_sec]
     ub_s = np.where(sellable, lot_shares * price / V, 0.0)
-    lot_ids = [f.lot.lot_id for f in lots]
     target = np.array([_f(goals[c]) / V for c in CLASSES])
     current = np.bincount(sec_class, weights=w0, minlength=K).astype(float)
     current[CLASSES.index(CASH)] += _f(book.cash) / V
@@ -232,7 +249,7 @@ def build_qp(
     withdraw = _f(options.withdraw_amount)
     return QPData(
         symbols=tuple(symbols),
-        lot_ids=tuple(lot_ids),
+        lot_ids=lot_ids,
         total=V,
         w0=w0,
         wstar=wstar,
