@@ -55,6 +55,13 @@ class Settings(BaseSettings):
         3600.0, gt=0, le=30 * 86_400, description="how long a run waits for approval (at most 30 days)"
     )
     batch_max_in_flight: int = Field(100, ge=1, description="runs of one batch under way at once (pacing)")
+    batch_chunk_size: int = Field(
+        25,
+        ge=1,
+        le=500,
+        description="dry runs of a batch that travel together through every step, one message per step "
+        "(1: each run on its own)",
+    )
     batch_reconcile_seconds: float = Field(10.0, gt=0, description="how often unfinished batches are reconciled")
     run_watchdog_seconds: float = Field(
         10.0, gt=0, description="how often the coordinator looks for runs whose deadline should have fired"

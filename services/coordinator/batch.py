@@ -22,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import msgspec
 from nats.js.kv import KeyValue
@@ -44,14 +45,17 @@ from services.coordinator.domain import (
     PIVOT,
     RetryPolicy,
     build_command,
-    finish_run,
     new_batch,
     released_between,
     unique_accounts,
 )
-from services.coordinator.domain.batch import block_size, park_run
+from services.coordinator.domain.batch import block_size, finish_runs, park_run
+from services.coordinator.domain.chunk import eligible
 from services.coordinator.domain.steps import SERVICE_STEPS
 from services.coordinator.store import TERMINAL, ActiveRun, RunStore
+
+if TYPE_CHECKING:
+    from services.coordinator.chunks import ChunkDriver
 from shared.bus import kv as kvops
 from shared.bus.outgoing import Outgoing
 from shared.bus.runtime import ServiceRuntime
@@ -75,8 +79,10 @@ class BatchDriver:
         start_run: RunStarter,
         runs: RunStoreProvider,
         policy: RetryPolicy | None = None,
+        chunks: ChunkDriver | None = None,
     ) -> None:
         self.runtime = runtime
+        self._chunks = chunks
         self.policy = policy or RetryPolicy()
         self._start_run = start_run
         self._runs = runs
@@ -109,21 +115,28 @@ class BatchDriver:
     async def run_finished(self, run: RunRecord) -> None:
         """Record a finished run in its batch (if it has one) and start the accounts it lets through."""
         batch_id = batch_of_source(run.source)
-        if batch_id is None or run.status not in TERMINAL:
+        if batch_id is not None:
+            await self.runs_finished(batch_id, [run])
+
+    async def runs_finished(self, batch_id: str, runs: Sequence[RunRecord]) -> None:
+        """Record finished runs of one batch (a chunk's, or one run's) in one write; start the accounts they
+        let through. Idempotent: a run already counted changes nothing."""
+        ended = [run for run in runs if run.status in TERMINAL and batch_of_source(run.source) == batch_id]
+        if not ended:
             return
         found = await self._accounts_of(batch_id)
         if found is None:
-            log.warning("run of an unknown batch", batch_id=batch_id, run_id=run.run_id)
+            log.warning("runs of an unknown batch", batch_id=batch_id, run_id=ended[0].run_id)
             return
         accounts, index_of = found
-        index = index_of.get(run.request.account_id)
-        if index is None:
+        indexed = [(index_of[r.request.account_id], r.status) for r in ended if r.request.account_id in index_of]
+        if not indexed:
             return
         now = self.runtime.clock.now()
         bucket = await self.bucket()
         try:
             before, after = await kvops.update_with_retry(
-                bucket, batch_key(batch_id), BatchRecord, lambda b: finish_run(b, index, run.status, now)
+                bucket, batch_key(batch_id), BatchRecord, lambda b: finish_runs(b, indexed, now)
             )
         except KeyError:  # expired with its retention
             return
@@ -193,14 +206,19 @@ class BatchDriver:
         released = [i for i, state in enumerate(record.states) if state in "rw"]
         store = await self._runs()
         missing = []
+        chunked: list[RunRecord] = []
         for index in released:
             run = await store.get(batch_run_id(batch_id, accounts.account_ids[index]))
             if run is None:
                 missing.append(index)
             elif run.status in TERMINAL:
                 await self.run_finished(run)
+            elif run.chunk_id and self._chunks is not None:
+                chunked.append(run)
             elif record.states[index] == "r" and run.current_step == PIVOT and self.policy.in_block(run):
                 await self.run_parked(run)  # parked, but the batch never recorded it (a crash)
+        if chunked and self._chunks is not None:
+            await self._chunks.reconcile(batch_id, chunked)
         await self._start(record, accounts, missing)
         if record.status == "completed":
             await (await self.bucket()).delete(f"{_ACTIVE}{batch_id}")
@@ -255,6 +273,10 @@ class BatchDriver:
             requests.append(
                 RebalanceRequested(run_id=run_id, message_id=run_id, occurred_at=now, request=request, source=source)
             )
+        chunk_size = self.runtime.settings.batch_chunk_size
+        if self._chunks is not None and eligible(record.request.dry_run, record.request.require_approval, chunk_size):
+            await self._chunks.start(record.batch_id, requests)
+            return
         await asyncio.gather(*(self._start_run(r) for r in requests))
 
     async def _accounts_of(self, batch_id: str) -> tuple[BatchAccounts, dict[str, int]] | None:

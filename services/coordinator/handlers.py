@@ -16,6 +16,8 @@ from contracts import (
     BatchRequested,
     Event,
     RebalanceRequested,
+    Report,
+    ResultBundle,
     RunApprovalDecided,
     RunCancelRequested,
     RunRecord,
@@ -28,8 +30,10 @@ from contracts import (
     subjects,
 )
 from services.coordinator.batch import BatchDriver
+from services.coordinator.chunks import ChunkDriver, bundle_problem
 from services.coordinator.domain import (
     PIVOT,
+    SERVICE_STEPS,
     STORED_OUTPUTS,
     Effects,
     ReportInputs,
@@ -97,7 +101,15 @@ class Coordinator:
         self.on_success = on_success or []
         self.on_failure = on_failure or []
         self._store: RunStore | None = None
-        self.batches = BatchDriver(runtime, self.start, self.store, policy)
+        self.chunks = ChunkDriver(
+            runtime,
+            policy,
+            self.store,
+            build_report=self._report_of,
+            finished=self._chunk_runs_finished,
+            dead_letter=self._dead_letter_entry,
+        )
+        self.batches = BatchDriver(runtime, self.start, self.store, policy, chunks=self.chunks)
         self._watchdog: asyncio.Task[None] | None = None
 
     async def store(self) -> RunStore:
@@ -130,6 +142,7 @@ class Coordinator:
         self.runtime.on_startup(self.start_watchdog)
         self.runtime.on_shutdown(self.batches.stop_watch)
         self.runtime.on_shutdown(self.stop_watchdog)
+        self.runtime.on_shutdown(self.chunks.stop)
 
     # ---- message entry points ----------------------------------------------------------------------
     async def _guarded(
@@ -191,8 +204,29 @@ class Coordinator:
         async def act(decoded: object) -> None:
             if isinstance(decoded, Event):
                 await self.handle_event(decoded, body=message.body)
+            elif isinstance(decoded, ResultBundle):
+                await self.chunks.on_results(decoded, message.body)
 
-        await self._guarded(message, (StepFailed, *RESULT_OF), act)
+        await self._guarded(message, (StepFailed, ResultBundle, *RESULT_OF), act)
+
+    async def _dead_letter_entry(self, step: str, body: bytes, reason: str) -> None:
+        """One entry of a result bundle that cannot count (its bundle's other entries do)."""
+        owner = SERVICE_STEPS.get(step, ("coordinator", ""))[0]
+        log.warning("result bundle entry refused", step=step, reason=reason)
+        await dead_letter(self.runtime.broker, subject=subjects.step_results(owner), body=body, reason=reason,
+                          deliveries=1, service="coordinator")  # fmt: skip
+
+    async def _report_of(self, record: RunRecord, now: datetime) -> Report:
+        return build_report(record, await self.report_inputs(record), now)
+
+    async def _chunk_runs_finished(self, batch_id: str, runs: list[RunRecord], new: bool) -> None:
+        """A chunk's runs finished: counted in their batch (idempotent); the metrics and hooks of a run
+        that just finished (``new``), as for a single run."""
+        await self.batches.runs_finished(batch_id, runs)
+        if new:
+            for run in runs:
+                observe_finished_run(run.status, run.report)
+                await self._run_hooks(run)
 
     async def _on_timer_message(self, message: NatsMessage) -> None:
         async def act(decoded: object) -> None:
@@ -293,6 +327,10 @@ class Coordinator:
     async def cancel(self, run_id: str, reason: str) -> None:
         now = self.runtime.clock.now()
         store = await self.store()
+        current = await store.get(run_id)
+        if current is not None and current.chunk_id and current.status not in TERMINAL:
+            await self.chunks.cancel(current.chunk_id, run_id, reason)  # its live state is its chunk's
+            return
         with bind_step(run_id, "cancel"):
             before, after = await store.transition(run_id, lambda r: apply_cancel(r, now, reason))
             if after is not None:
@@ -333,13 +371,16 @@ class Coordinator:
             observe_finished_run(after.status, after.report)
         if after.status != before.status:
             log.info("run status", status=after.status, error=after.error)
-            hooks = self.on_success if after.status == "completed" else self.on_failure
-            if after.status in ("completed", "failed"):
-                for hook in hooks:
-                    try:
-                        await hook(after)
-                    except Exception:
-                        log.exception("run hook failed")
+            await self._run_hooks(after)
+
+    async def _run_hooks(self, record: RunRecord) -> None:
+        if record.status not in ("completed", "failed"):
+            return
+        for hook in self.on_success if record.status == "completed" else self.on_failure:
+            try:
+                await hook(record)
+            except Exception:
+                log.exception("run hook failed")
 
     async def _release(self, record: RunRecord) -> None:
         """The last writes of a finished run, after its effects are published: the account's lock, its
@@ -416,6 +457,7 @@ class Coordinator:
                 await self._resume_run(record, now)
             resumed += 1
         log.info("resumed unfinished runs", count=resumed, finalized=finalized)
+        log.info("resumed unfinished chunks", count=await self.chunks.resume())
 
     async def redrive_overdue(self) -> int:
         """Publish again what every overdue run waits for: a running run unchanged for longer than its
@@ -452,6 +494,7 @@ class Coordinator:
             await asyncio.sleep(self.runtime.settings.run_watchdog_seconds)
             try:
                 await self.redrive_overdue()
+                await self.chunks.watch()
             except Exception as exc:  # the server may be away: the next round tries again
                 log.warning("run watchdog failed", error=f"{type(exc).__name__}: {exc}")
 
@@ -498,6 +541,8 @@ _CARRIES = {
 
 def _message_problem(subject: str, decoded: object, expected: tuple[type, ...]) -> str | None:
     """Why the coordinator cannot act on ``decoded`` received on ``subject``; ``None`` when it can."""
+    if isinstance(decoded, ResultBundle) and ResultBundle in expected:
+        return run_id_problem(decoded.run_id) or bundle_problem(subject, decoded)
     other_fact = subject not in _STEP_EVENT_SUBJECTS and subject.split(".")[1:3] == ["v1", "evt"]
     if other_fact and not isinstance(decoded, (StepFailed, *RESULT_OF)):
         return None  # another fact a service reports on its own subject: not the coordinator's to judge

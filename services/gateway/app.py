@@ -41,6 +41,7 @@ from contracts.queries import (
     ScheduleReply,
 )
 from services.gateway.idempotency import reuse_problem
+from services.gateway.live_runs import read_run
 from services.gateway.responses import (
     ERRORS,
     Accepted,
@@ -196,7 +197,7 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Fas
 
     async def own_run(run_id: str, principal: Principal) -> RunRecord | None:
         """The run, if the caller's tenant started it (else ``None``, as for an unknown run)."""
-        record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), f"run.{run_id}", RunRecord)
+        record = await read_run(await runtime.kv(subjects.KV_RUNS), run_id)
         if record is None or not visible_to(principal, record.request.tenant):
             return None
         return record

@@ -15,14 +15,13 @@ from contracts import (
     BatchAccounts,
     BatchRecord,
     BatchRequested,
-    RunRecord,
     batch_accounts_key,
     batch_key,
-    run_key,
     subjects,
 )
 from contracts.queries import BookQuery, BookReply
 from services.gateway.idempotency import reuse_problem
+from services.gateway.live_runs import read_run
 from services.gateway.responses import ERRORS, BatchAccepted, BatchView
 from services.gateway.schemas import RunOptionsBody
 from services.gateway.security import Principal, principal_of, visible_to
@@ -192,7 +191,7 @@ async def _failures(runtime: ServiceRuntime, record: BatchRecord, accounts: Batc
     runs = await runtime.kv(subjects.KV_RUNS)
     errors = {}
     for run_id in failed:
-        run, _ = await kvops.read(runs, run_key(run_id), RunRecord)
+        run = await read_run(runs, run_id)
         if run is not None and run.error:
             errors[run_id] = run.error
     return errors

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from contracts import Report, RunRecord, run_key, subjects
+from contracts import Report, subjects
+from services.gateway.live_runs import read_run
 from services.gateway.security import Principal, principal_of, visible_to
-from shared.bus import kv as kvops
 from shared.bus.runtime import ServiceRuntime
 from shared.reports import blotter_csv, render_report_html
 
@@ -28,7 +28,7 @@ def reports_router(runtime: ServiceRuntime) -> APIRouter:
 
     async def report_of(run_id: str, principal: Principal) -> Report | JSONResponse:
         """The run's report, or the error to answer: 404 unknown run (or another tenant's), 409 not completed yet."""
-        record, _ = await kvops.read(await runtime.kv(subjects.KV_RUNS), run_key(run_id), RunRecord)
+        record = await read_run(await runtime.kv(subjects.KV_RUNS), run_id)
         if record is None or not visible_to(principal, record.request.tenant):
             return _error(404, f"unknown run {run_id!r}")
         if record.status != "completed" or record.report is None:

@@ -25,6 +25,7 @@ __all__ = [
     "FINISHED_STATES",
     "block_size",
     "finish_run",
+    "finish_runs",
     "new_batch",
     "park_run",
     "released_between",
@@ -67,6 +68,15 @@ def finish_run(record: BatchRecord, index: int, status: RunStatus, now: datetime
         return None
     states = record.states[:index] + state + record.states[index + 1 :]
     return _release(msgspec.structs.replace(record, states=states, updated_at=now), now)
+
+
+def finish_runs(record: BatchRecord, ended: list[tuple[int, RunStatus]], now: datetime) -> BatchRecord | None:
+    """:func:`finish_run` for many runs at once (a chunk's); ``None`` when nothing changes."""
+    changed: BatchRecord | None = None
+    for index, status in ended:
+        after = finish_run(changed or record, index, status, now)
+        changed = after or changed
+    return changed
 
 
 def park_run(record: BatchRecord, index: int, now: datetime) -> BatchRecord | None:

@@ -1,0 +1,288 @@
+"""Chunks: a batch's dry runs driven together, each run exactly as it would run alone.
+
+The equivalence test drives a chunk and the same runs one by one with the same answers and compares every
+run's final record; the others pin what travels (one bundle per step, no timer messages), failure
+isolation, deadlines and retries without timers, and which entries of a result bundle count.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import msgspec
+import pytest
+
+from contracts import (
+    BatchRecord,
+    ChunkRecord,
+    CommandBundle,
+    LoadPortfolio,
+    RebalanceRequest,
+    RebalanceRequested,
+    ResultBundle,
+    RunRecord,
+    StepFailed,
+    decode,
+    encode,
+    subjects,
+)
+from services.coordinator.chunks import _entry_problem, bundle_problem
+from services.coordinator.domain import ReportInputs, apply_report, apply_result, build_report, start_run
+from services.coordinator.domain.batch import finish_runs
+from services.coordinator.domain.chunk import (
+    apply_due_timers,
+    apply_events,
+    chunk_effects,
+    chunk_id_of,
+    eligible,
+    is_quiet,
+    next_due,
+    output_key,
+    resume_pairs,
+    start_chunk,
+    with_output,
+)
+from tests.unit.coordinator.helpers import NOW, POLICY, Scenario, at, failure, result
+
+SCENARIOS = {
+    "a-taxable": Scenario(dry_run=True),
+    "b-ira": Scenario(dry_run=True, account_type="ira"),
+    "c-balanced": Scenario(dry_run=True, needs_rebalancing=False, with_trades=False),
+}
+
+
+def _requested(account: str) -> RebalanceRequested:
+    request = RebalanceRequest(account_id=account, dry_run=True)
+    run_id = f"run-{account}"
+    return RebalanceRequested(run_id=run_id, message_id=run_id, occurred_at=NOW, request=request, source="batch:b1")
+
+
+def _chunk(accounts: list[str] | None = None) -> ChunkRecord:
+    accounts = accounts or list(SCENARIOS)
+    return start_chunk(chunk_id_of("b1", accounts), "b1", [_requested(a) for a in accounts], NOW)
+
+
+def _scenario(run: RunRecord) -> Scenario:
+    return SCENARIOS[run.request.account_id]
+
+
+def _bundles(chunk: ChunkRecord, pairs: list[tuple[RunRecord | None, RunRecord]]) -> dict[str, CommandBundle]:
+    messages, _ = chunk_effects(chunk, pairs, NOW, POLICY)
+    return {m.message.step: m.message for m in messages if isinstance(m.message, CommandBundle)}
+
+
+def _report(run: RunRecord) -> RunRecord:
+    report = build_report(run, ReportInputs(), NOW)
+    after = apply_report(run, report, NOW)
+    assert after is not None
+    return after
+
+
+def _drive_chunk(chunk: ChunkRecord) -> ChunkRecord:
+    """Answer every step of every run until each run is quiet (reports built as the driver builds them)."""
+    for _ in range(20):
+        waiting = [r for r in chunk.runs if not is_quiet(r)]
+        if not waiting:
+            return chunk
+        events = []
+        for run in waiting:
+            if run.current_step == "generate-report":
+                chunk = msgspec.structs.replace(
+                    chunk, runs=[_report(r) if r.run_id == run.run_id else r for r in chunk.runs]
+                )
+                continue
+            step = run.current_step or "send-notifications"
+            events.append(result(run, step, _scenario(run)))
+        chunk, _ = apply_events(chunk, events, NOW, POLICY)
+    raise AssertionError("the chunk never finished")
+
+
+def _drive_alone(run: RunRecord) -> RunRecord:
+    for _ in range(20):
+        if is_quiet(run):
+            return run
+        if run.current_step == "generate-report":
+            run = _report(run)
+            continue
+        after = apply_result(run, result(run, run.current_step or "send-notifications", _scenario(run)), NOW)
+        assert after is not None
+        run = after
+    raise AssertionError("the run never finished")
+
+
+def test_each_run_of_a_chunk_ends_exactly_as_it_would_alone() -> None:
+    chunk = _drive_chunk(_chunk())
+    for run in chunk.runs:
+        alone = _drive_alone(start_run(_requested(run.request.account_id), NOW))
+        assert msgspec.structs.replace(run, chunk_id="") == alone
+    statuses = {r.request.account_id: (r.status, r.should_rebalance) for r in chunk.runs}
+    assert statuses == {
+        "a-taxable": ("completed", True),
+        "b-ira": ("completed", True),
+        "c-balanced": ("completed", False),
+    }
+
+
+def test_a_new_chunk_sends_one_bundle_with_every_run_s_first_command_and_no_timer() -> None:
+    chunk = _chunk()
+    messages, reports = chunk_effects(chunk, resume_pairs(chunk), NOW, POLICY)
+    assert reports == [] and len(messages) == 1
+    (message,) = messages
+    assert message.subject == subjects.PORTFOLIO_LOAD and message.msg_id == message.message.message_id
+    bundle = message.message
+    assert isinstance(bundle, CommandBundle) and bundle.run_id == chunk.chunk_id and bundle.step == "load-portfolio"
+    commands = [decode(bytes(raw)) for raw in bundle.commands]
+    assert all(isinstance(c, LoadPortfolio) for c in commands)
+    assert sorted(c.run_id for c in commands) == ["run-a-taxable", "run-b-ira", "run-c-balanced"]
+    assert {c.account_id for c in commands} == set(SCENARIOS)  # type: ignore[attr-defined]
+    # derived from the state: published again after a restart, it is the same message (JetStream drops it)
+    again = chunk_effects(chunk, resume_pairs(chunk), at(5), POLICY)[0][0]
+    assert again.msg_id == message.msg_id
+
+
+def test_the_chunk_id_depends_on_its_members_only() -> None:
+    assert chunk_id_of("b1", ["a", "b"]) == chunk_id_of("b1", ["a", "b"])
+    assert len({chunk_id_of("b1", ["a", "b"]), chunk_id_of("b1", ["a"]), chunk_id_of("b2", ["a", "b"])}) == 3
+    assert eligible(True, False, 25) and not eligible(False, False, 25)
+    assert not eligible(True, True, 25) and not eligible(True, False, 1)
+
+
+def test_a_step_s_results_move_only_the_runs_they_answer() -> None:
+    chunk = _chunk()
+    a, b, c = chunk.runs
+    after, changes = apply_events(chunk, [result(a, "load-portfolio"), result(c, "load-portfolio")], NOW, POLICY)
+    assert set(changes) == {a.run_id, c.run_id}
+    assert [r.current_step for r in after.runs] == ["fetch-market-data", "load-portfolio", "fetch-market-data"]
+    bundles = _bundles(after, list(changes.values()))
+    assert set(bundles) == {"fetch-market-data"}
+    assert sorted(decode(bytes(x)).run_id for x in bundles["fetch-market-data"].commands) == [a.run_id, c.run_id]
+    # the same results again (a redelivered bundle), a run of another chunk, a stale attempt: nothing changes
+    stranger = msgspec.structs.replace(result(a, "load-portfolio"), run_id="run-elsewhere")
+    again, none = apply_events(
+        after, [result(a, "load-portfolio"), stranger, result(b, "load-portfolio", attempt=2)], NOW, POLICY
+    )
+    assert none == {} and again is after
+
+
+def test_a_run_that_fails_fails_alone_and_its_notification_travels_in_a_bundle() -> None:
+    chunk = _chunk()
+    a, b, c = chunk.runs
+    after, changes = apply_events(
+        chunk,
+        [result(a, "load-portfolio"), failure(b, "load-portfolio", retryable=False), result(c, "load-portfolio")],
+        NOW,
+        POLICY,
+    )
+    runs = {r.run_id: r for r in after.runs}
+    assert runs[b.run_id].status == "failed" and runs[b.run_id].failed_step == "load-portfolio"
+    assert runs[a.run_id].status == runs[c.run_id].status == "running"
+    bundles = _bundles(after, list(changes.values()))
+    assert set(bundles) == {"fetch-market-data", "send-notifications"}
+    assert [decode(bytes(x)).run_id for x in bundles["send-notifications"].commands] == [b.run_id]
+
+
+def test_deadlines_and_retries_are_checked_without_timer_messages() -> None:
+    chunk = _chunk(["a-taxable", "b-ira"])
+    a, b = chunk.runs
+    chunk, _ = apply_events(chunk, [result(a, "load-portfolio")], at(1), POLICY)
+    assert next_due(chunk, POLICY) == NOW + timedelta(seconds=POLICY.timeout_seconds)  # b's deadline
+    unchanged, none = apply_due_timers(chunk, at(29), POLICY)
+    assert none == {} and unchanged is chunk
+    timed_out, changes = apply_due_timers(chunk, at(30), POLICY)
+    assert set(changes) == {b.run_id}
+    late = {r.run_id: r for r in timed_out.runs}[b.run_id]
+    assert late.step("load-portfolio").status == "retrying" and "timed out" in (late.step("load-portfolio").error or "")
+    assert _bundles(timed_out, list(changes.values())) == {}  # waits for its retry time, sends nothing
+    retry_at = next_due(timed_out, POLICY)
+    assert retry_at == at(30) + timedelta(seconds=POLICY.delay_after(1))
+    retried, changes = apply_due_timers(timed_out, retry_at, POLICY)
+    bundle = _bundles(retried, list(changes.values()))["load-portfolio"]
+    (command,) = [decode(bytes(x)) for x in bundle.commands]
+    assert command.run_id == b.run_id and command.attempt == 2  # type: ignore[attr-defined]
+
+
+def test_a_finished_run_waits_for_its_notification_then_is_quiet() -> None:
+    chunk = _drive_chunk(_chunk(["a-taxable"]))
+    assert all(is_quiet(r) for r in chunk.runs) and next_due(chunk, POLICY) is None
+    (run,) = chunk.runs
+    waiting = msgspec.structs.replace(
+        run,
+        steps=[
+            msgspec.structs.replace(s, status="running") if s.name == "send-notifications" else s for s in run.steps
+        ],
+    )
+    assert not is_quiet(waiting)
+    assert next_due(msgspec.structs.replace(chunk, runs=[waiting]), POLICY) is not None  # it cannot hang forever
+
+
+def test_an_output_is_referenced_only_when_a_result_in_it_was_accepted() -> None:
+    chunk = _chunk()
+    a = chunk.runs[0]
+    key = output_key(chunk.chunk_id, "load-portfolio", "m1")
+    assert key.startswith(f"{chunk.chunk_id}.load-portfolio.") and key != output_key(
+        chunk.chunk_id, "load-portfolio", "m2"
+    )
+    after, changes = apply_events(chunk, [result(a, "load-portfolio")], NOW, POLICY)
+    noted = with_output(after, "load-portfolio", key, changes)
+    assert noted.outputs == {"load-portfolio": [key]}
+    assert with_output(noted, "load-portfolio", key, changes) is noted  # once
+    failed, changes = apply_events(chunk, [failure(a, "load-portfolio", retryable=True)], NOW, POLICY)
+    assert with_output(failed, "load-portfolio", key, changes).outputs == {}
+    # the later steps' bundles name it
+    later = _bundles(noted, [(chunk.runs[0], noted.runs[0])])["fetch-market-data"]
+    assert later.inputs == {"load-portfolio": [key]}
+
+
+def test_a_batch_counts_a_chunk_s_ends_in_one_change_and_once() -> None:
+    record = BatchRecord(
+        batch_id="b1", status="running", request=RebalanceRequest(account_id="a", dry_run=True),
+        states="rrrp", max_in_flight=3, created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
+    after = finish_runs(record, [(0, "completed"), (2, "failed")], at(1))
+    assert after is not None and after.states == "crfr"
+    assert finish_runs(after, [(0, "completed"), (2, "failed")], at(2)) is None
+
+
+def _bundle(service: str, step: str, entries: list[object]) -> ResultBundle:
+    return ResultBundle(
+        run_id="chunk-1", message_id="chunk-1:x:results", occurred_at=NOW, step=step, service=service,
+        results=[msgspec.Raw(encode(e)) for e in entries],
+    )  # fmt: skip
+
+
+def test_a_result_bundle_counts_only_from_the_service_that_owns_its_step() -> None:
+    run = _chunk().runs[0]
+    good = _bundle("portfolio", "load-portfolio", [result(run, "load-portfolio")])
+    assert bundle_problem(subjects.step_results("portfolio"), good) is None
+    assert "portfolio" in (bundle_problem(subjects.step_results("tax"), good) or "")
+    forged = _bundle("tax", "load-portfolio", [])
+    assert bundle_problem(subjects.step_results("portfolio"), forged) is not None
+    assert bundle_problem(subjects.step_results("portfolio"), _bundle("portfolio", "nope", [])) is not None
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("other-step", "holds a result of"),
+        ("wrong-service-failure", "comes from portfolio"),
+        ("not-a-result", "is not a step result"),
+    ],
+)
+def test_an_entry_that_does_not_answer_its_bundle_s_step_is_refused(entry: str, problem: str) -> None:
+    run = _chunk().runs[0]
+    bundle = _bundle("portfolio", "load-portfolio", [])
+    wrong = {
+        "other-step": result(run, "tax-context"),
+        "wrong-service-failure": StepFailed(
+            run_id=run.run_id,
+            message_id="m",
+            occurred_at=NOW,
+            step="load-portfolio",
+            service="tax",
+            error="x",
+            retryable=False,
+        ),
+        "not-a-result": _requested("a-taxable"),
+    }[entry]
+    assert problem in (_entry_problem(bundle, wrong) or "")
+    assert _entry_problem(bundle, result(run, "load-portfolio")) is None
