@@ -90,6 +90,9 @@ class BatchRecord(Value, frozen=True, kw_only=True, rename="camel"):
     updated_at: datetime
     finished_at: datetime | None = None
     source: str = "bus"
+    release_step: int = 1
+    """How many accounts are released together (a chunk's size when the runs travel in chunks): the next
+    ones wait until that many can go, or all that are left."""
 
     @property
     def total(self) -> int:

@@ -101,7 +101,16 @@ class BatchDriver:
         bucket = await self.bucket()
         batch_id = request.run_id
         accounts = BatchAccounts(batch_id=batch_id, account_ids=unique_accounts(request.account_ids))
-        record = new_batch(request, self.runtime.clock.now(), default_max_in_flight=self._max_in_flight)
+        chunk_size = self.runtime.settings.batch_chunk_size
+        chunked = self._chunks is not None and eligible(
+            request.request.dry_run, request.request.require_approval, chunk_size
+        )
+        record = new_batch(
+            request,
+            self.runtime.clock.now(),
+            default_max_in_flight=self._max_in_flight,
+            release_step=chunk_size if chunked else 1,
+        )
         await kvops.create(bucket, batch_accounts_key(batch_id), accounts)  # exists after a crash: same value
         if await kvops.create(bucket, batch_key(batch_id), record) is None:
             log.info("duplicate batch request: reconciling", batch_id=batch_id)

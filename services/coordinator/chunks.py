@@ -288,17 +288,19 @@ class ChunkDriver:
         raise ConflictError(f"{chunk_key(chunk_id)}: gave up after 20 conflicting writes")
 
     async def _after(self, chunk: ChunkRecord, changes: Changes) -> None:
+        """Publish what the change calls for; a run that is now quiet (finished, its notification done) gets
+        its final record, and only then is counted in its batch, so a finished batch's runs are all final."""
         await self._publish(chunk, list(changes.values()))
-        finished = [a for b, a in changes.values() if a.status in TERMINAL and b.status not in TERMINAL]
-        if finished:
-            await self._finished(chunk.batch_id, finished, True)
         quiet = [a for b, a in changes.values() if is_quiet(a) and not is_quiet(b)]
         if quiet:
             await self._write_final(quiet)
-        if all(is_quiet(run) for run in chunk.runs):
+        done = all(is_quiet(run) for run in chunk.runs)
+        if done:  # before the last count: a finished batch keeps nothing of its chunks
             await self._finish(chunk)
         else:
             self._schedule(chunk)
+        if quiet:  # a crash before this count leaves final records, which the batch's reconcile counts
+            await self._finished(chunk.batch_id, quiet, True)
 
     async def _publish(self, chunk: ChunkRecord, pairs: Sequence[tuple[RunRecord | None, RunRecord]]) -> None:
         messages, _ = chunk_effects(chunk, pairs, self.runtime.clock.now(), self.policy)
@@ -390,9 +392,6 @@ class ChunkDriver:
             await self._transition(chunk_id, lambda c: self._with_reports(c, reporting, self.runtime.clock.now()))
             chunk = (self._known.get(chunk_id) or (chunk, revision))[0]
         await self._publish(chunk, resume_pairs(chunk))
-        finished = [r for r in chunk.runs if r.status in TERMINAL]
-        if finished:
-            await self._finished(chunk.batch_id, finished, False)
         quiet = [r for r in chunk.runs if is_quiet(r)]
         if quiet:
             await self._write_final(quiet)
@@ -400,6 +399,8 @@ class ChunkDriver:
             await self._finish(chunk)
         else:
             self._schedule(chunk)
+        if quiet:
+            await self._finished(chunk.batch_id, quiet, False)
 
     async def reconcile(self, batch_id: str, pointers: Sequence[RunRecord]) -> None:
         """The batch found these runs claimed by a chunk and not finished: rebuild a chunk whose record was
@@ -412,9 +413,9 @@ class ChunkDriver:
             chunk, _ = await kvops.read(bucket, chunk_key(chunk_id), ChunkRecord)
             if chunk is not None:
                 await kvops.create(bucket, f"{_MARKER}{chunk_id}", ActiveRun(run_id=chunk_id))
-                finished = [r for r in chunk.runs if r.status in TERMINAL]
-                if finished:  # counted again: a count lost with a crash is made good (idempotent)
-                    await self._finished(batch_id, finished, False)
+                quiet = [r for r in chunk.runs if is_quiet(r)]
+                if quiet:  # counted again: a count lost with a crash is made good (idempotent)
+                    await self._finished(batch_id, quiet, False)
                 continue
             now = self.runtime.clock.now()
             log.warning("chunk record missing: rebuilding it from its runs", chunk_id=chunk_id, runs=len(runs))

@@ -512,6 +512,7 @@ BATCH_RECORD = BatchRecord(
     updated_at=LATER,
     finished_at=LATER,
     source="http",
+    release_step=25,
 )
 
 MESSAGES: list[msgspec.Struct] = [

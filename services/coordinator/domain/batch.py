@@ -41,8 +41,11 @@ def unique_accounts(account_ids: list[str]) -> list[str]:
     return list(dict.fromkeys(account_ids))
 
 
-def new_batch(request: BatchRequested, now: datetime, *, default_max_in_flight: int) -> BatchRecord:
-    """A new batch of ``request``'s accounts (each once) with its first runs released."""
+def new_batch(
+    request: BatchRequested, now: datetime, *, default_max_in_flight: int, release_step: int = 1
+) -> BatchRecord:
+    """A new batch of ``request``'s accounts (each once) with its first runs released; ``release_step``:
+    accounts are released that many at a time (a chunk), at most ``max_in_flight``."""
     if default_max_in_flight < 1:
         raise ValueError(f"max_in_flight must be at least 1, got {default_max_in_flight}")
     accounts = unique_accounts(request.account_ids)
@@ -56,6 +59,7 @@ def new_batch(request: BatchRequested, now: datetime, *, default_max_in_flight: 
         created_at=now,
         updated_at=now,
         source=request.source,
+        release_step=max(1, min(release_step, window)),
     )
     return _release(record, now)
 
@@ -106,6 +110,8 @@ def _release(record: BatchRecord, now: datetime) -> BatchRecord:
     nothing left waiting or under way is completed."""
     states = list(record.states)
     free = record.max_in_flight - states.count("r")
+    if free < min(record.release_step, record.states.count("p")):
+        free = 0  # wait until a whole step of accounts can go
     index = record.states.find("p")
     while free > 0 and index != -1:
         states[index] = "r"

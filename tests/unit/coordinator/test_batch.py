@@ -96,3 +96,15 @@ def test_pacing_properties(size: int, window: int, order: list[int], statuses: l
     assert released == list(range(size))
     assert record.status == "completed" and record.finished_at is not None
     assert set(record.states) <= set("cfx") and len(record.states) == size
+
+
+def test_a_chunked_batch_releases_whole_chunks_and_the_rest_at_the_end() -> None:
+    record = new_batch(_request(list("abcdefg")), NOW, default_max_in_flight=4, release_step=2)
+    assert record.states == "rrrrppp" and record.release_step == 2
+    one = finish_run(record, 0, "completed", NOW)
+    assert one is not None and one.states == "crrrppp"  # one slot free: less than a chunk, nothing released
+    two = finish_run(one, 1, "completed", NOW)
+    assert two is not None and two.states == "ccrrrrp"
+    three = finish_run(finish_run(two, 2, "completed", NOW) or two, 3, "failed", NOW)
+    assert three is not None and three.states == "cccfrrr"  # the last one goes alone
+    assert new_batch(_request(list("abc")), NOW, default_max_in_flight=2, release_step=5).release_step == 2
