@@ -17,7 +17,7 @@ from contracts.batches import (
     batch_run_id,
 )
 from contracts.bundles import CHUNK_PREFIX, ChunkRecord, CommandBundle, ResultBundle, chunk_key
-from contracts.codec import ContractError, decode, decode_as, encode, to_builtins
+from contracts.codec import ContractError, decode, decode_as, decode_chunk, encode, encode_chunk, to_builtins
 from contracts.envelope import Command, Envelope, Event, Value, run_id_problem
 from contracts.messages import (
     AnalyzeMarket,
@@ -286,7 +286,9 @@ __all__ = [
     "chunk_key",
     "decode",
     "decode_as",
+    "decode_chunk",
     "encode",
+    "encode_chunk",
     "queries",
     "reconcile",
     "run_id_problem",

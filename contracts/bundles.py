@@ -28,7 +28,13 @@ import msgspec
 from contracts.envelope import Envelope, Value
 from contracts.runs import RunRecord
 
-__all__ = ["CHUNK_PREFIX", "ChunkRecord", "CommandBundle", "ResultBundle", "chunk_key"]
+__all__ = [
+    "CHUNK_PREFIX",
+    "ChunkRecord",
+    "CommandBundle",
+    "ResultBundle",
+    "chunk_key",
+]
 
 CHUNK_PREFIX: Final = "chunk."
 
@@ -68,3 +74,4 @@ class ChunkRecord(Value, frozen=True, kw_only=True, rename="camel"):
     created_at: datetime
     updated_at: datetime
     outputs: dict[str, list[str]] = msgspec.field(default_factory=dict)
+

@@ -7,14 +7,16 @@ stored state use it; pydantic stays at the HTTP edge (FastAPI request models and
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, TypeVar
 
 import msgspec
 
+from contracts.bundles import ChunkRecord
 from contracts.messages import Message
 from shared.errors import InvalidInputError  # the one error tree; shared.errors imports nothing
 
-__all__ = ["ContractError", "decode", "decode_as", "encode", "to_builtins"]
+__all__ = ["ContractError", "decode", "decode_as", "decode_chunk", "encode", "encode_chunk", "to_builtins"]
 
 T = TypeVar("T")
 
@@ -54,3 +56,19 @@ def decode_as(data: bytes, type_: type[T]) -> T:
 def to_builtins(value: object) -> Any:
     """The JSON-ready builtins of a value (for HTTP responses)."""
     return msgspec.to_builtins(value, builtin_types=None, str_keys=True, enc_hook=None)
+
+
+def encode_chunk(chunk: ChunkRecord) -> bytes:
+    """A chunk record as stored (:mod:`contracts.bundles`): JSON compressed with zlib. Its runs repeat one
+    structure, so it shrinks about tenfold, and it is written once per message that changes it."""
+    return zlib.compress(_encoder.encode(chunk), 1)
+
+
+def decode_chunk(data: bytes) -> ChunkRecord:
+    """The chunk record stored by :func:`encode_chunk` (plain JSON is read too)."""
+    if data[:1] != b"{":
+        try:
+            data = zlib.decompress(data)
+        except zlib.error as exc:
+            raise ContractError(f"chunk record does not decompress: {exc}") from None
+    return decode_as(data, ChunkRecord)

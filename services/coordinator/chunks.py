@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 import msgspec
 from nats.js.kv import KeyValue
@@ -35,7 +36,9 @@ from contracts import (
     StepFailed,
     chunk_key,
     decode,
+    decode_chunk,
     encode,
+    encode_chunk,
     run_key,
     subjects,
 )
@@ -166,7 +169,7 @@ class ChunkDriver:
     async def _create(self, chunk: ChunkRecord) -> None:
         """Store a new chunk (or resume it if it exists), mark it active, send its first bundle."""
         bucket = await self.bucket()
-        revision = await kvops.create(bucket, chunk_key(chunk.chunk_id), chunk)
+        revision = await kvops.create(bucket, chunk_key(chunk.chunk_id), encode_chunk(chunk))
         await kvops.create(bucket, f"{_MARKER}{chunk.chunk_id}", ActiveRun(run_id=chunk.chunk_id))
         if revision is None:
             log.info("chunk exists: resuming it", chunk_id=chunk.chunk_id)
@@ -198,7 +201,7 @@ class ChunkDriver:
         key = output_key(bundle.run_id, bundle.step, bundle.message_id)
         steps = await self.runtime.steps()
         stored: list[bool] = []
-        results = [e for e in events if not isinstance(e, StepFailed)]
+        results: list[Any] = [e for e in events if not isinstance(e, StepFailed)]  # the outputs
 
         async def change(chunk: ChunkRecord) -> tuple[ChunkRecord, Changes]:
             now = self.runtime.clock.now()
@@ -261,7 +264,7 @@ class ChunkDriver:
         for _ in range(20):
             fresh = known is None
             if known is None:
-                chunk, revision = await kvops.read(bucket, chunk_key(chunk_id), ChunkRecord)
+                chunk, revision = await _read_chunk(bucket, chunk_id)
                 if chunk is None:
                     log.info("message for a chunk that is gone (finished or expired)", chunk_id=chunk_id)
                     return
@@ -278,7 +281,7 @@ class ChunkDriver:
                     await self.resume_chunk(chunk_id)
                 return
             try:
-                written = await kvops.update(bucket, chunk_key(chunk_id), after, revision)
+                written = await kvops.update(bucket, chunk_key(chunk_id), encode_chunk(after), revision)
             except ConflictError:
                 known = None
                 continue
@@ -381,7 +384,7 @@ class ChunkDriver:
         """Publish again what the chunk's runs wait for, count its finished runs in the batch, write the final
         records of its quiet runs, and finish it if every run is quiet."""
         bucket = await self.bucket()
-        chunk, revision = await kvops.read(bucket, chunk_key(chunk_id), ChunkRecord)
+        chunk, revision = await _read_chunk(bucket, chunk_id)
         if chunk is None:
             js = self.runtime.js
             await js.purge_stream(f"KV_{subjects.KV_RUNS}", subject=f"$KV.{subjects.KV_RUNS}.{_MARKER}{chunk_id}")
@@ -410,7 +413,7 @@ class ChunkDriver:
             by_chunk.setdefault(run.chunk_id, []).append(run)
         bucket = await self.bucket()
         for chunk_id, runs in by_chunk.items():
-            chunk, _ = await kvops.read(bucket, chunk_key(chunk_id), ChunkRecord)
+            chunk, _ = await _read_chunk(bucket, chunk_id)
             if chunk is not None:
                 await kvops.create(bucket, f"{_MARKER}{chunk_id}", ActiveRun(run_id=chunk_id))
                 quiet = [r for r in chunk.runs if is_quiet(r)]
@@ -425,3 +428,8 @@ class ChunkDriver:
 
 def _reporting(run: RunRecord) -> bool:
     return run.current_step == "generate-report" and run.step("generate-report").status == "running"
+
+
+async def _read_chunk(bucket: KeyValue, chunk_id: str) -> tuple[ChunkRecord | None, int]:
+    data, revision = await kvops.read_bytes(bucket, chunk_key(chunk_id))
+    return (None, 0) if data is None else (decode_chunk(data), revision)

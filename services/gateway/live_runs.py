@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from nats.js.kv import KeyValue
 
-from contracts import ChunkRecord, RunRecord, chunk_key, run_key
+from contracts import RunRecord, chunk_key, decode_chunk, run_key
 from shared.bus import kv as kvops
 
 __all__ = ["read_run"]
@@ -19,7 +19,8 @@ async def read_run(runs: KeyValue, run_id: str) -> RunRecord | None:
     record, _ = await kvops.read(runs, run_key(run_id), RunRecord)
     if record is None or not record.chunk_id or record.status in ("completed", "failed", "cancelled"):
         return record
-    chunk, _ = await kvops.read(runs, chunk_key(record.chunk_id), ChunkRecord)
+    data, _ = await kvops.read_bytes(runs, chunk_key(record.chunk_id))
+    chunk = decode_chunk(data) if data is not None else None
     if chunk is None:  # finished meanwhile: its final record was written before the chunk went away
         record, _ = await kvops.read(runs, run_key(run_id), RunRecord)
         return record

@@ -12,26 +12,33 @@ from nats.js.kv import KeyValue
 from contracts import decode_as, encode
 from shared.errors import ConflictError
 
-__all__ = ["create", "keys_matching", "live_entries", "read", "update", "update_with_retry"]
+__all__ = ["create", "keys_matching", "live_entries", "read", "read_bytes", "update", "update_with_retry"]
 
 T = TypeVar("T")
 
 
 async def read(kv: KeyValue, key: str, type_: type[T]) -> tuple[T | None, int]:
     """The value at ``key`` and its revision; ``(None, 0)`` when absent or deleted."""
+    data, revision = await read_bytes(kv, key)
+    return (None, 0) if data is None else (decode_as(data, type_), revision)
+
+
+async def read_bytes(kv: KeyValue, key: str) -> tuple[bytes | None, int]:
+    """The stored bytes at ``key`` and their revision; ``(None, 0)`` when absent or deleted."""
     try:
         entry = await kv.get(key)
     except KeyNotFoundError:
         return None, 0
     if entry.value is None or entry.operation in ("DEL", "PURGE"):
         return None, 0
-    return decode_as(entry.value, type_), int(entry.revision or 0)
+    return entry.value, int(entry.revision or 0)
 
 
 async def create(kv: KeyValue, key: str, value: object) -> int | None:
-    """Create ``key``; ``None`` when it already exists (the caller lost a race or saw a duplicate)."""
+    """Create ``key``; ``None`` when it already exists (the caller lost a race or saw a duplicate). A
+    ``bytes`` value is stored as it is (already encoded)."""
     try:
-        return int(await kv.create(key, encode(value)))
+        return int(await kv.create(key, value if isinstance(value, bytes) else encode(value)))
     except KeyWrongLastSequenceError:
         return None
     except Exception as exc:  # nats-py reports an existing key on create as a generic API error
@@ -41,9 +48,10 @@ async def create(kv: KeyValue, key: str, value: object) -> int | None:
 
 
 async def update(kv: KeyValue, key: str, value: object, revision: int) -> int:
-    """Write ``value`` only if ``key`` is still at ``revision``; :class:`ConflictError` otherwise."""
+    """Write ``value`` (``bytes``: as it is) only if ``key`` is still at ``revision``; :class:`ConflictError`
+    otherwise."""
     try:
-        return int(await kv.update(key, encode(value), last=revision))
+        return int(await kv.update(key, value if isinstance(value, bytes) else encode(value), last=revision))
     except KeyWrongLastSequenceError as exc:
         raise ConflictError(f"{key} changed since revision {revision}") from exc
 

@@ -286,3 +286,15 @@ def test_an_entry_that_does_not_answer_its_bundle_s_step_is_refused(entry: str, 
     }[entry]
     assert problem in (_entry_problem(bundle, wrong) or "")
     assert _entry_problem(bundle, result(run, "load-portfolio")) is None
+
+
+def test_a_chunk_record_is_stored_compressed_and_read_back_exactly() -> None:
+    from contracts import ContractError, decode_chunk, encode_chunk
+
+    chunk = _drive_chunk(_chunk())
+    stored = encode_chunk(chunk)
+    assert decode_chunk(stored) == chunk
+    assert len(stored) * 4 < len(encode(chunk))  # the runs repeat one structure
+    assert decode_chunk(encode(chunk)) == chunk  # plain JSON (an older writer) reads too
+    with pytest.raises(ContractError, match="does not decompress"):
+        decode_chunk(b"\x78garbage")
