@@ -74,4 +74,3 @@ class ChunkRecord(Value, frozen=True, kw_only=True, rename="camel"):
     created_at: datetime
     updated_at: datetime
     outputs: dict[str, list[str]] = msgspec.field(default_factory=dict)
-

@@ -64,7 +64,6 @@ from services.portfolio.domain import (
     without_run,
 )
 from services.portfolio.domain.fill_checks import fills_problem, order_key
-from services.portfolio.domain.state import ModelState, model_key
 from services.portfolio.store import PortfolioStore
 from shared.bus import kv as kvops
 from shared.bus.outgoing import Outgoing, result_envelope
@@ -176,7 +175,7 @@ class PortfolioService:
         assigned to it at its next run); built-in models and custom targets are resolved already."""
         if account.model in MODELS or account.model in ("", "custom"):
             return account
-        model, _ = await kvops.read(store.bucket, model_key(account.tenant, account.model), ModelState)
+        model, _ = await store.read_model(account.tenant, account.model)
         if model is None:
             raise DomainError(f"account {account.account_id}: model {account.model!r} does not exist")
         return msgspec.structs.replace(

@@ -12,6 +12,7 @@ from contracts import decode_as, encode
 from services.portfolio.domain import AccountState, HouseholdState, account_key, household_key
 from services.portfolio.domain.state import ModelState, model_key
 from shared.bus import kv as kvops
+from shared.bus.read_scope import forget, read_once
 from shared.errors import ConflictError, NotFoundError
 
 __all__ = ["PortfolioStore"]
@@ -22,13 +23,15 @@ class PortfolioStore:
         self.bucket = bucket
 
     async def account(self, account_id: str) -> AccountState:
-        state, _ = await kvops.read(self.bucket, account_key(account_id), AccountState)
+        key = account_key(account_id)
+        state, _ = await read_once(key, lambda: kvops.read(self.bucket, key, AccountState))
         if state is None:
             raise NotFoundError(f"unknown account {account_id!r}")
         return state
 
     async def household(self, household_id: str) -> HouseholdState:
-        state, _ = await kvops.read(self.bucket, household_key(household_id), HouseholdState)
+        key = household_key(household_id)
+        state, _ = await read_once(key, lambda: kvops.read(self.bucket, key, HouseholdState))
         if state is None:
             raise NotFoundError(f"unknown household {household_id!r}")
         return state
@@ -63,6 +66,7 @@ class PortfolioStore:
     async def change_account(
         self, account_id: str, change: Callable[[AccountState], AccountState | None]
     ) -> tuple[AccountState, AccountState | None]:
+        forget(account_key(account_id))
         try:
             return await kvops.update_with_retry(self.bucket, account_key(account_id), AccountState, change)
         except KeyError:
@@ -76,7 +80,8 @@ class PortfolioStore:
         return await kvops.read(self.bucket, household_key(household_id), HouseholdState)
 
     async def read_model(self, tenant: str, name: str) -> tuple[ModelState | None, int]:
-        return await kvops.read(self.bucket, model_key(tenant, name), ModelState)
+        key = model_key(tenant, name)
+        return await read_once(key, lambda: kvops.read(self.bucket, key, ModelState))
 
     async def tenant_models(self, tenant: str) -> dict[str, tuple[ModelState | None, int]]:
         """Every stored model of ``tenant`` by name, with its revision."""
@@ -99,6 +104,7 @@ class PortfolioStore:
     async def write(self, key: str, value: object | None, revision: int) -> int:
         """Compare-and-set one key: create when ``revision`` is 0, delete when ``value`` is None; the new
         revision (0 after a delete). :class:`~shared.errors.ConflictError` when the key moved."""
+        forget(key)
         if value is None:
             try:
                 await self.bucket.delete(key, last=revision or None)
@@ -115,6 +121,7 @@ class PortfolioStore:
     async def overwrite(self, key: str, value: object | None) -> int:
         """Write (or delete) ``key`` whatever its revision: rolls a committed book write forward. ``value``: a
         struct, or its encoding (bytes)."""
+        forget(key)
         if value is None:
             await self.bucket.delete(key)
             return 0

@@ -57,6 +57,15 @@ Changes = dict[str, tuple[RunRecord, RunRecord]]
 """Run id -> (its state before the message, its state after): only the runs the message changed."""
 
 _COMMAND_SUBJECTS = {subject: step for step, (_, subject) in SERVICE_STEPS.items()}
+STEP_INPUTS: dict[str, tuple[str, ...]] = {
+    "analyze-market-conditions": ("load-portfolio",),
+    "tax-context": ("load-portfolio",),
+    "calculate-rebalancing": ("load-portfolio", "analyze-market-conditions", "tax-context"),
+    "tax-optimization": ("load-portfolio", "tax-context", "calculate-rebalancing"),
+    "execute-trades": ("calculate-rebalancing",),
+    "update-portfolio": ("calculate-rebalancing", "execute-trades", "tax-optimization"),
+}
+"""The earlier outputs each step's service reads (``shared.bus.step_inputs``): a bundle names only those."""
 
 
 def eligible(request_dry_run: bool, require_approval: bool, chunk_size: int) -> bool:
@@ -229,7 +238,7 @@ def _bundle(chunk: ChunkRecord, step: str, commands: list[Outgoing], now: dateti
         occurred_at=now,
         step=step,
         commands=[msgspec.Raw(encode(c.message)) for c in sorted(commands, key=lambda c: c.msg_id)],
-        inputs={s: list(keys) for s, keys in chunk.outputs.items()},
+        inputs={s: list(chunk.outputs[s]) for s in STEP_INPUTS.get(step, ()) if s in chunk.outputs},
     )
     return Outgoing(SERVICE_STEPS[step][1], bundle, message_id)
 

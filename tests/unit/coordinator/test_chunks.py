@@ -78,6 +78,15 @@ def _report(run: RunRecord) -> RunRecord:
     return after
 
 
+def _drive_to(run: RunRecord, step: str) -> RunRecord:
+    """Answer the run's steps until ``step`` is under way."""
+    while run.current_step != step:
+        after = apply_result(run, result(run, run.current_step or "", _scenario(run)), NOW)
+        assert after is not None
+        run = after
+    return run
+
+
 def _drive_chunk(chunk: ChunkRecord) -> ChunkRecord:
     """Answer every step of every run until each run is quiet (reports built as the driver builds them)."""
     for _ in range(20):
@@ -230,7 +239,11 @@ def test_an_output_is_referenced_only_when_a_result_in_it_was_accepted() -> None
     assert with_output(failed, "load-portfolio", key, changes).outputs == {}
     # the later steps' bundles name it
     later = _bundles(noted, [(chunk.runs[0], noted.runs[0])])["fetch-market-data"]
-    assert later.inputs == {"load-portfolio": [key]}
+    assert later.inputs == {}  # the market data step reads no earlier output
+    planning = msgspec.structs.replace(noted, outputs={**noted.outputs, "execute-trades": ["elsewhere"]})
+    run = _drive_to(noted.runs[0], "analyze-market-conditions")
+    bundle = _bundles(planning, [(noted.runs[0], run)])["analyze-market-conditions"]
+    assert bundle.inputs == {"load-portfolio": [key]}  # what its service reads, nothing more
 
 
 def test_a_batch_counts_a_chunk_s_ends_in_one_change_and_once() -> None:
