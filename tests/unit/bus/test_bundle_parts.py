@@ -61,12 +61,19 @@ def test_the_runs_own_result_is_split_from_what_else_the_handler_publishes() -> 
     rejected = Outgoing("trade.v1.rejected", _rejected(command), "r1:t1:rejected")  # same run and step: not the result
     result = _notified(command)
     other_run = _notified(_notify("r2", attempt=2))
-    outgoing = [rejected, Outgoing("n.evt", other_run, other_run.message_id), Outgoing("n.evt", result, result.message_id)]
+    outgoing = [
+        rejected,
+        Outgoing("n.evt", other_run, other_run.message_id),
+        Outgoing("n.evt", result, result.message_id),
+    ]
     found, rest = split_result(command, outgoing)
     assert found is result
     assert rest == outgoing[:2]
     earlier_attempt = _notified(_notify("r1", attempt=1))
-    assert split_result(command, [Outgoing("n.evt", earlier_attempt, "x")]) == (None, [Outgoing("n.evt", earlier_attempt, "x")])
+    assert split_result(command, [Outgoing("n.evt", earlier_attempt, "x")]) == (
+        None,
+        [Outgoing("n.evt", earlier_attempt, "x")],
+    )
     assert split_result(command, []) == (None, [])
 
 
@@ -142,7 +149,10 @@ async def test_loaded_bundles_give_each_run_its_result_with_one_read_per_key() -
     failed = step_failed(_notify("r3"), InvalidInputError("bad"), service="notifications", now=AT)
     bucket.items["chunk-1.send-notifications.d"] = _stored(r1, failed, r2)
     store = _store(bucket)
-    assert await store.load_bundles(["chunk-1.send-notifications.d", "chunk-1.gone.d", "chunk-1.send-notifications.d"]) == 2
+    assert (
+        await store.load_bundles(["chunk-1.send-notifications.d", "chunk-1.gone.d", "chunk-1.send-notifications.d"])
+        == 2
+    )
     assert await store.get("r1", STEP, Notified) == r1
     assert await store.get("r2", STEP, Notified) == r2
     assert bucket.reads == ["chunk-1.send-notifications.d", "chunk-1.gone.d"]
