@@ -8,6 +8,7 @@ isolation, deadlines and retries without timers, and which entries of a result b
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import msgspec
 import pytest
@@ -64,6 +65,10 @@ def _chunk(accounts: list[str] | None = None) -> ChunkRecord:
 
 def _scenario(run: RunRecord) -> Scenario:
     return SCENARIOS[run.request.account_id]
+
+
+def _commands(bundle: CommandBundle) -> list[Any]:
+    return [decode(bytes(raw)) for raw in bundle.commands]
 
 
 def _bundles(chunk: ChunkRecord, pairs: list[tuple[RunRecord | None, RunRecord]]) -> dict[str, CommandBundle]:
@@ -137,13 +142,13 @@ def test_a_new_chunk_sends_one_bundle_with_every_run_s_first_command_and_no_time
     messages, reports = chunk_effects(chunk, resume_pairs(chunk), NOW, POLICY)
     assert reports == [] and len(messages) == 1
     (message,) = messages
-    assert message.subject == subjects.PORTFOLIO_LOAD and message.msg_id == message.message.message_id
     bundle = message.message
     assert isinstance(bundle, CommandBundle) and bundle.run_id == chunk.chunk_id and bundle.step == "load-portfolio"
-    commands = [decode(bytes(raw)) for raw in bundle.commands]
+    assert message.subject == subjects.PORTFOLIO_LOAD and message.msg_id == bundle.message_id
+    commands = _commands(bundle)
     assert all(isinstance(c, LoadPortfolio) for c in commands)
     assert sorted(c.run_id for c in commands) == ["run-a-taxable", "run-b-ira", "run-c-balanced"]
-    assert {c.account_id for c in commands} == set(SCENARIOS)  # type: ignore[attr-defined]
+    assert {c.account_id for c in commands} == set(SCENARIOS)
     # derived from the state: published again after a restart, it is the same message (JetStream drops it)
     again = chunk_effects(chunk, resume_pairs(chunk), at(5), POLICY)[0][0]
     assert again.msg_id == message.msg_id
@@ -164,7 +169,7 @@ def test_a_step_s_results_move_only_the_runs_they_answer() -> None:
     assert [r.current_step for r in after.runs] == ["fetch-market-data", "load-portfolio", "fetch-market-data"]
     bundles = _bundles(after, list(changes.values()))
     assert set(bundles) == {"fetch-market-data"}
-    assert sorted(decode(bytes(x)).run_id for x in bundles["fetch-market-data"].commands) == [a.run_id, c.run_id]
+    assert sorted(c.run_id for c in _commands(bundles["fetch-market-data"])) == [a.run_id, c.run_id]
     # the same results again (a redelivered bundle), a run of another chunk, a stale attempt: nothing changes
     stranger = msgspec.structs.replace(result(a, "load-portfolio"), run_id="run-elsewhere")
     again, none = apply_events(
@@ -187,7 +192,7 @@ def test_a_run_that_fails_fails_alone_and_its_notification_travels_in_a_bundle()
     assert runs[a.run_id].status == runs[c.run_id].status == "running"
     bundles = _bundles(after, list(changes.values()))
     assert set(bundles) == {"fetch-market-data", "send-notifications"}
-    assert [decode(bytes(x)).run_id for x in bundles["send-notifications"].commands] == [b.run_id]
+    assert [c.run_id for c in _commands(bundles["send-notifications"])] == [b.run_id]
 
 
 def test_deadlines_and_retries_are_checked_without_timer_messages() -> None:
@@ -206,8 +211,8 @@ def test_deadlines_and_retries_are_checked_without_timer_messages() -> None:
     assert retry_at == at(30) + timedelta(seconds=POLICY.delay_after(1))
     retried, changes = apply_due_timers(timed_out, retry_at, POLICY)
     bundle = _bundles(retried, list(changes.values()))["load-portfolio"]
-    (command,) = [decode(bytes(x)) for x in bundle.commands]
-    assert command.run_id == b.run_id and command.attempt == 2  # type: ignore[attr-defined]
+    (command,) = _commands(bundle)
+    assert command.run_id == b.run_id and command.attempt == 2
 
 
 def test_a_finished_run_waits_for_its_notification_then_is_quiet() -> None:
