@@ -29,6 +29,7 @@ from contracts import Command, CommandBundle, Event, ResultBundle, StepFailed, e
 from shared.bus.command_checks import decoded_command
 from shared.bus.dlq import dead_letter
 from shared.bus.outgoing import Outgoing, result_message_id
+from shared.bus.read_scope import shared_reads
 from shared.bus.step_inputs import resolve
 from shared.errors import RefusedMessageError, is_retryable
 from shared.log import bind_step, get_logger
@@ -119,18 +120,19 @@ class BundleHandler:
         if keys:
             await (await runtime.steps()).load_bundles(keys)
         results: list[Event] = []
-        for index, raw in enumerate(bundle.commands):
-            body = bytes(raw)
-            command, problem = bundle_entry(body, bundle, message_type)
-            if command is None:
-                reason = f"undecodable {subject} message (bundle {bundle.message_id}, entry {index}): {problem}"
-                await self._dead_letter(subject, body, reason, deliveries)
-                continue
-            traced = {"trace_id": trace_id} if trace_id is not None else {}
-            with bind_step(command.run_id, command.step, attempt=command.attempt, delivery=deliveries, **traced):
-                result = await self._one(subject, message_type, handler, command, body, deliveries)
-            if result is not None:
-                results.append(result)
+        with shared_reads():  # the entries share their reads (an account's household, its model)
+            for index, raw in enumerate(bundle.commands):
+                body = bytes(raw)
+                command, problem = bundle_entry(body, bundle, message_type)
+                if command is None:
+                    reason = f"undecodable {subject} message (bundle {bundle.message_id}, entry {index}): {problem}"
+                    await self._dead_letter(subject, body, reason, deliveries)
+                    continue
+                traced = {"trace_id": trace_id} if trace_id is not None else {}
+                with bind_step(command.run_id, command.step, attempt=command.attempt, delivery=deliveries, **traced):
+                    result = await self._one(subject, message_type, handler, command, body, deliveries)
+                if result is not None:
+                    results.append(result)
         answer = result_bundle(bundle, results, service=service, now=runtime.clock.now())
         await runtime.publish(subjects.step_results(service), answer, msg_id=answer.message_id)
         log.debug("bundle handled", subject=subject, chunk=bundle.run_id, results=len(results))

@@ -332,3 +332,39 @@ async def test_a_chunks_stored_bundles_are_written_cached_and_dropped_with_the_c
         assert sorted(await bucket.keys()) == ["chunk-b.load-portfolio.d1"]
     finally:
         await runtime.stop()
+
+
+async def test_the_entries_of_a_bundle_share_their_reads_and_single_commands_do_not(
+    settings: Settings, client: Client
+) -> None:
+    """An account's household read by three runs of one bundle is read once (``shared.bus.read_scope``)."""
+    from shared.bus.read_scope import read_once
+
+    reads: list[str] = []
+
+    async def household() -> str:
+        reads.append("household.h")
+        return "h"
+
+    async def notify(command: Notify) -> Sequence[Outgoing]:
+        await read_once("household.h", household)
+        event = Notified(**result_envelope(command, AT), channels=[command.account_id])
+        return [Outgoing(subjects.NOTIFICATIONS_NOTIFIED, event, event.message_id)]
+
+    runtime = ServiceRuntime("notifications", settings)
+    runtime.command(subjects.NOTIFICATIONS_NOTIFY, Notify, notify)
+    await runtime.start()
+    js = client.jetstream()
+    try:
+        async with Listener(js, subjects.step_results("notifications"), subjects.STREAM_EVT) as answers:
+            body = _bundle("chunk-r", "send-notifications", [_notify(f"run-r{i}", f"acct-{i}") for i in range(3)])
+            await js.publish(subjects.NOTIFICATIONS_NOTIFY, body, headers={"Nats-Msg-Id": "chunk-r:n:1"})
+            _, results = _results(await answers.next())
+        async with Listener(js, subjects.NOTIFICATIONS_NOTIFIED, subjects.STREAM_EVT) as notified:
+            await js.publish(subjects.NOTIFICATIONS_NOTIFY, _notify("run-alone", "acct-9"),
+                             headers={"Nats-Msg-Id": "run-alone"})  # fmt: skip
+            await notified.next()
+    finally:
+        await runtime.stop()
+    assert [r.run_id for r in results] == ["run-r0", "run-r1", "run-r2"]
+    assert reads == ["household.h", "household.h"]  # once for the bundle, once for the single command
