@@ -373,12 +373,42 @@ class ChunkDriver:
         chunk_ids = await self.active_chunks()
         for chunk_id in chunk_ids:
             await self.resume_chunk(chunk_id)
+        await self.sweep(set(chunk_ids))
         return len(chunk_ids)
 
     async def watch(self) -> None:
-        """The watchdog's round: check every unfinished chunk's deadlines (its own timers may be lost)."""
-        for chunk_id in await self.active_chunks():
+        """The watchdog's round: check every unfinished chunk's deadlines (its own timers may be lost), and
+        sweep chunk records no marker names."""
+        active = await self.active_chunks()
+        for chunk_id in active:
             await self.check(chunk_id)
+        await self.sweep(set(active))
+
+    async def sweep(self, active: set[str]) -> int:
+        """Chunk records without a marker: a server killed before it stored a purge brings a finished chunk
+        back (an older revision of it). One whose every run has its final record is finished and removed
+        (never resumed: its runs' notifications were sent); any other lost only its marker and is resumed.
+        Answers how many were removed."""
+        bucket = await self.bucket()
+        store = await self._runs()
+        removed = 0
+        for key in await kvops.keys_matching(bucket, f"{chunk_key('')}*"):
+            chunk_id = key.removeprefix(chunk_key(""))
+            if chunk_id in active:
+                continue
+            chunk, _ = await _read_chunk(bucket, chunk_id)
+            if chunk is None:
+                continue
+            finals = [await store.get(run.run_id) for run in chunk.runs]
+            if all(f is not None and is_quiet(f) for f in finals):
+                log.warning("a finished chunk came back (a lost purge): removing it", chunk_id=chunk_id)
+                await self._finish(chunk)
+                removed += 1
+            else:
+                log.warning("a chunk without its marker: resuming it", chunk_id=chunk_id)
+                await kvops.create(bucket, f"{_MARKER}{chunk_id}", ActiveRun(run_id=chunk_id))
+                await self.resume_chunk(chunk_id)
+        return removed
 
     async def resume_chunk(self, chunk_id: str) -> None:
         """Publish again what the chunk's runs wait for, count its finished runs in the batch, write the final

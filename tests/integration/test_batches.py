@@ -127,6 +127,13 @@ async def test_a_batch_runs_every_account_and_a_bad_one_fails_alone(
             assert record.report is not None and record.report.account_id == run["accountId"]
     one = (await http("get", f"/api/runs/{view['runs'][0]['runId']}")).json()
     assert one["status"] == "completed" and one["report"]["accountId"] == accounts[0]
+    # the dry runs travelled in chunks of 5 (the window): every chunk's record, marker and outputs are gone
+    js = book_system.client.jetstream()
+    runs = await js.key_value(subjects.KV_RUNS)
+    assert [r.chunk_id for r in [await book_system.run_record(x["runId"]) for x in view["runs"]] if r] != [""] * 20
+    assert await kvops.keys_matching(runs, "chunk.*") == []
+    assert await kvops.keys_matching(runs, "activechunk.*") == []
+    assert await kvops.keys_matching(await js.key_value(subjects.KV_STEPS), "chunk-*.>") == []
 
 
 async def test_unknown_accounts_are_refused_up_front_naming_them(
@@ -299,3 +306,50 @@ async def test_a_running_coordinator_reconciles_a_batch_whose_writes_were_lost(
         await kvops.create(bucket, "active.lost-writes", {"run_id": "lost-writes"})
         done = await _finished(system, "lost-writes")
         assert done.states == "cc"
+
+
+async def test_the_watchdog_removes_a_finished_chunk_that_came_back_and_resumes_one_that_lost_its_marker(
+    settings: Settings, book_file: Path
+) -> None:
+    """What a killed server can leave of chunks: a finished chunk's record (its purge lost), and a live chunk
+    without its ``activechunk.*`` marker. The first is removed, never resumed; the second finishes."""
+    from contracts import chunk_key, encode_chunk, run_key
+    from services.coordinator.domain.chunk import chunk_id_of, start_chunk
+
+    first, second, third = [a for a in _ids(book_file) if a != BAD][:3]
+    fast = settings.model_copy(update={"household_file": book_file, "run_watchdog_seconds": 0.3})
+    async with running_system(fast) as system:
+        js = system.client.jetstream()
+        runs = await js.key_value(subjects.KV_RUNS)
+        message = BatchRequested(
+            run_id="done-batch", message_id="done-batch", occurred_at=system.clock.now(),
+            account_ids=[first, second], request=RebalanceRequest(account_id=first, dry_run=True),
+        )  # fmt: skip
+        await js.publish(subjects.REBALANCE_BATCH_REQUESTED, encode(message))
+        assert (await _finished(system, "done-batch")).states == "cc"
+        finals = {a: await system.run_record(batch_run_id("done-batch", a)) for a in (first, second)}
+
+        def requested(batch: str, account: str) -> RebalanceRequested:
+            run_id = batch_run_id(batch, account)
+            request = RebalanceRequest(account_id=account, dry_run=True)
+            return RebalanceRequested(run_id=run_id, message_id=run_id, occurred_at=system.clock.now(),
+                                      request=request, source=f"batch:{batch}")  # fmt: skip
+
+        # an old revision of the finished batch's chunk (its runs at their first step), no marker
+        stale_id = chunk_id_of("done-batch", [first, second])
+        stale = start_chunk(stale_id, "done-batch", [requested("done-batch", a) for a in (first, second)],
+                            system.clock.now())  # fmt: skip
+        await runs.put(chunk_key(stale_id), encode_chunk(stale))
+        # a live chunk whose marker was lost: its run claimed (first record written), never finished
+        lost_id = chunk_id_of("lost-marker", [third])
+        lost = start_chunk(lost_id, "lost-marker", [requested("lost-marker", third)], system.clock.now())
+        await runs.put(run_key(lost.runs[0].run_id), encode(lost.runs[0]))
+        await runs.put(chunk_key(lost_id), encode_chunk(lost))
+
+        async with asyncio.timeout(30):
+            while await kvops.keys_matching(runs, "chunk.*") or await kvops.keys_matching(runs, "activechunk.*"):
+                await asyncio.sleep(0.1)
+        resumed = await system.run_record(lost.runs[0].run_id)
+        assert resumed is not None and resumed.status == "completed" and resumed.report is not None
+        for account, final in finals.items():  # the stale chunk was removed, not run again
+            assert await system.run_record(batch_run_id("done-batch", account)) == final
