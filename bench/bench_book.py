@@ -10,9 +10,11 @@ and as JSON (``BENCH_BOOK_JSON`` names a file to write it to as well):
 * KV bytes retained per finished run (every KV bucket's stream, before and after);
 * single dry runs' p50/p99 while a second batch runs at about half the first one's rate (its window: half
   the rate times an idle run's latency, by Little's law);
-* the raw nats-py ceiling for the same message pattern (publish a command to a work-queue stream, consume
-  it in another process, publish an event, consume it, next step) with the batch's counts and sizes, and
-  the ratio of the system's rate to it.
+* the raw nats-py ceiling for the same message pattern, per chunk of ``BATCH_CHUNK_SIZE`` accounts: as many
+  round trips as the batch sent commands (publish a command to a work-queue stream, consume it in another
+  process, publish an event, consume it, next), then as many acknowledged publishes as the batch made beyond
+  those (public events and KV writes), with the batch's average sizes; and the ratio of the system's rate
+  to it.
 """
 
 from __future__ import annotations
@@ -87,11 +89,14 @@ async def _kv_bytes(js: Any) -> int:
 
 
 async def _stream_counts(js: Any) -> dict[str, tuple[int, int]]:
-    """Messages and bytes ever stored in CMD and EVT (their last sequence and current bytes)."""
+    """Messages and bytes ever stored in CMD and EVT (their last sequence and current bytes), and the
+    writes ever made to every KV bucket (``KV``: the sum of their last sequences)."""
     out = {}
     for name in (subjects.STREAM_CMD, subjects.STREAM_EVT):
         info = await js.stream_info(name)
         out[name] = (info.state.last_seq, info.state.bytes)
+    kv = [info for info in await js.streams_info() if info.config.name.startswith("KV_")]
+    out["KV"] = (sum(info.state.last_seq for info in kv), 0)
     return out
 
 
@@ -209,6 +214,7 @@ async def _measure(supervisor: Supervisor, accounts: list[str]) -> dict[str, Any
         "messages_per_account": {
             "commands": round(cmd_msgs / len(accounts), 2),
             "events": round(evt_msgs / len(accounts), 2),
+            "kv_writes": round((streams_after["KV"][0] - streams_before["KV"][0]) / len(accounts), 2),
         },
         "command_bytes_per_account": round(command_bytes[0] / len(accounts)),
         "event_bytes_per_account": round(evt_bytes / len(accounts)),
@@ -224,7 +230,7 @@ async def _measure(supervisor: Supervisor, accounts: list[str]) -> dict[str, Any
 
 
 # ---- the raw nats-py ceiling ---------------------------------------------------------------------------
-RAW_CMD, RAW_EVT = "RAWCMD", "RAWEVT"
+RAW_CMD, RAW_EVT, RAW_KV = "RAWCMD", "RAWEVT", "RAWKV"
 
 
 def _raw_worker(url: str, total: int, event_size: int) -> None:
@@ -251,12 +257,20 @@ def _raw_worker(url: str, total: int, event_size: int) -> None:
     asyncio.run(work())
 
 
-async def _raw_ceiling(url: str, accounts: int, steps: int, command_size: int, event_size: int, window: int) -> float:
+async def _raw_ceiling(url: str, pattern: dict[str, Any], accounts: int, window: int) -> float:
+    """Accounts/s of plain nats-py doing the batch's message pattern with no work: per unit of ``unit``
+    accounts (a chunk), ``trips`` round trips in turn (a command of ``command_size`` bytes to a work queue,
+    consumed by another process, which publishes an event of ``event_size`` bytes and acks; the event
+    consumed here), then ``extra`` acknowledged publishes of ``extra_size`` bytes (the per-run records and
+    public events); ``window`` accounts under way."""
+    unit, trips = pattern["unit"], pattern["trips"]
+    units = max(1, accounts // unit)
     nc = await nats.connect(url)
     js = nc.jetstream()
     for name, subject, retention in (
         (RAW_CMD, "rawcmd.>", RetentionPolicy.WORK_QUEUE),
         (RAW_EVT, "rawevt.>", RetentionPolicy.LIMITS),
+        (RAW_KV, "rawkv.>", RetentionPolicy.LIMITS),
     ):
         await js.add_stream(StreamConfig(name=name, subjects=[subject], retention=retention, storage=StorageType.FILE))
     await js.add_consumer(
@@ -266,38 +280,60 @@ async def _raw_ceiling(url: str, accounts: int, steps: int, command_size: int, e
         RAW_EVT, ConsumerConfig(durable_name="raw-coord", ack_policy=AckPolicy.EXPLICIT, max_ack_pending=1000)
     )
     worker = multiprocessing.get_context("spawn").Process(
-        target=_raw_worker, args=(url, accounts * steps, event_size), daemon=True
+        target=_raw_worker, args=(url, units * trips, pattern["event_size"]), daemon=True
     )
     worker.start()
-    payload = b"y" * command_size
+    payload = b"y" * pattern["command_size"]
+    extra = b"z" * pattern["extra_size"]
     sub = await js.pull_subscribe("rawevt.>", durable="raw-coord", stream=RAW_EVT)
 
     async def command(run: int, step: int) -> None:
         await js.publish(f"rawcmd.{run}.{step}", payload, headers={"Nats-Msg-Id": f"{run}:{step}:c"})
 
+    async def records(run: int) -> None:
+        await asyncio.gather(*(js.publish(f"rawkv.{run}.{i}", extra) for i in range(pattern["extra"])))
+
     start = time.perf_counter()
-    released = min(window, accounts)
+    released = min(max(1, window // unit), units)
     await asyncio.gather(*(command(run, 0) for run in range(released)))
     finished = 0
-    while finished < accounts:
+    while finished < units:
         try:
             messages = await sub.fetch(50, timeout=5.0)
         except nats.errors.TimeoutError:
             continue
         for message in messages:
             run, step = (int(x) for x in message.subject.split(".")[1:3])
-            if step + 1 < steps:
+            if step + 1 < trips:
                 await command(run, step + 1)
             else:
+                await records(run)
                 finished += 1
-                if released < accounts:
+                if released < units:
                     await command(released, 0)
                     released += 1
             await message.ack()
     elapsed = time.perf_counter() - start
     worker.join(timeout=30)
     await nc.close()
-    return accounts / elapsed
+    return units * unit / elapsed
+
+
+def _pattern(result: dict[str, Any], unit: int) -> dict[str, Any]:
+    """The batch's measured messages, per unit of ``unit`` accounts: the round trips (commands) with their
+    average sizes, and the rest of what the coordinator publishes (events beyond the answers, KV writes)."""
+    per = result["messages_per_account"]
+    trips = max(1, round(per["commands"] * unit))
+    answers = trips / unit  # events per account that answer a command
+    extra = max(0, round((per["events"] - answers + per["kv_writes"]) * unit))
+    return {
+        "unit": unit,
+        "trips": trips,
+        "command_size": max(1, round(result["command_bytes_per_account"] * unit / trips)),
+        "event_size": max(1, round(result["event_bytes_per_account"] * unit / (trips + extra))),
+        "extra": extra,
+        "extra_size": max(1, round(result["event_bytes_per_account"] * unit / (trips + extra))),
+    }
 
 
 # ---- output --------------------------------------------------------------------------------------------
@@ -346,10 +382,10 @@ def main() -> None:
             supervisor.start_all()
             supervisor.wait_healthy(timeout=300)
             result = asyncio.run(_measure(supervisor, accounts))
-            steps = max(1, round(result["messages_per_account"]["commands"]))
-            event_size = max(1, result["event_bytes_per_account"] // steps)
-            command_size = max(1, result["command_bytes_per_account"] // steps)
-            raw = asyncio.run(_raw_ceiling(supervisor.nats_url, ACCOUNTS, steps, command_size, event_size, IN_FLIGHT))
+            chunk = int(os.environ.get("BATCH_CHUNK_SIZE", "25"))
+            pattern = _pattern(result, chunk)
+            raw = asyncio.run(_raw_ceiling(supervisor.nats_url, pattern, ACCOUNTS, IN_FLIGHT))
+        result["raw_pattern"] = pattern
         result["raw_accounts_per_second"] = round(raw, 1)
         result["ratio"] = round(result["accounts_per_second"] / raw, 3)
         result["load_average"] = os.getloadavg()

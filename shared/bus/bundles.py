@@ -39,7 +39,7 @@ from shared.telemetry import mark_run
 if TYPE_CHECKING:
     from shared.bus.runtime import ServiceRuntime
 
-__all__ = ["BundleHandler", "bundle_entry", "result_bundle", "split_result", "step_failed"]
+__all__ = ["BundleHandler", "bundle_entry", "result_bundle", "result_bundles", "split_result", "step_failed"]
 
 log = get_logger("shared.bus")
 
@@ -88,16 +88,43 @@ def bundle_entry(body: bytes, bundle: CommandBundle, message_type: type[Command]
     return command, ""
 
 
+_ENVELOPE_BYTES = 4096
+"""Room left in a message for a result bundle's envelope and headers."""
+
+
+def result_bundles(
+    bundle: CommandBundle, results: Sequence[Event], *, service: str, now: datetime, max_bytes: int
+) -> list[ResultBundle]:
+    """The answer to ``bundle`` in as few messages as fit the server's ``max_bytes`` payload (one, unless
+    the runs' results are large: a chunk of direct-indexing accounts); the first keeps the single answer's
+    message id, the next ones add ``:<n>``."""
+    encoded = [encode(result) for result in results]
+    parts: list[list[bytes]] = [[]]
+    size = 0
+    for body in encoded:
+        if parts[-1] and size + len(body) + 1 > max_bytes - _ENVELOPE_BYTES:
+            parts.append([])
+            size = 0
+        parts[-1].append(body)
+        size += len(body) + 1
+    first = f"{bundle.message_id}:results"
+    return [
+        ResultBundle(
+            run_id=bundle.run_id,
+            message_id=first if n == 0 else f"{first}:{n}",
+            occurred_at=now,
+            step=bundle.step,
+            service=service,
+            results=[msgspec.Raw(body) for body in part],
+        )
+        for n, part in enumerate(parts)
+    ]
+
+
 def result_bundle(bundle: CommandBundle, results: Sequence[Event], *, service: str, now: datetime) -> ResultBundle:
-    """The answer to ``bundle``: each handled entry's result or ``StepFailed``, in the bundle's order."""
-    return ResultBundle(
-        run_id=bundle.run_id,
-        message_id=f"{bundle.message_id}:results",
-        occurred_at=now,
-        step=bundle.step,
-        service=service,
-        results=[msgspec.Raw(encode(result)) for result in results],
-    )
+    """The answer to ``bundle`` in one message: each handled entry's result or ``StepFailed``, in order."""
+    (answer,) = result_bundles(bundle, results, service=service, now=now, max_bytes=2**62)
+    return answer
 
 
 class BundleHandler:
@@ -133,8 +160,10 @@ class BundleHandler:
                     result = await self._one(subject, message_type, handler, command, body, deliveries)
                 if result is not None:
                     results.append(result)
-        answer = result_bundle(bundle, results, service=service, now=runtime.clock.now())
-        await runtime.publish(subjects.step_results(service), answer, msg_id=answer.message_id)
+        max_bytes = int(getattr(runtime.broker.connection, "max_payload", 0) or 1024 * 1024)
+        answers = result_bundles(bundle, results, service=service, now=runtime.clock.now(), max_bytes=max_bytes)
+        for answer in answers:  # in order: a redelivered bundle sends the same parts again
+            await runtime.publish(subjects.step_results(service), answer, msg_id=answer.message_id)
         log.debug("bundle handled", subject=subject, chunk=bundle.run_id, results=len(results))
         return True
 

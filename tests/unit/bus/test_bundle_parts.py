@@ -25,7 +25,7 @@ from contracts import (
     encode,
     step_key,
 )
-from shared.bus.bundles import bundle_entry, result_bundle, split_result, step_failed
+from shared.bus.bundles import bundle_entry, result_bundle, result_bundles, split_result, step_failed
 from shared.bus.outgoing import Outgoing, result_envelope
 from shared.bus.steps import StepStore, bundle_results
 from shared.errors import InvalidInputError, TransientError
@@ -108,6 +108,18 @@ def test_the_answer_keeps_the_bundles_order_and_names_its_chunk_step_and_service
         "chunk-1", "chunk-1:s:1:results", STEP, "notifications")  # fmt: skip
     assert [decode(bytes(r)) for r in answer.results] == [ok, failed]
     assert decode_as(encode(answer), ResultBundle) == answer
+
+
+def test_an_answer_too_large_for_one_message_is_split_in_order_under_the_payload_limit() -> None:
+    bundle = _bundle(*(_notify(f"r{i}") for i in range(6)))
+    results = [_notified(_notify(f"r{i}")) for i in range(6)]
+    size = len(encode(results[0]))
+    parts = result_bundles(bundle, results, service="notifications", now=AT, max_bytes=4096 + 2 * size + 2)
+    assert [p.message_id for p in parts] == ["chunk-1:s:1:results", "chunk-1:s:1:results:1", "chunk-1:s:1:results:2"]
+    assert [decode(bytes(r)) for p in parts for r in p.results] == results
+    assert all(len(p.results) == 2 and len(encode(p)) <= 4096 + 2 * size + 2 + 1024 for p in parts)
+    (whole,) = result_bundles(bundle, results, service="notifications", now=AT, max_bytes=1024 * 1024)
+    assert whole == result_bundle(bundle, results, service="notifications", now=AT)
 
 
 @dataclass
