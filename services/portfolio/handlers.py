@@ -67,6 +67,7 @@ from services.portfolio.domain.fill_checks import fills_problem, order_key
 from services.portfolio.store import PortfolioStore
 from shared.bus import kv as kvops
 from shared.bus.outgoing import Outgoing, result_envelope
+from shared.bus.read_scope import computed_once
 from shared.bus.request import request
 from shared.bus.runtime import ServiceRuntime
 from shared.errors import DomainError, NotFoundError, RefusedMessageError
@@ -160,9 +161,14 @@ class PortfolioService:
         else:
             account = await self._with_model(account, store)
         household = await store.household_accounts(account.household_id)
-        account = with_ledger_lots(account, self._ledger(household))
         today = command.as_of or self.runtime.clock.now().date()
-        activity = household_activity(household, today=today)
+        # A bundle's loads share their reads, so the accounts of a household are the same objects for each of
+        # its runs: its ledger and recent activity are derived once per bundle (keyed by those objects).
+        shared = f"household:{account.household_id}:{today}:{[id(state) for state in household]}"
+        ledger, activity = computed_once(
+            shared, lambda: (self._ledger(household), household_activity(household, today=today))
+        )
+        account = with_ledger_lots(account, ledger)
         event = PortfolioLoaded(
             **result_envelope(command, self.runtime.clock.now()),
             account=account,

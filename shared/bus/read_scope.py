@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-__all__ = ["forget", "read_once", "shared_reads"]
+__all__ = ["computed_once", "forget", "read_once", "shared_reads"]
 
 T = TypeVar("T")
 _READS: ContextVar[dict[str, Any] | None] = ContextVar("bundle_reads", default=None)
@@ -36,6 +36,17 @@ async def read_once(key: str, read: Callable[[], Awaitable[T]]) -> T:
         return await read()
     if key not in reads:
         reads[key] = await read()
+    return reads[key]
+
+
+def computed_once(key: str, compute: Callable[[], T]) -> T:
+    """``compute()``, or what it gave for ``key`` earlier in the same scope (a value derived from shared
+    reads only: its key must name what it was derived from)."""
+    reads = _READS.get()
+    if reads is None:
+        return compute()
+    if key not in reads:
+        reads[key] = compute()
     return reads[key]
 
 

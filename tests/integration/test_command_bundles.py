@@ -368,3 +368,44 @@ async def test_the_entries_of_a_bundle_share_their_reads_and_single_commands_do_
         await runtime.stop()
     assert [r.run_id for r in results] == ["run-r0", "run-r1", "run-r2"]
     assert reads == ["household.h", "household.h"]  # once for the bundle, once for the single command
+
+
+async def test_a_bundle_of_one_household_s_loads_replays_its_ledger_once(
+    settings: Settings, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three runs of the demo household in one bundle: its ledger is derived once (each account gets its own
+    lots from it); a single load after the bundle derives it again."""
+    import services.portfolio.handlers as portfolio_handlers
+
+    replayed: list[int] = []
+    real = portfolio_handlers.household_ledger
+
+    def counting(household: Any, securities: Any) -> Any:
+        replayed.append(len(household))
+        return real(household, securities)
+
+    monkeypatch.setattr(portfolio_handlers, "household_ledger", counting)
+    runtime = build_service("portfolio", settings)
+    await runtime.start()
+    js = client.jetstream()
+    step = "load-portfolio"
+    accounts = ["demo", "demo-growth", "demo-ira"]
+    loads = [
+        encode(LoadPortfolio(run_id=f"h{i}", message_id=f"h{i}:{step}:1", occurred_at=AT, step=step, account_id=a))
+        for i, a in enumerate(accounts)
+    ]
+    try:
+        async with Listener(js, subjects.step_results("portfolio"), subjects.STREAM_EVT) as answers:
+            await js.publish(subjects.PORTFOLIO_LOAD, _bundle("chunk-h", step, loads), headers={"Nats-Msg-Id": "h"})
+            _, results = _results(await answers.next())
+        assert replayed == [3]
+        async with Listener(js, subjects.PORTFOLIO_LOADED, subjects.STREAM_EVT) as loaded:
+            await js.publish(subjects.PORTFOLIO_LOAD, loads[0], headers={"Nats-Msg-Id": "h-alone"})
+            alone = decode((await loaded.next()).data)
+    finally:
+        await runtime.stop()
+    assert replayed == [3, 3]
+    assert [r.account.account_id for r in results if isinstance(r, PortfolioLoaded)] == accounts
+    assert len({tuple(lot.lot_id for lot in r.account.lots) for r in results if isinstance(r, PortfolioLoaded)}) == 3
+    first = results[0]
+    assert isinstance(alone, PortfolioLoaded) and isinstance(first, PortfolioLoaded) and alone.account == first.account
