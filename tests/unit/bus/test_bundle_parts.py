@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -202,7 +203,9 @@ async def test_a_written_bundle_is_stored_and_its_results_cached() -> None:
     body = _stored(r1, failed)
     store = _store(bucket)
     await store.put_bundle("chunk-1.send-notifications.d", body, decode_as(body, ResultBundle).results)
-    assert bucket.items["chunk-1.send-notifications.d"] == body
+    stored = bucket.items["chunk-1.send-notifications.d"]
+    assert stored == zlib.compress(body, 1) and len(stored) < len(body)  # stored compressed
+    assert bundle_results(stored) == bundle_results(body) == [r1]  # read back either way
     assert await store.get("r1", STEP, Notified) == r1
     assert await store.find("r2", STEP) is None  # the failure is not an output (read through to the bucket)
     assert bucket.reads == [step_key("r2", STEP)]
@@ -216,3 +219,5 @@ def test_bundle_results_names_what_does_not_decode() -> None:
 
     with pytest.raises(ContractError):
         bundle_results(b"{}")
+    with pytest.raises(ContractError, match="does not decompress"):
+        bundle_results(b"x\x9cgarbage")
