@@ -48,6 +48,9 @@ _FAST: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.
 COMMANDS = Counter("rebalancer_commands", "commands handled, by outcome", ["service", "subject", "outcome"])
 STEP_SECONDS = Histogram("rebalancer_step_seconds", "time to handle a step's command", ["service", "subject"],
                          buckets=_FAST)  # fmt: skip
+PUBLISHED = Counter(
+    "rebalancer_published_messages", "messages published to JetStream and acknowledged by it", ["service"]
+)
 DLQ_MESSAGES = Counter("rebalancer_dlq_messages", "messages captured in the DLQ", ["service", "subject"])
 RUNS = Counter("rebalancer_runs", "runs finished, by final status", ["status"])
 TRADES = Counter("rebalancer_trades", "trades of finished runs", ["side", "kind"])

@@ -46,7 +46,7 @@ from shared.bus.topology import durable_name, stream_for
 from shared.clock import Clock, SystemClock
 from shared.errors import RebalancerError, RefusedMessageError, TransientError, http_status
 from shared.log import bind_step, configure_logging, get_logger
-from shared.metrics import COMMANDS, DLQ_MESSAGES, STEP_SECONDS, serve_metrics
+from shared.metrics import COMMANDS, DLQ_MESSAGES, PUBLISHED, STEP_SECONDS, serve_metrics
 from shared.redact import redact_urls
 from shared.settings import Settings
 from shared.telemetry import mark_run, telemetry_middleware, tracer_provider
@@ -140,6 +140,9 @@ class ServiceRuntime:
         )
         self.app = FastStream(self.broker, logger=None)  # our structlog JSON lines say what happens
         self._kv: dict[str, KeyValue] = {}
+        self._published = PUBLISHED.labels(service=service)
+        self._js: JetStreamContext | None = None
+        self._js_of: object = None
         self._inputs: StepInputs | None = None
         self._snapshots: SnapshotStore | None = None
         self._bundles = BundleHandler(self)
@@ -166,7 +169,10 @@ class ServiceRuntime:
 
     @property
     def js(self) -> JetStreamContext:
-        return self.broker.connection.jetstream()
+        connection = self.broker.connection
+        if self._js is None or self._js_of is not connection:  # one context per connection
+            self._js, self._js_of = connection.jetstream(), connection
+        return self._js
 
     async def connect_and_provision(self) -> None:
         """Connect; declare the topology unless a deployment provisions it once with an admin user."""
@@ -228,10 +234,19 @@ class ServiceRuntime:
 
     # ---- publishing --------------------------------------------------------------------------------
     async def publish(self, subject: str, message: object, *, msg_id: str, stream: str | None = None) -> None:
-        """Publish to JetStream and wait for the stream's ack; ``msg_id`` de-duplicates re-sends."""
-        await self.broker.publish(
-            encode(message), subject, headers={"Nats-Msg-Id": msg_id}, stream=stream or stream_for(subject)
-        )
+        """Publish to JetStream and wait for the stream's ack; ``msg_id`` de-duplicates re-sends.
+
+        With traces off this is nats-py's own publish: FastStream's (its middlewares around it) costs about
+        three times the CPU (84 against 29 µs per message, ``bench`` on this machine), and a batch publishes
+        several messages per account. With traces on, FastStream's publish carries the trace context."""
+        payload = encode(message)
+        headers = {"Nats-Msg-Id": msg_id}
+        target = stream or stream_for(subject)
+        if self.tracer_provider is None:
+            await self.js.publish(subject, payload, headers=headers, stream=target)
+        else:
+            await self.broker.publish(payload, subject, headers=headers, stream=target)
+        self._published.inc()
 
     async def publish_all(self, outgoing: Sequence[Outgoing]) -> None:
         if outgoing:

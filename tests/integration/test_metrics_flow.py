@@ -34,6 +34,7 @@ async def test_a_run_moves_every_services_metrics(system: InProcessSystem, setti
     handled = {name: _ok_commands(name) for name in SERVICE_NAMES}
     runs = _value("rebalancer_runs_total", status="completed")
     solves = _value("rebalancer_solver_seconds_count")
+    published = {n: _value("rebalancer_published_messages_total", service=n) for n in ("coordinator", "tax")}
     run_id = await system.request_run("demo", dry_run=True)
     record = await system.wait_for_run(run_id)
     assert record.status == "completed"
@@ -41,6 +42,9 @@ async def test_a_run_moves_every_services_metrics(system: InProcessSystem, setti
     assert _value("rebalancer_solver_seconds_count") == solves + 1
     for name in ("portfolio", "market_data", "analysis", "tax", "rebalancing", "execution", "notifications"):
         assert _ok_commands(name) > handled[name], name
+    # every acknowledged publish is counted (the coordinator: each step's command and the run's events)
+    assert _value("rebalancer_published_messages_total", service="coordinator") >= published["coordinator"] + 9
+    assert _value("rebalancer_published_messages_total", service="tax") >= published["tax"] + 2
 
     def scrape() -> str:
         with TestClient(create_app(settings)) as client:
