@@ -28,6 +28,7 @@ import msgspec
 from faststream import AckPolicy, FastStream
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats.aio.client import Client as NatsClient
 from nats.errors import NotJSMessageError
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
@@ -242,7 +243,7 @@ class ServiceRuntime:
         payload = encode(message)
         headers = {"Nats-Msg-Id": msg_id}
         target = stream or stream_for(subject)
-        if self.tracer_provider is None:
+        if self.tracer_provider is None and isinstance(self.broker.connection, NatsClient):  # not a test broker
             await self.js.publish(subject, payload, headers=headers, stream=target)
         else:
             await self.broker.publish(payload, subject, headers=headers, stream=target)

@@ -316,3 +316,18 @@ def test_a_chunk_record_is_stored_compressed_and_read_back_exactly() -> None:
     assert decode_chunk(encode(chunk)) == chunk  # plain JSON (an older writer) reads too
     with pytest.raises(ContractError, match="does not decompress"):
         decode_chunk(b"\x78garbage")
+
+
+def test_a_cancelled_run_of_a_chunk_ends_alone_and_at_once() -> None:
+    from services.coordinator.domain.chunk import cancel_run
+
+    chunk = _chunk(["a-taxable", "b-ira"])
+    a, b = chunk.runs
+    after, changes = cancel_run(chunk, b.run_id, "client asked", at(1))
+    assert set(changes) == {b.run_id}
+    runs = {r.run_id: r for r in after.runs}
+    assert runs[b.run_id].status == "cancelled" and is_quiet(runs[b.run_id])
+    assert runs[a.run_id] == a
+    assert _bundles(after, list(changes.values())) == {}  # nothing more is sent for it
+    assert cancel_run(after, b.run_id, "again", at(2)) == (after, {})  # once
+    assert cancel_run(after, "run-elsewhere", "x", at(2)) == (after, {})
