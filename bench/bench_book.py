@@ -10,7 +10,7 @@ and as JSON (``BENCH_BOOK_JSON`` names a file to write it to as well):
 * KV bytes retained per finished run (every KV bucket's stream, before and after);
 * single dry runs' p50/p99 while a second batch runs at about half the first one's rate (its window: half
   the rate times an idle run's latency, by Little's law);
-* the raw nats-py ceiling for the same message pattern, per chunk of ``BATCH_CHUNK_SIZE`` accounts: as many
+* the raw nats-py ceiling for the same message pattern, per chunk (the batch's ``releaseStep``) of accounts: as many
   round trips as the batch sent commands (publish a command to a work-queue stream, consume it in another
   process, publish an event, consume it, next), then as many acknowledged publishes as the batch made beyond
   those (public events and KV writes), with the batch's average sizes; and the ratio of the system's rate
@@ -51,7 +51,8 @@ from shared.paths import DEMO_HOUSEHOLD_FILE
 from shared.testing.book import generate_book
 
 ACCOUNTS = int(os.environ.get("BENCH_BOOK_ACCOUNTS", "1000"))
-IN_FLIGHT = int(os.environ.get("BENCH_BOOK_IN_FLIGHT", "100"))
+IN_FLIGHT = int(os.environ.get("BENCH_BOOK_IN_FLIGHT", "0"))
+"""The batch's ``maxInFlight``; 0: the deployment's default (three chunks of ``BATCH_CHUNK_SIZE`` for a dry batch)."""
 SINGLE_RUNS = 20
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -148,7 +149,9 @@ async def _single_run(js: Any, bucket: Any) -> float:
 
 
 def _start_batch(gateway: str, accounts: list[str], in_flight: int) -> str:
-    body = {"accountIds": accounts, "dryRun": True, "maxInFlight": in_flight}
+    body: dict[str, Any] = {"accountIds": accounts, "dryRun": True}
+    if in_flight > 0:
+        body["maxInFlight"] = in_flight
     response = httpx.post(f"{gateway}/api/rebalance/batch", json=body, timeout=60)
     response.raise_for_status()
     return str(response.json()["batchId"])
@@ -187,9 +190,10 @@ async def _measure(supervisor: Supervisor, accounts: list[str]) -> dict[str, Any
     evt_bytes = streams_after["EVT"][1] - streams_before["EVT"][1]
 
     # Single runs while a second batch runs at about half the rate: by Little's law a batch keeps
-    # rate x latency runs under way, so its window is half the measured rate times an idle run's latency.
+    # rate x latency runs under way, so its window is half the measured rate times the batch's own median
+    # latency per account (a chunked account waits for its chunk: far longer than an idle single run).
     half = accounts[: max(1, len(accounts) // 2)]
-    half_window = max(1, round(rate / 2 * statistics.median(idle) / 1000))
+    half_window = max(1, round(rate / 2 * statistics.median(latencies) / 1000))
     second = await asyncio.to_thread(_start_batch, supervisor.gateway_url, half, half_window)
     start2 = time.perf_counter()
     loaded: list[float] = []
@@ -203,7 +207,8 @@ async def _measure(supervisor: Supervisor, accounts: list[str]) -> dict[str, Any
         "accounts": len(accounts),
         "completed": record.count("c"),
         "failed": record.count("f"),
-        "max_in_flight": IN_FLIGHT,
+        "max_in_flight": record.max_in_flight,
+        "chunk_size": record.release_step,
         "seconds": round(elapsed, 2),
         "accounts_per_second": round(rate, 1),
         "latency_ms": {q: round(_percentile(latencies, v), 1) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
@@ -339,7 +344,8 @@ def _pattern(result: dict[str, Any], unit: int) -> dict[str, Any]:
 # ---- output --------------------------------------------------------------------------------------------
 def _print(result: dict[str, Any]) -> None:
     lat = result["latency_ms"]
-    print(f"book: {result['accounts']} accounts, dry batch, max {result['max_in_flight']} in flight: "
+    print(f"book: {result['accounts']} accounts, dry batch in chunks of {result['chunk_size']}, "
+          f"max {result['max_in_flight']} in flight: "
           f"{result['completed']} completed, {result['failed']} failed in {result['seconds']} s")  # fmt: skip
     rows = [
         ("accounts/s", f"{result['accounts_per_second']}", ">= 300"),
@@ -382,9 +388,8 @@ def main() -> None:
             supervisor.start_all()
             supervisor.wait_healthy(timeout=300)
             result = asyncio.run(_measure(supervisor, accounts))
-            chunk = int(os.environ.get("BATCH_CHUNK_SIZE", "25"))
-            pattern = _pattern(result, chunk)
-            raw = asyncio.run(_raw_ceiling(supervisor.nats_url, pattern, ACCOUNTS, IN_FLIGHT))
+            pattern = _pattern(result, result["chunk_size"])
+            raw = asyncio.run(_raw_ceiling(supervisor.nats_url, pattern, ACCOUNTS, result["max_in_flight"]))
         result["raw_pattern"] = pattern
         result["raw_accounts_per_second"] = round(raw, 1)
         result["ratio"] = round(result["accounts_per_second"] / raw, 3)

@@ -16,6 +16,7 @@ __all__ = [
     "ANALYSIS_ANALYZED",
     "ANALYSIS_QUERY_MARKET",
     "ANALYSIS_QUERY_RISK",
+    "BUNDLE_SUBJECTS",
     "COMMAND_SUBJECTS",
     "COORDINATOR_QUERY_SCHEDULES",
     "DLQ_PREFIX",
@@ -80,6 +81,7 @@ __all__ = [
     "TIMER_FIRE_ALL",
     "TRADE_EXECUTED",
     "TRADE_REJECTED",
+    "bundle_subject",
     "commands_of",
     "dlq_subject",
     "events_of",
@@ -185,6 +187,16 @@ COMMAND_SUBJECTS: Final = (
     EXECUTION_EXECUTE,
     NOTIFICATIONS_NOTIFY,
 )
+
+
+def bundle_subject(command_subject: str) -> str:
+    """Where a step's command bundles travel (``<svc>.v1.cmd.<verb>.bundle``, stream CMD, its own durable
+    consumer): apart from the step's single commands, so a single run never waits behind a batch's bundle."""
+    return f"{command_subject}.bundle"
+
+
+BUNDLE_SUBJECTS: Final = tuple(bundle_subject(subject) for subject in COMMAND_SUBJECTS)
+"""The command bundle subject of every step's command subject (:mod:`contracts.bundles`)."""
 EVENT_SUBJECTS: Final = (
     PORTFOLIO_LOADED,
     PORTFOLIO_FILLS_APPLIED,

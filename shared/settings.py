@@ -54,9 +54,11 @@ class Settings(BaseSettings):
     approval_timeout_seconds: float = Field(
         3600.0, gt=0, le=30 * 86_400, description="how long a run waits for approval (at most 30 days)"
     )
-    batch_max_in_flight: int = Field(100, ge=1, description="runs of one batch under way at once (pacing)")
+    batch_max_in_flight: int = Field(
+        300, ge=1, description="runs of one batch under way at once (pacing): three chunks of a dry batch"
+    )
     batch_chunk_size: int = Field(
-        25,
+        100,
         ge=1,
         le=500,
         description="dry runs of a batch that travel together through every step, one message per step "

@@ -261,7 +261,8 @@ class ServiceRuntime:
 
         A version-2 command (references, see :mod:`shared.bus.step_inputs`) is resolved to ``message_type``
         from the stored step outputs and the market snapshot before ``handler`` sees it. A command bundle
-        on ``subject`` is handled entry by entry with ``handler`` (:mod:`shared.bus.bundles`)."""
+        on ``subject`` or on its bundle subject (:func:`contracts.subjects.bundle_subject`) is handled entry by
+        entry with ``handler`` (:mod:`shared.bus.bundles`)."""
 
         async def consume(message: NatsMessage) -> None:
             try:
@@ -270,16 +271,19 @@ class ServiceRuntime:
                 log.exception("command handling failed; it will be redelivered", subject=subject)
                 raise
 
-        self.broker.subscriber(
-            subject,
-            stream=JStream(subjects.STREAM_CMD, declare=False),
-            durable=durable_name(subject),
-            pull_sub=PullSub(batch_size=1, timeout=1.0),
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            max_workers=1,
-            decoder=_passthrough,
-            title=f"{self.service}:{subject}",
-        )(consume)
+        # Two lanes, each its own durable consumer: the step's single commands, and its command bundles (a
+        # batch's chunks). A bundle yields between its entries, so a single run is never queued behind one.
+        for lane in (subject, subjects.bundle_subject(subject)):
+            self.broker.subscriber(
+                lane,
+                stream=JStream(subjects.STREAM_CMD, declare=False),
+                durable=durable_name(lane),
+                pull_sub=PullSub(batch_size=1, timeout=1.0),
+                ack_policy=AckPolicy.NACK_ON_ERROR,
+                max_workers=1,
+                decoder=_passthrough,
+                title=f"{self.service}:{lane}",
+            )(consume)
 
     async def _handle_command(
         self,

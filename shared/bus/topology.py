@@ -63,7 +63,7 @@ def streams(*, evt_max_age_days: float = 7.0) -> tuple[StreamSpec, ...]:
     return (
         StreamSpec(
             s.STREAM_CMD,
-            s.COMMAND_SUBJECTS,  # the known verbs only: a command to another verb is refused at publish
+            (*s.COMMAND_SUBJECTS, *s.BUNDLE_SUBJECTS),  # the known verbs only: another is refused at publish
             "workqueue",
             description="commands to services; one durable pull consumer per command subject",
         ),
@@ -122,7 +122,7 @@ COORDINATOR_TIMERS = ConsumerSpec(s.STREAM_TIMERS, "coordinator_timers", (s.TIME
 
 def consumers() -> tuple[ConsumerSpec, ...]:
     return (
-        *(command_consumer(subject) for subject in s.COMMAND_SUBJECTS),
+        *(command_consumer(subject) for subject in (*s.COMMAND_SUBJECTS, *s.BUNDLE_SUBJECTS)),
         COORDINATOR_EVENTS,
         COORDINATOR_REQUESTS,
         COORDINATOR_CANCELS,

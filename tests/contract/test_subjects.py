@@ -63,6 +63,8 @@ def test_commands_and_events_are_named_after_their_service() -> None:
         service, version, kind, _ = subject.split(".")
         assert (service in subjects.SERVICES, version, kind) == (True, "v1", "evt"), subject
     assert len(set(subjects.COMMAND_SUBJECTS)) == len(subjects.COMMAND_SUBJECTS)
+    assert tuple(f"{c}.bundle" for c in subjects.COMMAND_SUBJECTS) == subjects.BUNDLE_SUBJECTS
+    assert subjects.bundle_subject(subjects.REBALANCING_PLAN) == "rebalancing.v1.cmd.plan.bundle"
     assert len(set(subjects.EVENT_SUBJECTS)) == len(subjects.EVENT_SUBJECTS)
 
 

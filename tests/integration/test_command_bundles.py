@@ -5,6 +5,7 @@ from KV ``steps`` once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -409,3 +410,49 @@ async def test_a_bundle_of_one_household_s_loads_replays_its_ledger_once(
     assert len({tuple(lot.lot_id for lot in r.account.lots) for r in results if isinstance(r, PortfolioLoaded)}) == 3
     first = results[0]
     assert isinstance(alone, PortfolioLoaded) and isinstance(first, PortfolioLoaded) and alone.account == first.account
+
+
+async def test_a_single_command_is_not_queued_behind_a_bundle(settings: Settings, client: Client) -> None:
+    """Bundles travel on their own lane (``<subject>.bundle``) and yield between entries: a single run's
+    command published while a slow bundle is being handled is answered before the bundle is."""
+    import time
+
+    started: list[str] = []
+
+    async def notify(command: Notify) -> Sequence[Outgoing]:
+        started.append(command.run_id)
+        if command.run_id.startswith("slow"):
+            time.sleep(0.05)  # CPU-bound work: nothing else runs meanwhile unless the bundle yields
+        event = Notified(**result_envelope(command, AT), channels=[command.account_id])
+        return [Outgoing(subjects.NOTIFICATIONS_NOTIFIED, event, event.message_id)]
+
+    runtime = ServiceRuntime("notifications", settings)
+    runtime.command(subjects.NOTIFICATIONS_NOTIFY, Notify, notify)
+    await runtime.start()
+    js = client.jetstream()
+    order: list[str] = []
+    try:
+        async with (
+            Listener(js, subjects.step_results("notifications"), subjects.STREAM_EVT) as answers,
+            Listener(js, subjects.NOTIFICATIONS_NOTIFIED, subjects.STREAM_EVT) as singles,
+        ):
+            body = _bundle("chunk-slow", "send-notifications", [_notify(f"slow-{i}", f"a{i}") for i in range(20)])
+            lane = subjects.bundle_subject(subjects.NOTIFICATIONS_NOTIFY)
+            await js.publish(lane, body, headers={"Nats-Msg-Id": "chunk-slow:n:1"})
+            while not started:  # the bundle is being handled
+                await asyncio.sleep(0.005)
+            await js.publish(subjects.NOTIFICATIONS_NOTIFY, _notify("quick", "q"), headers={"Nats-Msg-Id": "quick"})
+
+            async def single() -> None:
+                await singles.next()
+                order.append("single")
+
+            async def bundle() -> None:
+                await answers.next()
+                order.append("bundle")
+
+            await asyncio.gather(single(), bundle())
+    finally:
+        await runtime.stop()
+    assert order == ["single", "bundle"]
+    assert 0 < started.index("quick") < 20  # in between two of the bundle's entries

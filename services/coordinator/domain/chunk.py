@@ -26,6 +26,7 @@ from contracts import (
     StepFailed,
     StepTimerFired,
     encode,
+    subjects,
 )
 from services.coordinator.domain.effects import due_by, effects, final_effects, resume_effects
 from services.coordinator.domain.steps import SERVICE_STEPS, RetryPolicy
@@ -204,11 +205,22 @@ def with_output(chunk: ChunkRecord, step: str, key: str, changes: Changes) -> Ch
     return msgspec.structs.replace(chunk, outputs={**chunk.outputs, step: [*known, key]})
 
 
+BUNDLE_BYTES = 512 * 1024
+"""The most a command bundle's entries may weigh together; more go in the next bundle of the step (a server's
+payload limit is 1 MB by default; a notification carries its run's report)."""
+
+
 def chunk_effects(
-    chunk: ChunkRecord, pairs: Iterable[tuple[RunRecord | None, RunRecord]], now: datetime, policy: RetryPolicy
+    chunk: ChunkRecord,
+    pairs: Iterable[tuple[RunRecord | None, RunRecord]],
+    now: datetime,
+    policy: RetryPolicy,
+    *,
+    max_bytes: int = BUNDLE_BYTES,
 ) -> tuple[list[Outgoing], list[str]]:
-    """The messages the runs' transitions call for, with each step's commands in one bundle, and the runs
-    whose ``generate-report`` is now due. Per-run timers are dropped (see :func:`next_due`)."""
+    """The messages the runs' transitions call for, with each step's commands in one bundle (or as few as
+    keep each under ``max_bytes``), and the runs whose ``generate-report`` is now due. Per-run timers are
+    dropped (see :func:`next_due`)."""
     by_step: dict[str, list[Outgoing]] = {}
     singles: list[Outgoing] = []
     reports: list[str] = []
@@ -224,23 +236,42 @@ def chunk_effects(
         for message in out.messages:
             step = _COMMAND_SUBJECTS.get(message.subject)
             (by_step.setdefault(step, []) if step else singles).append(message)
-    bundles = [_bundle(chunk, step, commands, now) for step, commands in by_step.items()]
+    bundles = [
+        _bundle(chunk, step, part, now)
+        for step, commands in by_step.items()
+        for part in _parts(sorted(commands, key=lambda c: c.msg_id), max_bytes)
+    ]
     return [*bundles, *singles], reports
 
 
-def _bundle(chunk: ChunkRecord, step: str, commands: list[Outgoing], now: datetime) -> Outgoing:
-    ids = sorted(c.msg_id for c in commands)
-    digest = hashlib.blake2b("\n".join(ids).encode(), digest_size=8).hexdigest()
+def _parts(commands: list[Outgoing], max_bytes: int) -> list[list[tuple[str, bytes]]]:
+    """The encoded commands in order, in groups that each weigh at most ``max_bytes`` (one alone may weigh
+    more: it goes by itself)."""
+    parts: list[list[tuple[str, bytes]]] = [[]]
+    size = 0
+    for command in commands:
+        body = encode(command.message)
+        if parts[-1] and size + len(body) > max_bytes:
+            parts.append([])
+            size = 0
+        parts[-1].append((command.msg_id, body))
+        size += len(body)
+    return parts
+
+
+def _bundle(chunk: ChunkRecord, step: str, commands: list[tuple[str, bytes]], now: datetime) -> Outgoing:
+    """One bundle of ``step``; its id is derived from its entries' ids (sent again, it is the same message)."""
+    digest = hashlib.blake2b("\n".join(msg_id for msg_id, _ in commands).encode(), digest_size=8).hexdigest()
     message_id = f"{chunk.chunk_id}:{step}:{digest}"
     bundle = CommandBundle(
         run_id=chunk.chunk_id,
         message_id=message_id,
         occurred_at=now,
         step=step,
-        commands=[msgspec.Raw(encode(c.message)) for c in sorted(commands, key=lambda c: c.msg_id)],
+        commands=[msgspec.Raw(body) for _, body in commands],
         inputs={s: list(chunk.outputs[s]) for s in STEP_INPUTS.get(step, ()) if s in chunk.outputs},
     )
-    return Outgoing(SERVICE_STEPS[step][1], bundle, message_id)
+    return Outgoing(subjects.bundle_subject(SERVICE_STEPS[step][1]), bundle, message_id)
 
 
 def resume_pairs(chunk: ChunkRecord) -> list[tuple[RunRecord | None, RunRecord]]:

@@ -144,7 +144,7 @@ def test_a_new_chunk_sends_one_bundle_with_every_run_s_first_command_and_no_time
     (message,) = messages
     bundle = message.message
     assert isinstance(bundle, CommandBundle) and bundle.run_id == chunk.chunk_id and bundle.step == "load-portfolio"
-    assert message.subject == subjects.PORTFOLIO_LOAD and message.msg_id == bundle.message_id
+    assert message.subject == subjects.bundle_subject(subjects.PORTFOLIO_LOAD) and message.msg_id == bundle.message_id
     commands = _commands(bundle)
     assert all(isinstance(c, LoadPortfolio) for c in commands)
     assert sorted(c.run_id for c in commands) == ["run-a-taxable", "run-b-ira", "run-c-balanced"]
@@ -331,3 +331,16 @@ def test_a_cancelled_run_of_a_chunk_ends_alone_and_at_once() -> None:
     assert _bundles(after, list(changes.values())) == {}  # nothing more is sent for it
     assert cancel_run(after, b.run_id, "again", at(2)) == (after, {})  # once
     assert cancel_run(after, "run-elsewhere", "x", at(2)) == (after, {})
+
+
+def test_a_step_s_commands_too_heavy_for_one_message_go_in_several_bundles() -> None:
+    chunk = _chunk()
+    (whole,) = chunk_effects(chunk, resume_pairs(chunk), NOW, POLICY)[0]
+    assert isinstance(whole.message, CommandBundle)
+    one = len(bytes(whole.message.commands[0]))
+    messages, _ = chunk_effects(chunk, resume_pairs(chunk), NOW, POLICY, max_bytes=2 * one + 10)
+    bundles = [m.message for m in messages]
+    assert all(isinstance(b, CommandBundle) for b in bundles) and len(bundles) == 2
+    entries = [c.run_id for b in bundles for c in _commands(b)]  # type: ignore[arg-type]
+    assert entries == [c.run_id for c in _commands(whole.message)]  # every run once, in order
+    assert len({m.msg_id for m in messages}) == 2 and whole.msg_id not in {m.msg_id for m in messages}

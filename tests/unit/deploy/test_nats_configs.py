@@ -90,7 +90,7 @@ def test_one_user_per_service_with_an_env_password() -> None:
 def test_service_users_match_the_topology() -> None:
     """Each command's durable consumer is pullable by exactly the service that handles it."""
     blocks = _user_blocks()
-    for subject in subjects.COMMAND_SUBJECTS:
+    for subject in (*subjects.COMMAND_SUBJECTS, *subjects.BUNDLE_SUBJECTS):
         owner = subject.split(".")[0]
         pull = f'"$JS.API.CONSUMER.MSG.NEXT.{subjects.STREAM_CMD}.{durable_name(subject)}"'
         holders = [user for user, block in blocks.items() if pull in block]
