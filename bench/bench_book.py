@@ -189,19 +189,26 @@ async def _measure(supervisor: Supervisor, accounts: list[str]) -> dict[str, Any
     evt_msgs = streams_after["EVT"][0] - streams_before["EVT"][0]
     evt_bytes = streams_after["EVT"][1] - streams_before["EVT"][1]
 
-    # Single runs while a second batch runs at about half the rate: by Little's law a batch keeps
-    # rate x latency runs under way, so its window is half the measured rate times the batch's own median
-    # latency per account (a chunked account waits for its chunk: far longer than an idle single run).
+    # Single runs while a second batch runs at about half the rate. By Little's law a batch keeps rate x
+    # latency runs under way, so the first try's window is half the measured rate times the batch's own
+    # median latency per account; a batch under less load goes faster than that, so while it runs above 55%
+    # of the full rate its window is scaled down and it is run again (at most three tries; each is reported).
     half = accounts[: max(1, len(accounts) // 2)]
     half_window = max(1, round(rate / 2 * statistics.median(latencies) / 1000))
-    second = await asyncio.to_thread(_start_batch, supervisor.gateway_url, half, half_window)
-    start2 = time.perf_counter()
-    loaded: list[float] = []
-    waiter = asyncio.create_task(_wait_batch(js, second))
-    while not waiter.done() and len(loaded) < 200:
-        loaded.append(await _single_run(js, runs))
-    await waiter
-    half_rate = len(half) / (time.perf_counter() - start2)
+    tries: list[dict[str, float]] = []
+    for _ in range(3):
+        second = await asyncio.to_thread(_start_batch, supervisor.gateway_url, half, half_window)
+        start2 = time.perf_counter()
+        loaded: list[float] = []
+        waiter = asyncio.create_task(_wait_batch(js, second))
+        while not waiter.done() and len(loaded) < 200:
+            loaded.append(await _single_run(js, runs))
+        await waiter
+        half_rate = len(half) / (time.perf_counter() - start2)
+        tries.append({"window": half_window, "accounts_per_second": round(half_rate, 1)})
+        if half_rate <= 0.55 * rate or half_window == 1:
+            break
+        half_window = max(1, round(half_window * 0.5 * rate / half_rate))
     await nc.close()
     return {
         "accounts": len(accounts),
@@ -227,6 +234,7 @@ async def _measure(supervisor: Supervisor, accounts: list[str]) -> dict[str, Any
         "single_run_under_half_load_ms": {
             "runs": len(loaded),
             "batch_max_in_flight": half_window,
+            "tries": tries,
             "batch_accounts_per_second": round(half_rate, 1),
             "p50": round(statistics.median(loaded), 1) if loaded else None,
             "p99": round(_percentile(loaded, 0.99), 1) if loaded else None,

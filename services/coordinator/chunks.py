@@ -250,6 +250,7 @@ class ChunkDriver:
                 return apply_report(record, report, now)
 
             chunk, reported = apply_run_change(chunk, run.run_id, reported_on, now)
+            await asyncio.sleep(0)  # a single run's message may go in between two reports
             for run_id, (_, after) in reported.items():
                 merged[run_id] = (changes[run_id][0], after)
         return chunk, merged

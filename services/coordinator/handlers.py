@@ -62,6 +62,7 @@ from shared.bus.schedules import FIRED_TTL
 from shared.bus.topology import (
     COORDINATOR_APPROVALS,
     COORDINATOR_BATCHES,
+    COORDINATOR_BUNDLES,
     COORDINATOR_CANCELS,
     COORDINATOR_EVENTS,
     COORDINATOR_REQUESTS,
@@ -124,6 +125,7 @@ class Coordinator:
             (COORDINATOR_CANCELS, self._on_request_message),
             (COORDINATOR_APPROVALS, self._on_request_message),
             (COORDINATOR_EVENTS, self._on_event_message),
+            (COORDINATOR_BUNDLES, self._on_step_message),
             (COORDINATOR_TIMERS, self._on_timer_message),
             (COORDINATOR_BATCHES, self._on_batch_message),
         ):
@@ -201,6 +203,11 @@ class Coordinator:
         await self.batches.requested(decoded)
 
     async def _on_event_message(self, message: NatsMessage) -> None:
+        if message.raw_message.subject in _RESULT_BUNDLE_SUBJECTS:
+            return  # a chunk's result bundle: handled on its own lane (coordinator_bundles)
+        await self._on_step_message(message)
+
+    async def _on_step_message(self, message: NatsMessage) -> None:
         async def act(decoded: object) -> None:
             if isinstance(decoded, Event):
                 await self.handle_event(decoded, body=message.body)
@@ -528,6 +535,7 @@ async def _passthrough(message: NatsMessage, original: object = None) -> NatsMes
     return message
 
 
+_RESULT_BUNDLE_SUBJECTS = frozenset(subjects.step_results(service) for service in subjects.SERVICES)
 _STEP_EVENT_SUBJECTS = frozenset(
     {*subjects.EVENT_SUBJECTS, *(subjects.step_failed(service) for service in subjects.SERVICES)}
 )

@@ -112,7 +112,19 @@ def command_consumer(subject: str) -> ConsumerSpec:
     return ConsumerSpec(s.STREAM_CMD, durable_name(subject), (subject,), description=f"work queue of {subject}")
 
 
-COORDINATOR_EVENTS = ConsumerSpec(s.STREAM_EVT, "coordinator_events", (s.EVENTS_ALL,), "step results")
+COORDINATOR_EVENTS = ConsumerSpec(
+    s.STREAM_EVT,
+    "coordinator_events",
+    (s.EVENTS_ALL,),
+    "step results and failures (a result bundle arriving here is left to coordinator_bundles; anything forged "
+    "on any service's event subject is captured)",
+)
+COORDINATOR_BUNDLES = ConsumerSpec(
+    s.STREAM_EVT,
+    "coordinator_bundles",
+    tuple(s.step_results(service) for service in s.SERVICES),
+    "result bundles of a batch's chunks: their own lane, so a single run's result never waits behind one",
+)
 COORDINATOR_REQUESTS = ConsumerSpec(s.STREAM_EVT, "coordinator_requests", (s.REBALANCE_REQUESTED,), "run starts")
 COORDINATOR_CANCELS = ConsumerSpec(s.STREAM_EVT, "coordinator_cancels", (s.RUN_CANCEL_REQUESTED,), "run cancels")
 COORDINATOR_APPROVALS = ConsumerSpec(s.STREAM_EVT, "coordinator_approvals", (s.RUN_APPROVAL_DECIDED,), "approvals")
@@ -124,6 +136,7 @@ def consumers() -> tuple[ConsumerSpec, ...]:
     return (
         *(command_consumer(subject) for subject in (*s.COMMAND_SUBJECTS, *s.BUNDLE_SUBJECTS)),
         COORDINATOR_EVENTS,
+        COORDINATOR_BUNDLES,
         COORDINATOR_REQUESTS,
         COORDINATOR_CANCELS,
         COORDINATOR_APPROVALS,
