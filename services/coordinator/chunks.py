@@ -57,9 +57,9 @@ from services.coordinator.domain.chunk import (
     start_chunk,
     with_output,
 )
-from services.coordinator.domain.steps import SERVICE_STEPS, RetryPolicy
+from services.coordinator.domain.steps import RetryPolicy
 from services.coordinator.domain.transitions import TERMINAL, apply_report
-from services.coordinator.domain.trust import RESULT_OF, result_problem
+from services.coordinator.domain.trust import entry_problem
 from services.coordinator.store import ActiveRun, RunStore
 from shared.bus import kv as kvops
 from shared.bus.lru import LRU
@@ -67,7 +67,7 @@ from shared.bus.runtime import ServiceRuntime
 from shared.errors import ConflictError
 from shared.log import get_logger
 
-__all__ = ["ChunkDriver", "bundle_problem"]
+__all__ = ["ChunkDriver"]
 
 log = get_logger("coordinator.chunks")
 _MARKER = "activechunk."
@@ -76,32 +76,6 @@ Finished = Callable[[str, list[RunRecord], bool], Awaitable[None]]
 """Called with a batch id, runs of it that are finished, and whether they just finished (``False``: found
 finished again, to count in the batch once more: idempotent)."""
 Change = Callable[[ChunkRecord], Awaitable[tuple[ChunkRecord, Changes]]]
-
-
-def bundle_problem(subject: str, bundle: ResultBundle) -> str | None:
-    """Why a result bundle received on ``subject`` cannot answer its step (``None`` when it may): it must
-    come from the service that owns the step, on that service's ``step-results`` subject."""
-    owner = SERVICE_STEPS.get(bundle.step)
-    if owner is None:
-        return f"a result bundle for {bundle.step!r}, which no service does"
-    expected = subjects.step_results(owner[0])
-    if subject != expected or bundle.service != owner[0]:
-        return f"results of {bundle.step} come from {owner[0]} on {expected}, not from {bundle.service!r} on {subject}"
-    return None
-
-
-def _entry_problem(bundle: ResultBundle, event: object) -> str | None:
-    """Why one entry of a trusted bundle cannot count: another step, or a type the step's owner does not
-    answer it with (checked as if it had come alone on the owner's subject)."""
-    if not isinstance(event, Event):
-        return f"{type(event).__name__} is not a step result"
-    if event.step != bundle.step:
-        return f"a bundle of {bundle.step} holds a result of {event.step!r}"
-    owner = SERVICE_STEPS[bundle.step][0]
-    if isinstance(event, StepFailed):
-        return result_problem(subjects.step_failed(owner), event)
-    entry = RESULT_OF.get(type(event))
-    return result_problem(entry[1], event) if entry else f"{type(event).__name__} is not a step result"
 
 
 class ChunkDriver:
@@ -191,7 +165,7 @@ class ChunkDriver:
             except Exception as exc:
                 await self._dead_letter(bundle.step, entry, f"undecodable entry of a result bundle: {exc}")
                 continue
-            problem = _entry_problem(bundle, event)
+            problem = entry_problem(bundle, event)
             if problem:
                 await self._dead_letter(bundle.step, entry, f"refused entry of a result bundle: {problem}")
                 continue

@@ -30,7 +30,7 @@ from contracts import (
     subjects,
 )
 from services.coordinator.batch import BatchDriver
-from services.coordinator.chunks import ChunkDriver, bundle_problem
+from services.coordinator.chunks import ChunkDriver
 from services.coordinator.domain import (
     PIVOT,
     SERVICE_STEPS,
@@ -54,7 +54,7 @@ from services.coordinator.domain import (
     start_run,
 )
 from services.coordinator.domain.transitions import StepResult
-from services.coordinator.domain.trust import RESULT_OF, result_problem
+from services.coordinator.domain.trust import RESULT_OF, bundle_problem, result_problem
 from services.coordinator.store import RunStore
 from shared.bus.dlq import dead_letter
 from shared.bus.runtime import ServiceRuntime, deliveries_of

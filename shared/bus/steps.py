@@ -136,15 +136,11 @@ class StepStore:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        self.reads += 1
-        try:
-            entry = await self.bucket.get(key)
-        except KeyNotFoundError:
-            return None
-        if entry.value is None or entry.operation in ("DEL", "PURGE"):
+        value = await self._read(key)
+        if value is None:
             return None
         try:
-            message = decode(entry.value)
+            message = decode(value)
         except ContractError as exc:
             raise InvalidInputError(f"output of {step} of run {run_id} does not decode: {exc}") from None
         self._cache.put(key, message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from contracts import (
+    Event,
     FillsApplied,
     MarketAnalyzed,
     MarketDataFetched,
@@ -18,6 +19,7 @@ from contracts import (
     PlanReviewed,
     PortfolioLoaded,
     RebalancePlanned,
+    ResultBundle,
     StepFailed,
     TaxContextBuilt,
     TradesExecuted,
@@ -25,7 +27,7 @@ from contracts import (
 )
 from services.coordinator.domain.steps import SERVICE_STEPS
 
-__all__ = ["RESULT_OF", "result_problem"]
+__all__ = ["RESULT_OF", "bundle_problem", "entry_problem", "result_problem"]
 
 # result type -> (the step it answers, the only subject it may arrive on)
 RESULT_OF: Final[dict[type, tuple[str, str]]] = {
@@ -61,3 +63,29 @@ def result_problem(subject: str, event: object) -> str | None:
     if subject != expected:
         return f"{name} ({step}) comes from {SERVICE_STEPS[step][0]} on {expected}, not on {subject}"
     return None
+
+
+def bundle_problem(subject: str, bundle: ResultBundle) -> str | None:
+    """Why a result bundle received on ``subject`` cannot answer its step (``None`` when it may): it must
+    come from the service that owns the step, on that service's ``step-results`` subject."""
+    owner = SERVICE_STEPS.get(bundle.step)
+    if owner is None:
+        return f"a result bundle for {bundle.step!r}, which no service does"
+    expected = subjects.step_results(owner[0])
+    if subject != expected or bundle.service != owner[0]:
+        return f"results of {bundle.step} come from {owner[0]} on {expected}, not from {bundle.service!r} on {subject}"
+    return None
+
+
+def entry_problem(bundle: ResultBundle, event: object) -> str | None:
+    """Why one entry of a trusted bundle cannot count: another step, or a type the step's owner does not
+    answer it with (checked as if it had come alone on the owner's subject)."""
+    if not isinstance(event, Event):
+        return f"{type(event).__name__} is not a step result"
+    if event.step != bundle.step:
+        return f"a bundle of {bundle.step} holds a result of {event.step!r}"
+    owner = SERVICE_STEPS[bundle.step][0]
+    if isinstance(event, StepFailed):
+        return result_problem(subjects.step_failed(owner), event)
+    entry = RESULT_OF.get(type(event))
+    return result_problem(entry[1], event) if entry else f"{type(event).__name__} is not a step result"

@@ -27,7 +27,6 @@ from contracts import (
     encode,
     subjects,
 )
-from services.coordinator.chunks import _entry_problem, bundle_problem
 from services.coordinator.domain import ReportInputs, apply_report, apply_result, build_report, start_run
 from services.coordinator.domain.batch import finish_runs
 from services.coordinator.domain.chunk import (
@@ -43,6 +42,7 @@ from services.coordinator.domain.chunk import (
     start_chunk,
     with_output,
 )
+from services.coordinator.domain.trust import bundle_problem, entry_problem
 from tests.unit.coordinator.helpers import NOW, POLICY, Scenario, at, failure, result
 
 SCENARIOS = {
@@ -302,8 +302,8 @@ def test_an_entry_that_does_not_answer_its_bundle_s_step_is_refused(entry: str, 
         ),
         "not-a-result": _requested("a-taxable"),
     }[entry]
-    assert problem in (_entry_problem(bundle, wrong) or "")
-    assert _entry_problem(bundle, result(run, "load-portfolio")) is None
+    assert problem in (entry_problem(bundle, wrong) or "")
+    assert entry_problem(bundle, result(run, "load-portfolio")) is None
 
 
 def test_a_chunk_record_is_stored_compressed_and_read_back_exactly() -> None:
