@@ -71,6 +71,8 @@ __all__ = ["ChunkDriver"]
 
 log = get_logger("coordinator.chunks")
 _MARKER = "activechunk."
+_ENTRIES_BETWEEN_YIELDS = 20
+"""A chunk's result entries decoded between two yields to the event loop (single runs' messages)."""
 ReportBuilder = Callable[[RunRecord, datetime], Awaitable[Report]]
 Finished = Callable[[str, list[RunRecord], bool], Awaitable[None]]
 """Called with a batch id, runs of it that are finished, and whether they just finished (``False``: found
@@ -158,7 +160,9 @@ class ChunkDriver:
     async def on_results(self, bundle: ResultBundle, body: bytes) -> None:
         """Apply a (trusted) result bundle: its accepted outputs are stored once, then the chunk is written."""
         events: list[Event] = []
-        for raw in bundle.results:
+        for index, raw in enumerate(bundle.results):
+            if index % _ENTRIES_BETWEEN_YIELDS == _ENTRIES_BETWEEN_YIELDS - 1:
+                await asyncio.sleep(0)  # a single run's message may go in between (its own lane)
             entry = bytes(raw)
             try:
                 event: object = decode(entry)
@@ -179,7 +183,9 @@ class ChunkDriver:
 
         async def change(chunk: ChunkRecord) -> tuple[ChunkRecord, Changes]:
             now = self.runtime.clock.now()
+            await asyncio.sleep(0)
             after, changes = apply_events(chunk, events, now, self.policy)
+            await asyncio.sleep(0)
             if not changes:
                 return after, changes
             if results and not stored:  # before the record refers to it
@@ -281,6 +287,7 @@ class ChunkDriver:
             await self._finished(chunk.batch_id, quiet, True)
 
     async def _publish(self, chunk: ChunkRecord, pairs: Sequence[tuple[RunRecord | None, RunRecord]]) -> None:
+        await asyncio.sleep(0)
         messages, _ = chunk_effects(chunk, pairs, self.runtime.clock.now(), self.policy)
         await self.runtime.publish_all(messages)
 
