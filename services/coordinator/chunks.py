@@ -34,6 +34,7 @@ from contracts import (
     ResultBundle,
     RunRecord,
     StepFailed,
+    batch_of_source,
     chunk_key,
     decode,
     decode_chunk,
@@ -138,8 +139,9 @@ class ChunkDriver:
                 claimed.append(run)  # claimed by this chunk before a crash: its record may not exist
             elif existing is not None and existing.status in TERMINAL:
                 finished.append(existing)
-        if finished:
-            await self._finished(finished[0].source.removeprefix("batch:"), finished, False)
+        batch_id = batch_of_source(finished[0].source) if finished else None
+        if batch_id is not None:
+            await self._finished(batch_id, finished, False)
         return claimed
 
     async def _create(self, chunk: ChunkRecord) -> None:

@@ -344,3 +344,70 @@ def test_a_step_s_commands_too_heavy_for_one_message_go_in_several_bundles() -> 
     entries = [c.run_id for b in bundles for c in _commands(b)]  # type: ignore[arg-type]
     assert entries == [c.run_id for c in _commands(whole.message)]  # every run once, in order
     assert len({m.msg_id for m in messages}) == 2 and whole.msg_id not in {m.msg_id for m in messages}
+
+
+def test_a_chunk_needs_two_runs_and_a_stranger_first_stops_nothing() -> None:
+    assert eligible(True, False, 2)
+    chunk = _chunk()
+    a, b, _ = chunk.runs
+    stranger = msgspec.structs.replace(result(a, "load-portfolio"), run_id="run-elsewhere")
+    _, changes = apply_events(chunk, [stranger, result(a, "load-portfolio"), result(b, "load-portfolio")], NOW, POLICY)
+    assert set(changes) == {a.run_id, b.run_id}
+
+
+def test_two_results_of_one_run_in_one_message_keep_its_first_state_as_before() -> None:
+    chunk = _chunk(["a-taxable"])
+    (a,) = chunk.runs
+    loaded = apply_result(a, result(a, "load-portfolio"), NOW)
+    assert loaded is not None
+    after, changes = apply_events(
+        chunk, [result(a, "load-portfolio"), result(loaded, "fetch-market-data")], NOW, POLICY
+    )
+    before, now_ = changes[a.run_id]
+    assert before == a and now_.current_step == "analyze-market-conditions" == after.runs[0].current_step
+
+
+def test_a_finished_run_s_notification_is_due_its_step_timeout_after_its_last_change() -> None:
+    (run,) = _drive_chunk(_chunk(["a-taxable"])).runs
+    waiting = msgspec.structs.replace(
+        run,
+        updated_at=at(10),
+        steps=[
+            msgspec.structs.replace(s, status="running") if s.name == "send-notifications" else s for s in run.steps
+        ],
+    )
+    chunk = msgspec.structs.replace(_chunk(["a-taxable"]), runs=[waiting])
+    assert next_due(chunk, POLICY) == at(10) + timedelta(seconds=POLICY.timeout_seconds)
+
+
+def test_resuming_a_chunk_publishes_a_finished_run_s_events_again_and_no_command() -> None:
+    done = _drive_chunk(_chunk(["a-taxable"]))
+    messages, _ = chunk_effects(done, resume_pairs(done), NOW, POLICY)
+    assert sorted(m.subject for m in messages) == [subjects.REPORT_GENERATED, subjects.RUN_COMPLETED]
+    (run,) = done.runs
+    assert {m.msg_id for m in messages} == {f"{run.run_id}:report", f"{run.run_id}:completed"}
+
+
+def test_each_bundle_names_exactly_the_outputs_its_service_reads() -> None:
+    """``STEP_INPUTS`` against what ``shared.bus.step_inputs`` resolves each step's command from."""
+    import inspect
+    import re
+
+    from services.coordinator.domain.chunk import STEP_INPUTS
+    from shared.bus import step_inputs
+
+    resolvers: dict[str, Any] = {
+        "analyze-market-conditions": step_inputs._analyze,
+        "tax-context": step_inputs._tax_context,
+        "calculate-rebalancing": step_inputs._plan,
+        "tax-optimization": step_inputs._review,
+        "execute-trades": step_inputs._execute,
+        "update-portfolio": step_inputs._apply,
+    }
+    for step, resolver in resolvers.items():
+        source = inspect.getsource(resolver)
+        read = set(re.findall(r'steps\.(?:get|find)\(command\.run_id, "([a-z-]+)"', source))
+        read |= {"load-portfolio"} if "inputs.loaded(" in source else set()
+        read |= {"calculate-rebalancing"} if "inputs.plan(" in source else set()
+        assert set(STEP_INPUTS[step]) == read, step
+    assert set(STEP_INPUTS) == set(resolvers)
