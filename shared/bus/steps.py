@@ -52,7 +52,8 @@ def bundle_results(body: bytes) -> list[Event]:
     results: list[Event] = []
     for raw in bundle.results:
         message = decode(bytes(raw))
-        if isinstance(message, Event) and not isinstance(message, StepFailed):
+        # only the bundle's own step: an entry of another step (refused by the coordinator) is never an output
+        if isinstance(message, Event) and not isinstance(message, StepFailed) and message.step == bundle.step:
             results.append(message)
     return results
 

@@ -214,6 +214,14 @@ async def test_a_written_bundle_is_stored_and_its_results_cached() -> None:
     assert bundle_results(body) == [r1]
 
 
+def test_a_stored_bundle_gives_only_results_of_its_own_step() -> None:
+    """An entry of another step in a bundle (refused by the coordinator, stored with the bundle's body) never
+    becomes that run's output of the other step."""
+    own = _notified(_notify("r1"))
+    other = msgspec.structs.replace(_notified(_notify("r2")), step="generate-report")
+    assert bundle_results(_stored(own, other)) == [own]
+
+
 def test_bundle_results_names_what_does_not_decode() -> None:
     from contracts import ContractError
 
