@@ -52,6 +52,7 @@ from services.coordinator.domain.chunk import (
     chunk_effects,
     chunk_id_of,
     is_quiet,
+    is_reporting,
     next_due,
     output_key,
     resume_pairs,
@@ -219,7 +220,7 @@ class ChunkDriver:
 
     async def _with_reports(self, chunk: ChunkRecord, changes: Changes, now: datetime) -> tuple[ChunkRecord, Changes]:
         """Build the report of every changed run now at ``generate-report`` (from its stored outputs)."""
-        due = [after for _, after in changes.values() if after.status == "running" and _reporting(after)]
+        due = [after for _, after in changes.values() if is_reporting(after)]
         if not due:
             return chunk, changes
         steps = await self.runtime.steps()
@@ -277,16 +278,19 @@ class ChunkDriver:
         """Publish what the change calls for; a run that is now quiet (finished, its notification done) gets
         its final record, and only then is counted in its batch, so a finished batch's runs are all final."""
         await self._publish(chunk, list(changes.values()))
-        quiet = [a for b, a in changes.values() if is_quiet(a) and not is_quiet(b)]
+        await self._settle(chunk, [a for b, a in changes.values() if is_quiet(a) and not is_quiet(b)], new=True)
+
+    async def _settle(self, chunk: ChunkRecord, quiet: list[RunRecord], *, new: bool) -> None:
+        """Write the final records of ``quiet`` runs, finish the chunk if every run is quiet (else check it
+        again at its next due time), then count them in the batch (``new``: they just became quiet)."""
         if quiet:
             await self._write_final(quiet)
-        done = all(is_quiet(run) for run in chunk.runs)
-        if done:  # before the last count: a finished batch keeps nothing of its chunks
+        if all(is_quiet(run) for run in chunk.runs):  # before the last count: a finished batch keeps no chunk
             await self._finish(chunk)
         else:
             self._schedule(chunk)
         if quiet:  # a crash before this count leaves final records, which the batch's reconcile counts
-            await self._finished(chunk.batch_id, quiet, True)
+            await self._finished(chunk.batch_id, quiet, new)
 
     async def _publish(self, chunk: ChunkRecord, pairs: Sequence[tuple[RunRecord | None, RunRecord]]) -> None:
         await asyncio.sleep(0)
@@ -303,12 +307,14 @@ class ChunkDriver:
         self._cancel_check(chunk.chunk_id)
         if not self.runtime.settings.keep_step_outputs:
             await (await self.runtime.steps()).drop_run(chunk.chunk_id, [])
-        js = self.runtime.js
-        stream = f"KV_{subjects.KV_RUNS}"
-        await js.purge_stream(stream, subject=f"$KV.{subjects.KV_RUNS}.{chunk_key(chunk.chunk_id)}")
-        await js.purge_stream(stream, subject=f"$KV.{subjects.KV_RUNS}.{_MARKER}{chunk.chunk_id}")
+        await self._purge(chunk_key(chunk.chunk_id))
+        await self._purge(f"{_MARKER}{chunk.chunk_id}")
         self._known.pop(chunk.chunk_id)
         log.info("chunk finished", chunk_id=chunk.chunk_id, batch_id=chunk.batch_id, runs=len(chunk.runs))
+
+    async def _purge(self, key: str) -> None:
+        """Remove ``key`` of KV ``runs`` from the bucket's stream (no delete marker left behind)."""
+        await self.runtime.js.purge_stream(f"KV_{subjects.KV_RUNS}", subject=f"$KV.{subjects.KV_RUNS}.{key}")
 
     # ---- deadlines ---------------------------------------------------------------------------------
     def _schedule(self, chunk: ChunkRecord) -> None:
@@ -400,24 +406,15 @@ class ChunkDriver:
         bucket = await self.bucket()
         chunk, revision = await _read_chunk(bucket, chunk_id)
         if chunk is None:
-            js = self.runtime.js
-            await js.purge_stream(f"KV_{subjects.KV_RUNS}", subject=f"$KV.{subjects.KV_RUNS}.{_MARKER}{chunk_id}")
+            await self._purge(f"{_MARKER}{chunk_id}")
             return
         self._known.put(chunk_id, (chunk, revision))
-        reporting = {r.run_id: (r, r) for r in chunk.runs if _reporting(r)}
+        reporting = {r.run_id: (r, r) for r in chunk.runs if is_reporting(r)}
         if reporting:  # a coordinator stopped while building them: build them now
             await self._transition(chunk_id, lambda c: self._with_reports(c, reporting, self.runtime.clock.now()))
             chunk = (self._known.get(chunk_id) or (chunk, revision))[0]
         await self._publish(chunk, resume_pairs(chunk))
-        quiet = [r for r in chunk.runs if is_quiet(r)]
-        if quiet:
-            await self._write_final(quiet)
-        if len(quiet) == len(chunk.runs):
-            await self._finish(chunk)
-        else:
-            self._schedule(chunk)
-        if quiet:
-            await self._finished(chunk.batch_id, quiet, False)
+        await self._settle(chunk, [r for r in chunk.runs if is_quiet(r)], new=False)
 
     async def reconcile(self, batch_id: str, pointers: Sequence[RunRecord]) -> None:
         """The batch found these runs claimed by a chunk and not finished: rebuild a chunk whose record was
@@ -438,10 +435,6 @@ class ChunkDriver:
             log.warning("chunk record missing: rebuilding it from its runs", chunk_id=chunk_id, runs=len(runs))
             rebuilt = ChunkRecord(chunk_id=chunk_id, batch_id=batch_id, runs=list(runs), created_at=now, updated_at=now)
             await self._create(rebuilt)
-
-
-def _reporting(run: RunRecord) -> bool:
-    return run.current_step == "generate-report" and run.step("generate-report").status == "running"
 
 
 async def _read_chunk(bucket: KeyValue, chunk_id: str) -> tuple[ChunkRecord | None, int]:

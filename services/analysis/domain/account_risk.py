@@ -19,7 +19,7 @@ from scipy.stats import norm
 
 from ._exceptions import InsufficientDataError, WeightsError
 from .metrics import ANNUALIZATION
-from .returns import TRADING_DAYS_PER_YEAR, WEIGHT_TOLERANCE
+from .returns import TRADING_DAYS_PER_YEAR, check_weights
 from .risk_summary import RiskMetrics
 
 __all__ = ["ReturnsArrays", "account_risk", "ledoit_wolf_arrays"]
@@ -80,17 +80,7 @@ def ledoit_wolf_arrays(x: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _checked_weights(weights: Mapping[str, float], arrays: ReturnsArrays) -> tuple[list[str], np.ndarray]:
-    if not weights:
-        raise WeightsError("no weights given")
-    unknown = [s for s in weights if s not in arrays.column]
-    if unknown:
-        raise WeightsError(f"no returns for weighted symbol(s) {', '.join(unknown)}")
-    bad = [s for s, w in weights.items() if not math.isfinite(float(w))]
-    if bad:
-        raise WeightsError(f"weight of {', '.join(bad)} is not a finite number")
-    total = math.fsum(float(w) for w in weights.values())
-    if abs(total - 1.0) > WEIGHT_TOLERANCE:
-        raise WeightsError(f"weights sum to {total:.9g}, not 1 (tolerance {WEIGHT_TOLERANCE:g})")
+    check_weights(weights, arrays.column)
     return list(weights), np.array([float(w) for w in weights.values()], dtype=float)
 
 

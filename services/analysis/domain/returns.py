@@ -6,7 +6,7 @@ Units: returns are simple daily fractions (0.01 = +1%); the risk-free rate is a 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import overload
 
 import pandas as pd
@@ -42,9 +42,16 @@ def daily_returns(prices: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
 def validate_weights(weights: Mapping[str, float], columns: pd.Index) -> pd.Series:
     """Weights as a float Series ordered like ``weights``; each symbol in ``columns``, each finite,
     summing to 1 within :data:`WEIGHT_TOLERANCE`."""
+    check_weights(weights, columns)
+    return pd.Series({s: float(w) for s, w in weights.items()}, dtype=float)
+
+
+def check_weights(weights: Mapping[str, float], known: Container[str]) -> None:
+    """:class:`WeightsError` unless ``weights`` is not empty, names only symbols in ``known``, each weight
+    finite, summing to 1 within :data:`WEIGHT_TOLERANCE`."""
     if not weights:
         raise WeightsError("no weights given")
-    unknown = [s for s in weights if s not in columns]
+    unknown = [s for s in weights if s not in known]
     if unknown:
         raise WeightsError(f"no returns for weighted symbol(s) {', '.join(unknown)}")
     bad = [s for s, w in weights.items() if not math.isfinite(float(w))]
@@ -53,7 +60,6 @@ def validate_weights(weights: Mapping[str, float], columns: pd.Index) -> pd.Seri
     total = math.fsum(float(w) for w in weights.values())
     if abs(total - 1.0) > WEIGHT_TOLERANCE:
         raise WeightsError(f"weights sum to {total:.9g}, not 1 (tolerance {WEIGHT_TOLERANCE:g})")
-    return pd.Series({s: float(w) for s, w in weights.items()}, dtype=float)
 
 
 def portfolio_returns(returns_panel: pd.DataFrame, weights: Mapping[str, float]) -> pd.Series:

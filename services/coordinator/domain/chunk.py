@@ -48,6 +48,7 @@ __all__ = [
     "chunk_id_of",
     "eligible",
     "is_quiet",
+    "is_reporting",
     "next_due",
     "output_key",
     "start_chunk",
@@ -169,7 +170,7 @@ def apply_due_timers(chunk: ChunkRecord, now: datetime, policy: RetryPolicy) -> 
 
 def next_due(chunk: ChunkRecord, policy: RetryPolicy) -> datetime | None:
     """When the chunk must next be checked for deadlines and retries (``None``: no run waits)."""
-    dues = [d for d in (_due(r, policy) for r in chunk.runs if not _reporting(r)) if d is not None]
+    dues = [d for d in (_due(r, policy) for r in chunk.runs if not is_reporting(r)) if d is not None]
     return min(dues) if dues else None
 
 
@@ -181,7 +182,8 @@ def _due(run: RunRecord, policy: RetryPolicy) -> datetime | None:
     return run.updated_at + timedelta(seconds=policy.step_timeout(run, "send-notifications"))
 
 
-def _reporting(run: RunRecord) -> bool:
+def is_reporting(run: RunRecord) -> bool:
+    """A run whose ``generate-report`` step is under way: the coordinator builds its report at once."""
     return run.status == "running" and run.current_step == "generate-report"
 
 
